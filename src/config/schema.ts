@@ -1,0 +1,127 @@
+/**
+ * The one canonical shape of a Gatehouse config. YAML is only the adapter: load.ts parses YAML, this schema
+ * validates it, and every `.describe()` here is the user documentation (docs/configuration.md is generated
+ * from it). Objects are strict: an unknown key is an error, never silently ignored.
+ */
+import { z } from 'zod';
+import { duration, size } from './units.ts';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+
+export const listenSchema = z.strictObject({
+  host: host.default('0.0.0.0').describe('Address the gateway listens on.'),
+  port: port.default(8080).describe('Port the gateway listens on (0 picks a free port).'),
+}).describe('Where the gateway accepts client traffic.');
+
+export const adminSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready).'),
+  host: host.default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network.'),
+  port: port.default(9901).describe('Port of the admin listener (0 picks a free port).'),
+}).describe('The admin listener: liveness and readiness for orchestrators.');
+
+export const serverSchema = z.strictObject({
+  maxUrlLength: size().prefault('8KiB').describe('Longest accepted request target (path + query); longer gets 414 uri_too_long.'),
+  maxHeaderSize: size().prefault('16KiB').describe('Largest accepted request head (request line + headers); larger gets 431 headers_too_large.'),
+  headersTimeout: duration().prefault('10s').describe('Time a client has to send the complete request head; slower gets 408 request_timeout.'),
+  requestTimeout: duration().prefault('0s').describe('Time a client has to send the whole request, body included (0 = no limit: bodies are bounded by routes\' idleTimeout instead).'),
+  keepAliveTimeout: duration().prefault('5s').describe('How long an idle client keep-alive connection stays open.'),
+  drainTimeout: duration().prefault('30s').describe('On shutdown, how long in-flight requests may take before connections are closed.'),
+}).describe('Limits and timeouts of the client-facing HTTP server.');
+
+export const logSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Level of the process log (startup, reloads, errors).'),
+  access: z.strictObject({
+    enabled: z.boolean().default(true).describe('Write one JSON line per request.'),
+    path: z.string().default('stdout').describe('"stdout", "stderr", or a file path the access log is appended to.'),
+  }).prefault({}).describe('The access log.'),
+}).describe('Logging.');
+
+const targetUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+export const targetSchema = z.strictObject({
+  url: targetUrl.describe('Base URL of one instance, e.g. http://10.0.0.5:7001. A path here is prefixed to forwarded paths.'),
+  weight: z.number().int().min(1).max(1000).default(1).describe('Relative share of traffic (weighted-round-robin, consistent-hash).'),
+  maxConnections: z.number().int().min(1).optional().describe('Most concurrent connections to this target; defaults to the upstream\'s maxConnections.'),
+});
+
+export const balancerNames = ['round-robin', 'weighted-round-robin', 'least-connections', 'consistent-hash'] as const;
+
+export const upstreamSchema = z.strictObject({
+  balancer: z.enum(balancerNames).default('round-robin').describe('How a target is picked for each request.'),
+  hashOn: z.string().regex(/^(header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|cookie:[^\s;=]+|ip|path)$/, 'must be header:NAME, cookie:NAME, ip or path')
+    .optional().describe('consistent-hash only: the request property hashed to pick a target (header:NAME | cookie:NAME | ip | path).'),
+  targets: z.array(targetSchema).min(1).describe('The instances behind this upstream.'),
+  timeouts: z.strictObject({
+    connect: duration().prefault('2s').describe('Time to establish a connection; slower gets 504 upstream_connect_timeout.'),
+    response: duration().prefault('10s').describe('Time from sending the request to the response headers; slower gets 504 upstream_response_timeout.'),
+    bodyIdle: duration().prefault('60s').describe('Longest silence while a body streams either way; a route\'s idleTimeout overrides it.'),
+  }).prefault({}).describe('Upstream timeouts. Sub-second values are honoured.'),
+  keepAlive: duration().prefault('4s').describe('Idle upstream connections are closed after this; keep it below the upstream\'s own keep-alive timeout (Node\'s is 5s).'),
+  maxConnections: z.number().int().min(1).default(128).describe('Most concurrent connections to each target.'),
+  tls: z.strictObject({
+    ca: z.string().optional().describe('Path of a PEM file with CA certificates to trust for https:// targets (in addition to the system CAs).'),
+    servername: z.string().optional().describe('SNI name to send; defaults to the target\'s host name.'),
+    rejectUnauthorized: z.boolean().default(true).describe('Verify the target\'s certificate. Turn off only for local development.'),
+  }).optional().describe('TLS options for https:// targets.'),
+}).superRefine((up, ctx) => {
+  if (up.hashOn && up.balancer !== 'consistent-hash') {
+    ctx.addIssue({ code: 'custom', path: ['hashOn'], message: 'hashOn is only used by the consistent-hash balancer' });
+  }
+}).describe('A named group of interchangeable targets.');
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name');
+
+export const routeMatchSchema = z.strictObject({
+  host: z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'must be a host name, optionally starting with "*."').optional()
+    .describe('Host header to match (port ignored, case-insensitive). "*.example.com" matches any subdomain.'),
+  path: z.string().regex(/^\/[^?#\s]*$/, 'must start with "/" and contain no query, fragment or spaces').default('/')
+    .describe('Path to match. A prefix at segment boundaries ("/api" matches "/api" and "/api/x", never "/apix"); ":name" segments are parameters.'),
+  exact: z.boolean().default(false).describe('Match the path exactly (a trailing slash is still tolerated) instead of as a prefix.'),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional().describe('Allowed methods; others get 405 method_not_allowed with Allow. Default: all.'),
+  headers: z.record(headerName, z.string()).optional().describe('Request headers that must be present with exactly these values, e.g. { x-api-version: "2" }.'),
+}).describe('What requests this route takes.');
+
+export const routeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must contain only letters, digits, ".", "_" and "-"').describe('Unique name; appears in logs and metrics.'),
+  match: routeMatchSchema,
+  upstream: z.string().describe('Name of the upstream that serves this route.'),
+  stripPrefix: z.boolean().default(false).describe('Remove the matched path prefix before forwarding ("/api/users/1" -> "/1").'),
+  preserveHost: z.boolean().default(true).describe('Forward the client\'s Host header; false sends the target\'s host instead.'),
+  timeout: duration().optional().describe('Deadline from the request\'s arrival until response headers; slower gets 504 route_timeout.'),
+  idleTimeout: duration().optional().describe('Longest silence while bodies stream either way (defaults to the upstream\'s timeouts.bodyIdle).'),
+  upgradeIdleTimeout: duration().prefault('10m').describe('Longest silence on an upgraded (WebSocket) connection before it is closed.'),
+}).describe('Maps matching requests to an upstream.');
+
+export const configSchema = z.strictObject({
+  listen: listenSchema.prefault({}),
+  admin: adminSchema.prefault({}),
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1)
+    .describe('Worker processes sharing the listener: a number, or "auto" for one per CPU core.'),
+  server: serverSchema.prefault({}),
+  log: logSchema.prefault({}),
+  upstreams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names contain only letters, digits, ".", "_" and "-"'), upstreamSchema)
+    .describe('Named upstreams.'),
+  routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
+}).superRefine((config, ctx) => {
+  const names = new Map<string, number>();
+  config.routes.forEach((route, i) => {
+    const first = names.get(route.name);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${route.name}" (first used by routes[${first}])` });
+    } else names.set(route.name, i);
+    if (!Object.hasOwn(config.upstreams, route.upstream)) {
+      const known = Object.keys(config.upstreams).join(', ') || 'none defined';
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `unknown upstream "${route.upstream}" (known: ${known})` });
+    }
+  });
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type UpstreamConfig = Config['upstreams'][string];
+export type TargetConfig = UpstreamConfig['targets'][number];
+export type RouteConfig = Config['routes'][number];
+export type BalancerName = (typeof balancerNames)[number];

@@ -1,0 +1,50 @@
+/**
+ * Human units in config: durations ("250ms", "30s", "5m", "1h", or a number of milliseconds) and sizes
+ * ("1MiB" = 2^20, "1MB" = 10^6, "512KiB", or a number of bytes). Both parse to integers.
+ */
+import { z } from 'zod';
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** Parses "1.5s" into 1500; returns undefined for anything that is not a duration. */
+export function parseDuration(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.round(input) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(input);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+}
+
+/** Parses "1MiB" into 1048576; returns undefined for anything that is not a size. */
+export function parseSize(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isSafeInteger(input) && input >= 0 ? input : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)\s*$/i.exec(input);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+}
+
+/** A zod field for a duration; the parsed value is milliseconds. */
+export function duration() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)}: use e.g. "250ms", "30s", "5m", "1h"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A zod field for a byte size; the parsed value is bytes. */
+export function size() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: use e.g. "16KiB", "1MiB", "1MB" or a number of bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}

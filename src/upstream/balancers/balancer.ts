@@ -1,0 +1,26 @@
+/**
+ * The contract every balancer implements. A balancer is built once per runtime over a fixed list of
+ * targets and picks one per request. Targets are live objects: `inFlight` and `available` change while the
+ * balancer runs (later issues flip `available` from health checks and circuit breakers), so a balancer
+ * reads them at pick time and never caches them.
+ */
+export interface BalancerTarget {
+  /** Stable identity of the target (its URL), used by consistent hashing so keys stay put across reloads. */
+  readonly id: string;
+  /** Relative share of traffic, an integer >= 1. */
+  readonly weight: number;
+  /** Requests currently in flight to this target. */
+  readonly inFlight: number;
+  /** False while the target must not receive traffic (unhealthy, circuit open). */
+  readonly available: boolean;
+}
+
+export interface Balancer<T extends BalancerTarget = BalancerTarget> {
+  /**
+   * Picks a target, or undefined when none is available. `key` is the request's hash key (consistent-hash
+   * only; other balancers ignore it). A consistent-hash balancer given no key falls back to round-robin.
+   */
+  pick(key?: string): T | undefined;
+}
+
+export type BalancerFactory = <T extends BalancerTarget>(targets: readonly T[]) => Balancer<T>;
