@@ -1,0 +1,37 @@
+/**
+ * The catalogue of reasons: every response Gatehouse makes itself, and every request outcome it logs, names
+ * one of these. They are public identifiers (clients, log queries and metric labels depend on them): add new
+ * ones, never rename. docs/reasons.md is checked against this table by a test.
+ */
+export interface ReasonInfo {
+  readonly status: number;
+  readonly message: string;
+  /** What it means and what to do, for docs/reasons.md. */
+  readonly doc: string;
+}
+
+export const reasons = {
+  bad_request: { status: 400, message: 'Bad Request', doc: 'The request could not be parsed as HTTP (malformed request line, header or chunked encoding).' },
+  bad_path: { status: 400, message: 'Bad Request: unsafe path', doc: 'The path holds dot segments, an encoded slash or backslash, a NUL byte, double percent-encoding or is not in origin form. Such paths are refused rather than guessed at.' },
+  route_not_found: { status: 404, message: 'Not Found', doc: 'No route matches the request\'s host, path and headers.' },
+  method_not_allowed: { status: 405, message: 'Method Not Allowed', doc: 'A route matches the path but not the method; the Allow header lists the methods that would match.' },
+  request_timeout: { status: 408, message: 'Request Timeout', doc: 'The client did not send the complete request head (server.headersTimeout) or request (server.requestTimeout) in time.' },
+  client_body_timeout: { status: 408, message: 'Request Timeout', doc: 'The client stopped sending the request body for longer than the route\'s idleTimeout before the upstream answered.' },
+  uri_too_long: { status: 414, message: 'URI Too Long', doc: 'The request target is longer than server.maxUrlLength.' },
+  headers_too_large: { status: 431, message: 'Request Header Fields Too Large', doc: 'The request head is larger than server.maxHeaderSize.' },
+  client_aborted: { status: 499, message: 'Client Closed Request', doc: 'Logged only: the client went away before the response was complete; the upstream request was aborted.' },
+  internal_error: { status: 500, message: 'Internal Server Error', doc: 'A bug in Gatehouse. The log line with the same requestId has the details; please report it.' },
+  upstream_connect_failure: { status: 502, message: 'Bad Gateway', doc: 'The target refused the connection or could not be reached (connection refused, host unreachable, TLS handshake failed).' },
+  upstream_reset: { status: 502, message: 'Bad Gateway', doc: 'The target closed the connection before sending a complete response head.' },
+  upstream_bad_response: { status: 502, message: 'Bad Gateway', doc: 'The target sent something that is not valid HTTP.' },
+  upstream_body_error: { status: 502, message: 'Bad Gateway', doc: 'Logged only (the response had started): the target\'s response body broke off mid-stream; the client connection is closed so the truncation is visible.' },
+  upgrade_failed: { status: 502, message: 'Bad Gateway', doc: 'The target did not accept a protocol upgrade (WebSocket) it was asked for.' },
+  no_healthy_upstream: { status: 503, message: 'Service Unavailable', doc: 'The route\'s upstream has no target available to take the request.' },
+  shutting_down: { status: 503, message: 'Service Unavailable', doc: 'The gateway is draining for shutdown and takes no new upgraded connections.' },
+  upstream_connect_timeout: { status: 504, message: 'Gateway Timeout', doc: 'No connection to the target was established within upstream timeouts.connect.' },
+  upstream_response_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target did not send response headers within upstream timeouts.response after receiving the request.' },
+  route_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The route\'s timeout passed between the request\'s arrival and the response headers.' },
+  upstream_body_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target\'s response body went silent for longer than the idle timeout. Logged with 504 when headers were already sent (the client connection is then closed).' },
+} as const satisfies Record<string, ReasonInfo>;
+
+export type Reason = keyof typeof reasons;

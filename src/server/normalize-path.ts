@@ -1,0 +1,42 @@
+/**
+ * Path normalisation, done once in the server stage so routing and forwarding see the same path.
+ *
+ * - `//` runs collapse to `/`; a trailing slash is kept (routes treat it as insignificant, upstreams may not).
+ * - Percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded and other escapes upper-cased
+ *   (RFC 3986 §6.2.2), so `/%61pi` routes like `/api` and cannot slip past a route meant for `/api`.
+ * - Refused (returns undefined -> 400 bad_path): `.`/`..` segments, raw or encoded; encoded `/` `\` and NUL;
+ *   raw backslash and NUL; double encoding (`%25` followed by two hex digits); malformed escapes.
+ * - Case is significant (RFC 3986): `/API` is not `/api`.
+ */
+const NEEDS_WORK = /[%\\\0]|\/\/|\/\.(?:\/|\.|$)/;
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+export function normalizePath(path: string): string | undefined {
+  if (path.charCodeAt(0) !== 47 /* / */) return undefined;
+  if (!NEEDS_WORK.test(path)) return path;
+  if (path.includes('\\') || path.includes('\0')) return undefined;
+  const decoded = decodeUnreserved(path);
+  if (decoded === undefined) return undefined;
+  const collapsed = decoded.replace(/\/{2,}/g, '/');
+  for (const segment of collapsed.split('/')) {
+    if (segment === '.' || segment === '..') return undefined;
+  }
+  return collapsed;
+}
+
+function decodeUnreserved(path: string): string | undefined {
+  let out = '';
+  let last = 0;
+  for (let i = path.indexOf('%'); i !== -1; i = path.indexOf('%', i + 1)) {
+    const hex = path.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+    const code = parseInt(hex, 16);
+    const char = String.fromCharCode(code);
+    // Encoded separators, NUL and a second layer of encoding change meaning between hops: refuse them.
+    if (char === '/' || char === '\\' || code === 0) return undefined;
+    if (char === '%' && /^[0-9A-Fa-f]{2}/.test(path.slice(i + 3, i + 5))) return undefined;
+    out += path.slice(last, i) + (UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`);
+    last = i + 3;
+  }
+  return out + path.slice(last);
+}
