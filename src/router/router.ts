@@ -30,18 +30,19 @@ interface Store<R> { route: R; exactRoot: boolean }
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'];
 
 // find-my-way compiles constraint names into code, so header constraints are named h0, h1, ... by index.
-function headerConstraint(key: string) {
+function headerConstraint(key: string): FindMyWay.ConstraintStrategy<FindMyWay.HTTPVersion.V1, string> {
   return {
     name: key,
     mustMatchWhenDerived: false,
     storage() {
-      const handlers = new Map<string, unknown>();
+      const handlers = new Map<string, FindMyWay.Handler<FindMyWay.HTTPVersion.V1>>();
       return {
-        get: (value: string) => handlers.get(value) ?? null,
-        set: (value: string, store: unknown) => { handlers.set(value, store); },
+        get: (value) => handlers.get(value) ?? null,
+        set: (value, store) => { handlers.set(value, store); },
       };
     },
-    deriveConstraint: () => undefined,
+    // Values are always passed to find() explicitly; nothing is derived from a request object.
+    deriveConstraint: () => undefined as unknown as string,
     validate(value: unknown) {
       if (typeof value !== 'string') throw new TypeError('header constraint values are strings');
     },

@@ -1,0 +1,110 @@
+/**
+ * Multi-core serving with node:cluster. The primary forks N workers (re-running this program) that share the
+ * listening socket; it sends each worker the validated config, and later every reload and the drain order.
+ * A worker that dies unexpectedly is logged and replaced with the current config.
+ *
+ * Messages, primary -> worker: {type:'config', config} | {type:'drain'};
+ * worker -> primary: {type:'listening', port} | {type:'applied', ok, error?}.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { startInstance } from './instance.ts';
+import type { Backend } from './supervisor.ts';
+
+type ToWorker = { type: 'config'; config: Config } | { type: 'drain' };
+type FromWorker = { type: 'listening'; port: number } | { type: 'applied'; ok: boolean; error?: string };
+
+const WORKER_START_TIMEOUT_MS = 15_000;
+
+function waitFor<T extends FromWorker['type']>(worker: Worker, type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`worker ${worker.process.pid} did not answer "${type}" in ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: FromWorker) => { if (m.type === type) finish(undefined, m as Extract<FromWorker, { type: T }>); };
+    const onExit = () => finish(new Error(`worker ${worker.process.pid} exited`));
+    function finish(error?: Error, message?: Extract<FromWorker, { type: T }>) {
+      clearTimeout(timer);
+      worker.off('message', onMessage).off('exit', onExit);
+      if (error) reject(error); else resolve(message!);
+    }
+    worker.on('message', onMessage).on('exit', onExit);
+  });
+}
+
+export async function startCluster(initial: Config, count: number, log: Logger): Promise<Backend> {
+  let config = initial;
+  let stopping = false;
+  const workers = new Set<Worker>();
+  let port = 0;
+
+  const spawn = async (): Promise<Worker> => {
+    const worker = cluster.fork({ GATEHOUSE_WORKER: '1' });
+    workers.add(worker);
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      log.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting a replacement');
+      spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
+    });
+    await once(worker, 'online');
+    worker.send({ type: 'config', config } satisfies ToWorker);
+    const listening = await waitFor(worker, 'listening', WORKER_START_TIMEOUT_MS);
+    port = listening.port;
+    return worker;
+  };
+
+  await Promise.all(Array.from({ length: count }, spawn));
+  const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ready: () => workers.size === count,
+    async reload(next) {
+      const answers = await Promise.all([...workers].map(async (w) => {
+        w.send({ type: 'config', config: next } satisfies ToWorker);
+        return waitFor(w, 'applied', WORKER_START_TIMEOUT_MS);
+      }));
+      const failed = answers.find((a) => !a.ok);
+      if (failed) throw new Error(failed.error ?? 'a worker rejected the config');
+      config = next;
+    },
+    async shutdown() {
+      stopping = true;
+      const exits = [...workers].map((w) => once(w, 'exit'));
+      for (const w of workers) w.send({ type: 'drain' } satisfies ToWorker);
+      await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, config.server.drainTimeout + 5000))]);
+      for (const w of workers) w.process.kill('SIGKILL');
+      return { drained: workers.size === 0 };
+    },
+  };
+}
+
+/** The worker side: serve what the primary sends, until told to drain. */
+export function runWorker(log: Logger): void {
+  let instance: Awaited<ReturnType<typeof startInstance>> | undefined;
+  const send = (m: FromWorker) => process.send?.(m);
+  // Signals go to the primary, which orders the drain; a worker must not die on the terminal's Ctrl-C first.
+  process.on('SIGINT', () => {}).on('SIGTERM', () => {}).on('SIGHUP', () => {});
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'config') {
+      if (!instance) {
+        startInstance(m.config).then((started) => {
+          instance = started;
+          send({ type: 'listening', port: started.address.port });
+        }, (error: unknown) => {
+          log.fatal({ err: error }, 'worker could not start');
+          process.exit(1);
+        });
+        return;
+      }
+      try {
+        instance.reload(m.config);
+        send({ type: 'applied', ok: true });
+      } catch (error) {
+        send({ type: 'applied', ok: false, error: String(error) });
+      }
+    } else if (m.type === 'drain') {
+      void (instance?.shutdown() ?? Promise.resolve()).then(() => process.exit(0));
+    }
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Runs a gateway process: loads the config, serves it (in this process, or through N cluster workers),
+ * reloads on file change and SIGHUP, drains on SIGTERM/SIGINT, and serves the admin listener.
+ *
+ * With workers > 1 the primary owns config loading and watching; workers only serve what they are sent
+ * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
+ * positions.
+ */
+import { availableParallelism } from 'node:os';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { createAdminServer } from '../admin/admin-server.ts';
+import { formatProblem } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { watchConfig } from '../config/watch.ts';
+import type { Logger } from '../observability/logger.ts';
+import { startCluster } from './cluster.ts';
+import type { ConfigSource } from './config-source.ts';
+import { startInstance } from './instance.ts';
+
+export interface Backend {
+  readonly url: string;
+  ready(): boolean;
+  reload(config: Config): Promise<void>;
+  shutdown(): Promise<{ drained: boolean }>;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly adminUrl: string | undefined;
+  /** Reloads from the source; resolves true if the new config is serving. */
+  reload(): Promise<boolean>;
+  shutdown(): Promise<void>;
+}
+
+export function workerCount(workers: Config['workers']): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+async function startBackend(config: Config, log: Logger): Promise<Backend> {
+  const n = workerCount(config.workers);
+  if (n > 1) return startCluster(config, n, log);
+  const instance = await startInstance(config);
+  return {
+    url: urlOf(instance.address),
+    ready: () => !instance.gateway.draining,
+    reload: async (next) => instance.reload(next),
+    shutdown: () => instance.shutdown(),
+  };
+}
+
+export async function runGateway(source: ConfigSource, log: Logger, handleSignals = true): Promise<RunningGateway> {
+  const first = await source.load();
+  if (!first.ok) throw Object.assign(new Error(first.problems.map(formatProblem).join('\n')), { code: 'GW_ERR_CONFIG_INVALID' });
+  let config = first.config;
+  const backend = await startBackend(config, log);
+  let draining = false;
+  let admin: http.Server | undefined;
+  if (config.admin.enabled) {
+    admin = createAdminServer({ ready: () => !draining && backend.ready() });
+    admin.listen(config.admin.port, config.admin.host);
+    await once(admin, 'listening');
+  }
+  const adminUrl = admin ? urlOf(admin.address() as AddressInfo) : undefined;
+  log.info({ url: backend.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
+
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reloadOnce = async (): Promise<boolean> => {
+    const next = await source.load();
+    if (!next.ok) {
+      log.error({ problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
+      return false;
+    }
+    try {
+      await backend.reload(next.config);
+    } catch (error) {
+      log.error({ err: error }, 'config reload failed: the previous config keeps serving');
+      return false;
+    }
+    for (const key of ['listen', 'admin', 'workers'] as const) {
+      if (JSON.stringify(next.config[key]) !== JSON.stringify(config[key])) log.warn({ key }, `${key} changes take effect on restart`);
+    }
+    config = next.config;
+    log.info({ routes: config.routes.length, upstreams: Object.keys(config.upstreams).length }, 'config reloaded');
+    return true;
+  };
+  // Reloads run one at a time, in order: a burst of saves never interleaves two swaps.
+  const reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
+  const stopWatching = source.file ? watchConfig(source.file, () => void reload()) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => stopping ??= (async () => {
+    draining = true;
+    log.info('draining');
+    await stopWatching?.();
+    const { drained } = await backend.shutdown();
+    if (admin) await new Promise<void>((resolve) => admin.close(() => resolve()));
+    log.info({ drained }, drained ? 'stopped' : 'stopped (drain timeout passed with requests in flight)');
+    detachSignals();
+  })();
+
+  const onHup = () => void reload();
+  const onStop = () => void shutdown().then(() => process.exit(0));
+  const detachSignals = () => {
+    process.off('SIGHUP', onHup).off('SIGTERM', onStop).off('SIGINT', onStop);
+  };
+  if (handleSignals) process.on('SIGHUP', onHup).on('SIGTERM', onStop).on('SIGINT', onStop);
+  return { url: backend.url, adminUrl, reload, shutdown };
+}

@@ -1,0 +1,220 @@
+/**
+ * Forwards one request to one target through undici's dispatch API and streams the response back, both
+ * directions with backpressure and no buffering. One timer per request walks the phases:
+ *
+ *   waiting for a connection  -> upstream timeouts.connect            -> 504 upstream_connect_timeout
+ *   sending the request body  -> idle timeout (client silent)         -> 408 client_body_timeout
+ *   waiting for headers       -> timeouts.response and route timeout  -> 504 upstream_response_timeout / route_timeout
+ *   streaming the response    -> idle timeout (upstream silent)       -> connection closed, logged upstream_body_timeout
+ *
+ * The route timeout counts from arrival, or for requests with a body from the moment the body was fully
+ * sent (a moving upload is bounded by the idle timeout, never cut). Every expiry aborts the upstream
+ * request, so the upstream sees the work cancelled. Timers are checked against performance.now() when they
+ * fire and re-armed if early: a deadline never fires before its time.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Reason } from '../observability/reasons.ts';
+import type { RouteRuntime } from '../runtime/route.ts';
+import type { Exchange } from '../server/exchange.ts';
+import { sendError } from '../server/reply.ts';
+import type { Target } from '../upstream/target.ts';
+import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.ts';
+import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
+
+class GatewayAbort extends Error {
+  readonly reason: Reason;
+  constructor(reason: Reason) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+type Phase = UpstreamPhase | 'request-body' | 'done';
+
+export class ProxyHandler implements Dispatcher.DispatchHandler {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #ex: Exchange;
+  readonly #route: RouteRuntime;
+  readonly #target: Target;
+  readonly #hasBody: boolean;
+  #controller: Dispatcher.DispatchController | null = null;
+  #pending: GatewayAbort | undefined;
+  #phase: Phase = 'connect';
+  #timer: NodeJS.Timeout | undefined;
+  #deadline = 0;
+  #deadlineReason: Reason = 'upstream_connect_timeout';
+  #lastActivity = 0;
+  #dispatchedAt = 0;
+  readonly #onDrain = () => this.#controller?.resume();
+
+  constructor(req: IncomingMessage, res: ServerResponse, ex: Exchange, route: RouteRuntime, target: Target, hasBody: boolean) {
+    this.#req = req;
+    this.#res = res;
+    this.#ex = ex;
+    this.#route = route;
+    this.#target = target;
+    this.#hasBody = hasBody;
+  }
+
+  /** Sends the request upstream. */
+  start(path: string): void {
+    const target = this.#target;
+    const route = this.#route;
+    target.state.inFlight++;
+    this.#dispatchedAt = performance.now();
+    this.#arm(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
+    if (route.timeout !== undefined && !this.#hasBody) this.#armRouteDeadline();
+    const headers = upstreamRequestHeaders(this.#req, {
+      requestId: this.#ex.requestId,
+      traceparent: this.#ex.traceparent,
+      clientIp: this.#ex.clientIp,
+      proto: 'http',
+      overrideHost: route.preserveHost ? undefined : target.host,
+    });
+    target.pool.dispatch({
+      method: this.#req.method as Dispatcher.HttpMethod,
+      path: target.basePath + path,
+      headers,
+      body: this.#hasBody ? this.#req : null,
+    }, this);
+  }
+
+  /** The client connection closed before the response completed. */
+  clientClosed(): void {
+    if (this.#phase === 'done') return;
+    this.#finish('client_aborted', 499);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#pending) {
+      controller.abort(this.#pending);
+      return;
+    }
+    this.#phase = 'request-body';
+    this.#lastActivity = performance.now();
+    if (this.#hasBody) this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
+  }
+
+  onBodySent(chunk: Buffer | string): void {
+    this.#ex.bytesIn += chunk.length;
+    this.#lastActivity = performance.now();
+  }
+
+  onRequestSent(): void {
+    if (this.#phase !== 'request-body') return;
+    this.#phase = 'request';
+    const now = performance.now();
+    this.#arm(now + this.#route.upstream.config.timeouts.response, 'upstream_response_timeout');
+    if (this.#route.timeout !== undefined) this.#armRouteDeadline(this.#hasBody ? now : this.#ex.start);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (this.#phase === 'done') return;
+    const now = performance.now();
+    this.#ex.upstreamMs = now - this.#dispatchedAt;
+    this.#ex.status = statusCode;
+    this.#phase = 'response-body';
+    this.#lastActivity = now;
+    this.#arm(now + this.#route.idleTimeout, 'upstream_body_timeout');
+    stripResponseHopByHop(headers);
+    headers['x-request-id'] = this.#ex.requestId;
+    const res = this.#res;
+    try {
+      res.writeHead(statusCode, headers as Record<string, string | string[]>);
+    } catch {
+      // Node refused a header value the upstream sent (invalid characters): the upstream answered badly.
+      this.#finish('upstream_bad_response', 502);
+      return;
+    }
+    if (res.destroyed) controller.abort(new GatewayAbort('client_aborted'));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#phase === 'done') return;
+    this.#ex.bytesOut += chunk.length;
+    this.#lastActivity = performance.now();
+    if (!this.#res.write(chunk)) {
+      controller.pause();
+      this.#res.once('drain', this.#onDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#clearTimer();
+    this.#target.state.inFlight--;
+    this.#res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    if (this.#phase === 'done') return;
+    const reason = reasonForUpstreamError(error, this.#phase === 'request-body' ? 'request' : this.#phase);
+    if (this.#req.destroyed && !this.#req.complete) {
+      // The client's upload broke off: that is the client going away, not an upstream failure.
+      this.#finish('client_aborted', 499);
+      return;
+    }
+    this.#finish(reason, undefined, error);
+  }
+
+  #armRouteDeadline(from = this.#ex.start): void {
+    const routeDeadline = from + this.#route.timeout!;
+    if (routeDeadline <= this.#deadline) this.#arm(routeDeadline, 'route_timeout');
+  }
+
+  #arm(deadline: number, reason: Reason): void {
+    this.#deadline = deadline;
+    this.#deadlineReason = reason;
+    this.#schedule(deadline - performance.now());
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delay)));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#phase === 'done') return;
+    const now = performance.now();
+    const idle = this.#deadlineReason === 'client_body_timeout' || this.#deadlineReason === 'upstream_body_timeout';
+    const due = idle ? this.#lastActivity + this.#route.idleTimeout : this.#deadline;
+    if (now < due) {
+      this.#schedule(due - now);
+      return;
+    }
+    this.#finish(this.#deadlineReason);
+  };
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Ends the exchange with a failure: aborts the upstream, answers or cuts the client, records the reason. */
+  #finish(reason: Reason, status?: number, _error?: Error): void {
+    this.#phase = 'done';
+    this.#clearTimer();
+    this.#target.state.inFlight--;
+    const abort = new GatewayAbort(reason);
+    if (this.#controller) this.#controller.abort(abort);
+    else this.#pending = abort;
+    this.#ex.reason = reason;
+    const res = this.#res;
+    if (status === 499) {
+      this.#ex.status = 499;
+    } else if (!res.headersSent) {
+      this.#ex.status = sendError(res, reason, this.#ex.requestId);
+    } else {
+      // Headers are out: the only honest signal left is to cut the connection, so the client sees truncation.
+      this.#ex.status = status ?? this.#ex.status;
+      res.destroy();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Config -> Runtime: the only place that turns config into live units. Everything is built before anything
+ * is swapped; resources that outlive a runtime (pools, target state, the access log) are shared by identity
+ * with the previous runtime so a reload that does not change them keeps them.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
+import { compileRouter } from '../router/router.ts';
+import { balancers } from '../upstream/balancers/registry.ts';
+import type { PoolRegistry } from '../upstream/pool-registry.ts';
+import { Target, type TargetState } from '../upstream/target.ts';
+import { hashKeyOf, type Upstream } from '../upstream/upstream.ts';
+import { routeRuntime } from './route.ts';
+import { Runtime } from './runtime.ts';
+
+/** State that survives reloads, owned by the gateway. */
+export interface SharedState {
+  readonly pools: PoolRegistry;
+  readonly targetStates: Map<string, TargetState>;
+}
+
+export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
+  const poolKeys: string[] = [];
+  const liveStates = new Set<string>();
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
+    const targets = upstreamConfig.targets.map((t) => {
+      const stateKey = `${name} ${t.url}`;
+      liveStates.add(stateKey);
+      let state = shared.targetStates.get(stateKey);
+      if (!state) shared.targetStates.set(stateKey, state = { inFlight: 0, available: true });
+      const pool = shared.pools.acquire(t, upstreamConfig);
+      poolKeys.push(pool.key);
+      return new Target(t.url, t.weight, pool, state);
+    });
+    upstreams.set(name, {
+      name,
+      config: upstreamConfig,
+      targets,
+      balancer: balancers[upstreamConfig.balancer](targets),
+      hashKey: hashKeyOf(upstreamConfig.hashOn),
+    });
+  }
+  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!));
+  const router = compileRouter(routes);
+  const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
+  const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);
+  const release = () => {
+    for (const key of poolKeys) shared.pools.release(key);
+  };
+  const runtime = new Runtime(config, router, upstreams, accessLog, release);
+  // Forget state of targets no config refers to any more, so the map does not grow across reloads.
+  for (const key of shared.targetStates.keys()) if (!liveStates.has(key)) shared.targetStates.delete(key);
+  return runtime;
+}

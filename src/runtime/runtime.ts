@@ -1,0 +1,58 @@
+/**
+ * A Runtime is one complete, immutable snapshot built from one config: router, upstreams and access log.
+ * Requests hold the runtime they started on; a reload swaps the gateway's reference and retires the old
+ * runtime, which releases its pools (and access log, if the new runtime did not keep it) once its last
+ * in-flight request has finished.
+ */
+import type { Config } from '../config/schema.ts';
+import type { AccessLog } from '../observability/access-log.ts';
+import type { Router } from '../router/router.ts';
+import type { Upstream } from '../upstream/upstream.ts';
+import type { RouteRuntime } from './route.ts';
+
+export class Runtime {
+  readonly config: Config;
+  readonly router: Router<RouteRuntime>;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly accessLog: AccessLog;
+  #inFlight = 0;
+  #retired = false;
+  #release: (() => void) | undefined;
+
+  constructor(config: Config, router: Router<RouteRuntime>, upstreams: ReadonlyMap<string, Upstream>, accessLog: AccessLog, release: () => void) {
+    this.config = config;
+    this.router = router;
+    this.upstreams = upstreams;
+    this.accessLog = accessLog;
+    this.#release = release;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  enter(): void {
+    this.#inFlight++;
+  }
+
+  leave(): void {
+    if (--this.#inFlight === 0 && this.#retired) this.#close();
+  }
+
+  /** No new requests will start here; release resources (and run `also`) once the in-flight ones finish. */
+  retire(also?: () => void): void {
+    this.#retired = true;
+    const release = this.#release;
+    this.#release = () => {
+      release?.();
+      also?.();
+    };
+    if (this.#inFlight === 0) this.#close();
+  }
+
+  #close(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
