@@ -26,7 +26,7 @@ function destinationFor(path: string) {
 export function createAccessLog(config: AccessLogConfig): AccessLog {
   if (!config.enabled) return { write() {}, flush() {}, close() {} };
   const destination = destinationFor(config.path);
-  const logger = pino({ base: null, timestamp: false, formatters: { level: () => ({}) } }, destination);
+  const logger = pino({ base: null, timestamp: false, formatters: { level: () => ({ log: 'access' }) } }, destination);
   return {
     write(ex) {
       logger.info({

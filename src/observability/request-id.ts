@@ -24,7 +24,8 @@ export interface TraceContext {
 
 function newSpanId(): string {
   // randomUUID draws from a cached entropy pool: ~10x cheaper than randomBytes for short IDs.
-  return randomUUID().slice(-16);
+  const uuid = randomUUID();
+  return uuid.slice(19, 23) + uuid.slice(24);
 }
 
 export function traceFrom(header: string | string[] | undefined): TraceContext {

@@ -1,0 +1,376 @@
+/**
+ * Loads a config: YAML text -> environment interpolation -> schema validation (defaults applied) -> deep freeze.
+ * A bad config never throws: every mistake becomes a ConfigProblem naming the YAML file:line:col and the key
+ * path, and all of them are reported together. YAML errors stop before validation (the tree is unreliable
+ * then); interpolation and schema problems are reported side by side, minus schema noise about a value whose
+ * variable was missing. Interpolation runs on parsed scalar values, never on keys or raw text, so a variable's
+ * value cannot inject YAML structure; an unquoted scalar that becomes a number or boolean is typed as one.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  isMap, isPair, isScalar, isSeq, isAlias, LineCounter, parseDocument, visit, Scalar,
+  type Document, type Node, type Pair, type YAMLError,
+} from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.ts';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Key path such as `routes[1].upstream`; empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export type LoadResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+type PathSegment = string | number;
+type Issue = z.core.$ZodIssue;
+
+/** `FILE:LINE:COL path.to.key: message`, or `FILE:LINE:COL message` for the whole file. */
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col} ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ file, line: 1, col: 1, path: '', message: readErrorMessage(err) }] };
+  }
+  return loadConfigText(text, file, env);
+}
+
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problem = (offset: number, path: readonly PathSegment[], message: string): ConfigProblem => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col, path: formatPath(path), message };
+  };
+  const fail = (problems: ConfigProblem[]): LoadResult => ({ ok: false, problems: sortProblems(problems) });
+
+  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(doc, text, e, problem));
+  if (doc.errors.length > 0) return fail(yamlProblems);
+  if (doc.contents === null) {
+    return fail([...yamlProblems, problem(0, [], 'config is empty: expected a mapping with at least "upstreams" and "routes"')]);
+  }
+  if (!isMap(doc.contents)) {
+    const got = isSeq(doc.contents) ? 'a list' : 'a single value';
+    return fail([...yamlProblems, problem(0, [], `config must be a mapping of keys (listen, upstreams, routes, ...), got ${got}`)]);
+  }
+
+  const envProblems = interpolateDocument(doc, env, problem);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return fail([...yamlProblems, problem(0, [], `cannot read YAML: ${(err as Error).message}`)]);
+  }
+  const parsed = configSchema.safeParse(data);
+  const envPaths = new Set(envProblems.map((p) => p.path));
+  const schemaProblems = parsed.success ? [] : parsed.error.issues
+    .flatMap((issue) => issueProblems(issue, doc, data, problem))
+    .filter((p) => !envPaths.has(p.path));
+  const problems = [...yamlProblems, ...envProblems, ...schemaProblems];
+  if (problems.length > 0 || !parsed.success) return fail(problems);
+  return { ok: true, config: deepFreeze(parsed.data) };
+}
+
+type MakeProblem = (offset: number, path: readonly PathSegment[], message: string) => ConfigProblem;
+
+function readErrorMessage(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'cannot read config: no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot read config: permission denied';
+  if (code === 'EISDIR') return 'cannot read config: it is a directory, not a file';
+  return `cannot read config: ${(err as Error).message}`;
+}
+
+function yamlProblem(doc: Document, text: string, e: YAMLError, problem: MakeProblem): ConfigProblem {
+  if (e.code === 'DUPLICATE_KEY') {
+    const found = pairWithKeyAt(doc, e.pos[0]);
+    const key = found ? String(found.key) : text.slice(e.pos[0], e.pos[1]);
+    return problem(e.pos[0], found?.path ?? [], `duplicate key "${key}" (a key may appear only once in a mapping)`);
+  }
+  return problem(e.pos[0], [], `YAML: ${e.message}`);
+}
+
+function pairWithKeyAt(doc: Document, offset: number): { key: unknown; path: PathSegment[] } | undefined {
+  let found: { key: unknown; path: PathSegment[] } | undefined;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      found = { key: pair.key.value, path: [...nodePath(ancestors, pair), String(pair.key.value)] };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** The key path of `node`, given its ancestors from the Document down (as yaml's visit() passes them). */
+function nodePath(ancestors: readonly unknown[], node: unknown): PathSegment[] {
+  const chain = [...ancestors, node];
+  const path: PathSegment[] = [];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const parent = chain[i];
+    if (isPair(parent) && isScalar(parent.key)) path.push(String(parent.key.value));
+    else if (isSeq(parent)) path.push(parent.items.indexOf(chain[i + 1]));
+  }
+  return path;
+}
+
+const REFERENCE = /\$\$\{|\$\{([^}]*)(\})?/g;
+const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+const YAML_NUMBER = /^[-+]?(?:\.\d+|\d+(?:\.\d*)?)(?:[eE][-+]?\d+)?$/;
+const YAML_BOOLEAN = /^(?:true|True|TRUE|false|False|FALSE)$/;
+
+/** Replaces ${NAME}, ${NAME:-default} and $${ in every string value in place; returns the problems. */
+function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, problem: MakeProblem): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const { value, substituted, errors } = interpolate(node.value, env);
+      const path = nodePath(ancestors, node);
+      for (const message of errors) problems.push(problem(node.range?.[0] ?? 0, path, message));
+      node.value = substituted && node.type === Scalar.PLAIN ? retype(value) : value;
+    },
+  });
+  return problems;
+}
+
+/** Interpolates one string. Exported for tests of the edge cases; loadConfigText is the real entry. */
+export function interpolate(text: string, env: NodeJS.ProcessEnv): { value: string; substituted: boolean; errors: string[] } {
+  const errors: string[] = [];
+  let substituted = false;
+  const value = text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined) => {
+    if (match === '$${') return '${';
+    if (close === undefined) {
+      errors.push('unterminated "${" (write "$${" for a literal "${")');
+      return match;
+    }
+    const ref = NAME_AND_DEFAULT.exec(inner ?? '');
+    if (!ref) {
+      errors.push(`invalid variable reference "${match}": use \${NAME} or \${NAME:-default}`);
+      return match;
+    }
+    const [, name, fallback] = ref as unknown as [string, string, string | undefined];
+    const set = env[name];
+    substituted = true;
+    // Shell semantics: ":-" also replaces a variable that is set but empty.
+    if (set !== undefined && (set !== '' || fallback === undefined)) return set;
+    if (fallback !== undefined) return fallback;
+    errors.push(`environment variable ${name} is not set (use \${${name}:-default} to give a default)`);
+    return match;
+  });
+  return { value, substituted, errors };
+}
+
+/** An unquoted `port: ${PORT}` should type like `port: 8080` would have. */
+function retype(value: string): string | number | boolean {
+  if (YAML_NUMBER.test(value)) return Number(value);
+  if (YAML_BOOLEAN.test(value)) return value.toLowerCase() === 'true';
+  return value;
+}
+
+function issueProblems(issue: Issue, doc: Document, data: unknown, problem: MakeProblem): ConfigProblem[] {
+  const path = issue.path.map((s): PathSegment => (typeof s === 'number' ? s : String(s)));
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(path);
+    return issue.keys.map((key) => problem(locate(doc, [...path, key], 'key'), [...path, key], unknownKeyMessage(key, known)));
+  }
+  if (issue.code === 'invalid_key') {
+    const reason = issue.issues.map((i) => i.message).join('; ') || issue.message;
+    return [problem(locate(doc, path, 'key'), path, `invalid key "${String(path.at(-1))}": ${reason}`)];
+  }
+  const value = valueAt(data, path);
+  if (issue.code === 'invalid_type' && value === undefined && path.length > 0) {
+    return [problem(locate(doc, path.slice(0, -1), 'value'), path, `missing required key (expected ${typeName(issue.expected)})`)];
+  }
+  return [problem(locate(doc, path, 'value'), path, issueMessage(issue, value))];
+}
+
+function issueMessage(issue: Issue, value: unknown): string {
+  const got = describeValue(value);
+  switch (issue.code) {
+    case 'invalid_type': {
+      const hint = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')
+        ? ` (quote it: "${String(value)}")` : '';
+      return `expected ${typeName(issue.expected)}, got ${got}${hint}`;
+    }
+    case 'invalid_value': {
+      if (issue.values.length === 1) return `must be ${literal(issue.values[0])}, got ${got}`;
+      const options = issue.values.map(literal).join(', ');
+      const close = typeof value === 'string' ? closest(value, issue.values.map(String)) : undefined;
+      return `must be one of ${options}, got ${got}${close ? ` (did you mean "${close}"?)` : ''}`;
+    }
+    case 'invalid_format':
+      return `${issue.message.startsWith('Invalid') ? `invalid ${issue.format}` : issue.message}, got ${got}`;
+    case 'too_small':
+    case 'too_big':
+      return boundMessage(issue, got);
+    case 'invalid_union':
+      return `expected ${unionAlternatives(issue.errors).join(' or ')}, got ${got}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}, got ${got}`;
+    default:
+      return issue.message;
+  }
+}
+
+function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, got: string): string {
+  const small = issue.code === 'too_small';
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  if (issue.origin === 'array') return `must have ${small ? 'at least' : 'at most'} ${limit} item${limit === 1 ? '' : 's'}`;
+  if (issue.origin === 'string') {
+    return small && limit === 1 ? 'must not be empty' : `must be ${small ? 'at least' : 'at most'} ${limit} characters long`;
+  }
+  const op = small ? (issue.inclusive === false ? '>' : '>=') : (issue.inclusive === false ? '<' : '<=');
+  return `must be ${op} ${limit}, got ${got}`;
+}
+
+function unionAlternatives(branches: Issue[][]): string[] {
+  const alternatives = branches.map((issues) => {
+    const first = issues[0];
+    if (!first) return 'a valid value';
+    if (first.code === 'invalid_type') return typeName(first.expected);
+    if (first.code === 'invalid_value') return first.values.map(literal).join(' or ');
+    if (first.code === 'too_small' || first.code === 'too_big') return `a number ${boundMessage(first, '').replace(/^must be | ?, got $/g, '')}`;
+    return first.message;
+  });
+  return [...new Set(alternatives)];
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', int: 'an integer',
+  boolean: 'true or false', record: 'a mapping',
+};
+
+function typeName(expected: string): string {
+  return TYPE_NAMES[expected] ?? expected;
+}
+
+function literal(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return String(value);
+}
+
+function unknownKeyMessage(key: string, known: string[]): string {
+  const suggestion = closest(key, known);
+  if (suggestion) return `unknown key (did you mean "${suggestion}"?)`;
+  return known.length > 0 ? `unknown key (allowed: ${known.join(', ')})` : 'unknown key';
+}
+
+/** The candidate within edit distance 2 of `word` (case-insensitive), if one is clearly closest. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The keys the schema accepts for the object at `path` (empty if it is not an object). */
+function knownKeys(path: readonly PathSegment[]): string[] {
+  let schema: z.ZodType | undefined = unwrap(configSchema);
+  for (const segment of path) {
+    if (schema instanceof z.ZodObject) {
+      schema = Object.hasOwn(schema.shape, segment) ? (schema.shape as Record<string, z.ZodType>)[segment] : undefined;
+    } else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return [];
+    schema = schema && unwrap(schema);
+  }
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  for (let depth = 0; depth < 16; depth++) {
+    if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault
+      || schema instanceof z.ZodNullable || schema instanceof z.ZodReadonly) schema = schema.unwrap() as z.ZodType;
+    else if (schema instanceof z.ZodPipe) schema = schema.in as z.ZodType;
+    else break;
+  }
+  return schema;
+}
+
+function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return undefined;
+    value = (value as Record<PathSegment, unknown>)[segment];
+  }
+  return value;
+}
+
+/**
+ * Offset of the deepest YAML node along `path`. `want: 'key'` points at the last key itself (unknown keys,
+ * bad record keys); an empty value points at its key, since the empty value's own position is after the colon.
+ */
+function locate(doc: Document, path: readonly PathSegment[], want: 'key' | 'value'): number {
+  let node: unknown = doc.contents;
+  for (const [i, segment] of path.entries()) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = (node.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      const isEmpty = pair.value === null || (isScalar(pair.value) && pair.value.value === null);
+      next = (want === 'key' && i === path.length - 1) || isEmpty ? pair.key : pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      next = node.items[segment];
+    }
+    if (next === undefined || next === null) break;
+    node = next;
+    if (node === (isMap(node) ? undefined : node) && isScalar(node) && i < path.length - 1) break;
+  }
+  return (node as Node | null)?.range?.[0] ?? 0;
+}
+
+function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
