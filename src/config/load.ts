@@ -142,8 +142,8 @@ function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, problem: Mak
   return problems;
 }
 
-/** Interpolates one string. Exported for tests of the edge cases; loadConfigText is the real entry. */
-export function interpolate(text: string, env: NodeJS.ProcessEnv): { value: string; substituted: boolean; errors: string[] } {
+/** Interpolates one string; `substituted` tells whether any variable (not only an escape) was replaced. */
+function interpolate(text: string, env: NodeJS.ProcessEnv): { value: string; substituted: boolean; errors: string[] } {
   const errors: string[] = [];
   let substituted = false;
   const value = text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined) => {
@@ -348,7 +348,6 @@ function locate(doc: Document, path: readonly PathSegment[], want: 'key' | 'valu
     }
     if (next === undefined || next === null) break;
     node = next;
-    if (node === (isMap(node) ? undefined : node) && isScalar(node) && i < path.length - 1) break;
   }
   return (node as Node | null)?.range?.[0] ?? 0;
 }

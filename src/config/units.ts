@@ -25,12 +25,20 @@ export function parseSize(input: string | number): number | undefined {
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
 }
 
+/** The longest duration a Node timer can wait. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A zod field for a duration; the parsed value is milliseconds. */
 export function duration() {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)}: use e.g. "250ms", "30s", "5m", "1h"` });
+      return z.NEVER;
+    }
+    // Node fires a timer longer than 2^31-1 ms after 1 ms instead (TimeoutOverflowWarning).
+    if (ms > MAX_TIMER_MS) {
+      ctx.addIssue({ code: 'custom', message: `duration ${JSON.stringify(value)} is too long: at most ${MAX_TIMER_MS}ms (about 24 days)` });
       return z.NEVER;
     }
     return ms;

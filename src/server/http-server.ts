@@ -51,9 +51,10 @@ function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http.Server
   const runtime = gateway.runtime;
   runtime.enter();
   const ex = newExchange(req);
-  let handler: ProxyHandler | undefined;
+  // Set once the request is forwarded; read by the close listener registered before that.
+  const proxied: { handler?: ProxyHandler } = {};
   res.on('close', () => {
-    handler?.clientClosed();
+    proxied.handler?.clientClosed();
     runtime.accessLog.write(ex);
     runtime.leave();
   });
@@ -72,7 +73,8 @@ function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http.Server
   ex.target = chosen.id;
   const headers = req.headers;
   const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
-  handler = new ProxyHandler(req, res, ex, route, chosen, hasBody);
+  const handler = new ProxyHandler(req, res, ex, route, chosen, hasBody);
+  proxied.handler = handler;
   handler.start((route.stripPrefix ? rest : target.path) + target.query);
 }
 
