@@ -1,0 +1,45 @@
+/**
+ * Writes docs/reasons.md from the reason catalogue (src/observability/reasons.ts).
+ * `--check` exits 1 when the committed file differs, so the docs never drift from the code.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { reasons } from '../src/observability/reasons.ts';
+
+export const reasonsDocPath = fileURLToPath(new URL('../docs/reasons.md', import.meta.url));
+
+export function renderReasonsDoc(): string {
+  const rows = Object.entries(reasons)
+    .sort(([a, x], [b, y]) => x.status - y.status || a.localeCompare(b))
+    .map(([reason, info]) => `| \`${reason}\` | ${info.status} | ${info.doc.replaceAll('|', '\\|')} |`);
+  return `# Reasons
+
+Every response Gatehouse makes itself (rather than relaying from an upstream) names a **reason**: a stable
+snake_case identifier. It appears in three places:
+
+- the JSON body: \`{"error":{"status":504,"reason":"upstream_response_timeout","message":"Gateway Timeout","requestId":"..."}}\`
+  (the response also carries the \`x-request-id\` header);
+- the access log line's \`reason\` field (relayed upstream responses have none);
+- metric labels (when metrics arrive).
+
+Reasons are public identifiers: new ones may be added, existing ones are never renamed. This file is generated
+from \`src/observability/reasons.ts\` by \`node scripts/gen-reasons-docs.ts\`; a test fails when they differ.
+
+| reason | status | meaning |
+|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rendered = renderReasonsDoc();
+  if (process.argv.includes('--check')) {
+    const current = existsSync(reasonsDocPath) ? readFileSync(reasonsDocPath, 'utf8') : '';
+    if (current !== rendered) {
+      process.stderr.write('docs/reasons.md is out of date: run node scripts/gen-reasons-docs.ts\n');
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(reasonsDocPath, rendered);
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { requestIdFrom, traceFrom } from './request-id.ts';
+
+const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+describe('request IDs', () => {
+  it('keeps a sane incoming ID', () => {
+    assert.equal(requestIdFrom('abc-123_X.y:z'), 'abc-123_X.y:z');
+  });
+
+  it('replaces missing, repeated, too long or unsafe IDs with a UUID', () => {
+    for (const bad of [undefined, '', 'a'.repeat(129), 'has space', 'new\nline', '<script>', ['a', 'b']]) {
+      const id = requestIdFrom(bad);
+      assert.match(id, /^[0-9a-f-]{36}$/, String(bad));
+    }
+  });
+});
+
+describe('trace context', () => {
+  it('keeps the trace ID and flags of a valid traceparent with a new parent span ID', () => {
+    const t = traceFrom(VALID);
+    assert.equal(t.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.match(t.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    assert.notEqual(t.spanId, '00f067aa0ba902b7');
+    assert.equal(t.traceparent.split('-')[2], t.spanId);
+  });
+
+  it('starts a new trace for invalid traceparents', () => {
+    for (const bad of [undefined, 'junk', VALID.toUpperCase(), `ff${VALID.slice(2)}`, `${VALID}-extra`,
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01']) {
+      const t = traceFrom(bad);
+      assert.notEqual(t.traceId, '4bf92f3577b34da6a3ce929d0e0e4736', String(bad));
+      assert.match(t.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    }
+  });
+
+  it('accepts a future version with trailing fields', () => {
+    assert.equal(traceFrom(`01${VALID.slice(2)}-future`).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  it('generates distinct span IDs', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => traceFrom(VALID).spanId));
+    assert.equal(ids.size, 1000);
+  });
+});
