@@ -71,8 +71,8 @@ describe('loadConfigText: valid configs', () => {
   });
 
   it('follows YAML anchors and aliases', () => {
-    const c = config(`${BASE}  - name: users-copy\n    match: &m { path: /copy }\n    upstream: users\n  - name: other\n    match: *m\n    upstream: users\n`);
-    assert.equal(c.routes[2]!.match.path, '/copy');
+    const c = config(`${BASE}  - name: users-copy\n    match: { path: /copy, headers: &h { x-tenant: a } }\n    upstream: users\n  - name: other\n    match: { path: /other, headers: *h }\n    upstream: users\n`);
+    assert.deepEqual(c.routes[2]!.match.headers, { 'x-tenant': 'a' });
   });
 
   it('accepts the annotated example config examples/gatehouse.yaml', async () => {
@@ -162,7 +162,7 @@ describe('loadConfigText: schema mistakes', () => {
 
   it('suggests quoting a number where a string is expected', () => {
     const text = BASE.replace('match: { path: /api/users }', 'match: { path: /api/users, headers: { x-api-version: 2 } }');
-    assert.deepEqual(problems(text), [`${FILE}:8:54 routes[0].match.headers.x-api-version: expected a string, got 2 (quote it: "2")`]);
+    assert.deepEqual(problems(text), [`${FILE}:8:58 routes[0].match.headers.x-api-version: expected a string, got 2 (quote it: "2")`]);
   });
 
   it('reports an empty value where a mapping is expected at its key', () => {
@@ -183,13 +183,13 @@ describe('loadConfigText: schema mistakes', () => {
   });
 
   it('reports a missing required key at the mapping that should contain it', () => {
-    assert.deepEqual(problems(BASE.replace('  - name: users\n', '  - ')), [`${FILE}:7:5 routes[0].name: missing required key (expected a string)`]);
+    assert.deepEqual(problems(BASE.replace('  - name: users\n    match:', '  - match:')), [`${FILE}:7:5 routes[0].name: missing required key (expected a string)`]);
   });
 
   it('reports missing top-level keys at the start of the document', () => {
     assert.deepEqual(problems('listen: { port: 8080 }\n'), [
-      `${FILE}:1:1 routes: missing required key (expected a list)`,
       `${FILE}:1:1 upstreams: missing required key (expected a mapping)`,
+      `${FILE}:1:1 routes: missing required key (expected a list)`,
     ]);
   });
 
@@ -268,13 +268,22 @@ describe('loadConfigText: YAML mistakes', () => {
     ]);
   });
 
-  it('reports a YAML warning such as an unknown tag', () => {
-    assert.deepEqual(problems(`${BASE}workers: !cpu 2\n`), [`${FILE}:10:10 YAML: Unresolved tag: !cpu`]);
+  it('reports a YAML warning such as an unknown tag, and still validates the value (as a string)', () => {
+    assert.deepEqual(problems(`${BASE}workers: !cpu 2\n`), [
+      `${FILE}:10:10 YAML: Unresolved tag: !cpu`,
+      `${FILE}:10:15 workers: expected a number or "auto", got "2"`,
+    ]);
   });
 
   it('refuses a file with several YAML documents', () => {
     const [problem] = problems(`${BASE}---\nlisten: {}\n`);
     assert.match(problem!, /^gw\.yaml:10:1 YAML: Source contains multiple documents/);
+  });
+
+  it('refuses a file whose aliases expand exponentially (a billion laughs)', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of [['a', 'b'], ['b', 'c'], ['c', 'd']] as const) levels.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    assert.deepEqual(problems(`${levels.join('\n')}\n`), [`${FILE}:1:1 cannot read YAML: Excessive alias count indicates a resource exhaustion attack`]);
   });
 
   it('reports an empty file as one problem at 1:1', () => {
@@ -375,11 +384,11 @@ describe('loadConfigFile', () => {
     const file = await tempFile(`${BASE}workers: 0\n`);
     const result = await loadConfigFile(file, {});
     assert.equal(result.ok, false);
-    if (!result.ok) assert.deepEqual(result.problems.map(formatProblem), [`${file}:10:10 workers: expected a number >= 1 or "auto", got 0`]);
+    if (!result.ok) assert.deepEqual(result.problems.map(formatProblem), [`${file}:10:10 workers: must be >= 1, got 0`]);
   });
 
   it('reads the environment it is given', async () => {
-    const file = await tempFile(`${BASE}listen: { port: \${GW_PORT} }\n`);
+    const file = await tempFile(`${BASE}listen:\n  port: \${GW_PORT}\n`);
     const result = await loadConfigFile(file, { GW_PORT: '9000' });
     assert.ok(result.ok);
     assert.equal(result.ok && result.config.listen.port, 9000);
@@ -401,4 +410,23 @@ describe('loadConfigFile', () => {
     const result = await loadConfigFile(file, {});
     assert.equal(!result.ok && result.problems[0]!.message, 'cannot read config: permission denied');
   });
+});
+
+it('reports two routes that match exactly the same requests at the second route', () => {
+  const text = [
+    'upstreams:',
+    '  u: { targets: [{ url: "http://127.0.0.1:7001" }] }',
+    'routes:',
+    '  - { name: a, match: { path: /x }, upstream: u }',
+    '  - name: b',
+    '    match: { path: /x/ }',
+    '    upstream: u',
+  ].join('\n');
+  const result = loadConfigText(text, 'conflict.yaml', {});
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.equal(result.problems.length, 1);
+  const [p] = result.problems;
+  assert.deepEqual([p!.line, p!.col, p!.path], [6, 12, 'routes[1].match']);
+  assert.match(p!.message, /route "b" matches exactly what route "a" matches/);
 });

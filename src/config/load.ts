@@ -13,6 +13,7 @@ import {
 } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
+import { compileRouter, RouteConflictError } from '../router/router.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -67,7 +68,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return fail([...yamlProblems, problem(0, [], `cannot read YAML: ${(err as Error).message}`)]);
+    return fail([...yamlProblems, ...envProblems, problem(0, [], `cannot read YAML: ${(err as Error).message}`)]);
   }
   const parsed = configSchema.safeParse(data);
   const envPaths = new Set(envProblems.map((p) => p.path));
@@ -76,7 +77,20 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     .filter((p) => !envPaths.has(p.path));
   const problems = [...yamlProblems, ...envProblems, ...schemaProblems];
   if (problems.length > 0 || !parsed.success) return fail(problems);
+  const conflict = routeConflict(parsed.data);
+  if (conflict) return fail([problem(locate(doc, ['routes', conflict.index, 'match'], 'value'), ['routes', conflict.index, 'match'], conflict.message)]);
   return { ok: true, config: deepFreeze(parsed.data) };
+}
+
+/** Two routes that claim exactly the same requests are a config error, found by compiling the router once. */
+function routeConflict(config: Config): RouteConflictError | undefined {
+  try {
+    compileRouter(config.routes);
+    return undefined;
+  } catch (error) {
+    if (error instanceof RouteConflictError) return error;
+    throw error;
+  }
 }
 
 type MakeProblem = (offset: number, path: readonly PathSegment[], message: string) => ConfigProblem;

@@ -20,13 +20,14 @@ export interface Overrides {
 }
 
 export function applyOverrides(config: Config, o: Overrides): Config {
-  return {
+  if (Object.values(o).every((v) => v === undefined)) return config;
+  return structuredClone({
     ...config,
     listen: { host: o.host ?? config.listen.host, port: o.port ?? config.listen.port },
     admin: { ...config.admin, port: o.adminPort ?? config.admin.port },
     workers: o.workers ?? config.workers,
     log: o.accessLog === undefined ? config.log : { ...config.log, access: { ...config.log.access, path: o.accessLog } },
-  };
+  });
 }
 
 export function fileSource(file: string, overrides: Overrides = {}): ConfigSource {

@@ -1,0 +1,298 @@
+/**
+ * Writes docs/configuration.md from the config schema (src/config/schema.ts): every key with its path, type,
+ * default and description, one section per top-level key. The error examples are produced by running the real
+ * loader on a broken config, so they cannot drift either. `--check` exits 1 when the file differs from what
+ * would be generated; `--out FILE` writes or checks another file.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatProblem, loadConfigText } from '../src/config/load.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { MAX_TIMER_MS } from '../src/config/units.ts';
+
+export const configDocPath = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
+
+/** Uses every key, so readers see each one in place (a test keeps it valid and complete). */
+export const completeExample = `listen:
+  host: 0.0.0.0
+  port: 8080
+admin:
+  enabled: true
+  host: 127.0.0.1
+  port: 9901
+workers: auto
+server:
+  maxUrlLength: 8KiB
+  maxHeaderSize: 16KiB
+  headersTimeout: 10s
+  requestTimeout: 0s
+  keepAliveTimeout: 5s
+  drainTimeout: 30s
+log:
+  level: info
+  access:
+    enabled: true
+    path: stdout
+
+upstreams:
+  users:
+    balancer: least-connections
+    targets:
+      - url: http://10.0.0.5:7001
+      - url: http://10.0.0.6:7001
+        maxConnections: 64
+    timeouts:
+      connect: 2s
+      response: 10s
+      bodyIdle: 60s
+    keepAlive: 4s
+    maxConnections: 128
+  carts:
+    balancer: consistent-hash
+    hashOn: header:x-user-id          # the same user always reaches the same target
+    targets:
+      - { url: https://carts-a.internal:8443, weight: 2 }
+      - { url: https://carts-b.internal:8443, weight: 1 }
+    tls:
+      ca: /etc/gatehouse/internal-ca.pem
+      servername: carts.internal
+      rejectUnauthorized: true
+
+routes:
+  - name: users-v2
+    match:
+      host: api.example.com
+      path: /users
+      methods: [GET, POST]
+      headers: { x-api-version: "2" }
+    upstream: users
+    stripPrefix: true
+  - name: users
+    match: { host: api.example.com, path: /users }
+    upstream: users
+    timeout: 15s
+  - name: cart
+    match: { path: /carts/:id, exact: true }
+    upstream: carts
+    preserveHost: false
+    idleTimeout: 30s
+    upgradeIdleTimeout: 10m
+`;
+
+/** A config with one mistake of each common kind; its problems are shown as the error examples. */
+const brokenExample = `listen:
+  port: eighty
+upstreams:
+  users:
+    balancer: round-robbin
+    targets:
+      - url: localhost:7001
+routes:
+  - name: users
+    match: { path: /users, method: [GET] }
+    upstream: users
+    timeout: 5 seconds
+`;
+
+interface Row { path: string; type: string; default: string; description: string; container: boolean }
+
+interface Unwrapped { schema: z.ZodType; optional: boolean; hasDefault: boolean; defaultValue: unknown; description: string | undefined }
+
+/** Peels optional/default/prefault wrappers, keeping what they say about the key. */
+function unwrap(schema: z.ZodType): Unwrapped {
+  const out: Unwrapped = { schema, optional: false, hasDefault: false, defaultValue: undefined, description: undefined };
+  for (let depth = 0; depth < 16; depth++) {
+    out.description ??= out.schema.description;
+    const s = out.schema;
+    if (s instanceof z.ZodOptional) {
+      out.optional = true;
+      out.schema = s.unwrap() as z.ZodType;
+    } else if (s instanceof z.ZodDefault || s instanceof z.ZodPrefault) {
+      if (!out.hasDefault) [out.hasDefault, out.defaultValue] = [true, s.def.defaultValue];
+      out.schema = s.unwrap() as z.ZodType;
+    } else break;
+  }
+  return out;
+}
+
+function typeOf(schema: z.ZodType): string {
+  const s = unwrap(schema).schema;
+  if (s instanceof z.ZodPipe) {
+    // duration() and size() are both string|number transforms; what they accept tells them apart.
+    if (s.safeParse('1s').success) return 'duration';
+    if (s.safeParse('1KiB').success) return 'size';
+    return typeOf(s.in as z.ZodType);
+  }
+  if (s instanceof z.ZodURL) return 'URL';
+  if (s instanceof z.ZodString) return 'string';
+  if (s instanceof z.ZodBoolean) return 'boolean';
+  if (s instanceof z.ZodNumber) return numberType(s);
+  if (s instanceof z.ZodEnum) return `one of ${s.options.map((o) => `\`${String(o)}\``).join(', ')}`;
+  if (s instanceof z.ZodLiteral) return [...s.values].map((v) => `\`${JSON.stringify(v)}\``).join(' or ');
+  if (s instanceof z.ZodUnion) return (s.options as z.ZodType[]).map(typeOf).join(' or ');
+  if (s instanceof z.ZodArray) return `list of ${typeOf(s.element as z.ZodType).replace(/^mapping$/, 'mappings')}`;
+  if (s instanceof z.ZodRecord) return `mapping of name → ${typeOf(s.valueType as z.ZodType)}`;
+  if (s instanceof z.ZodObject) return 'mapping';
+  return 'any';
+}
+
+function numberType(s: z.ZodNumber): string {
+  const name = s.isInt ? 'integer' : 'number';
+  const min = s.minValue !== null && s.minValue > Number.MIN_SAFE_INTEGER ? s.minValue : undefined;
+  const max = s.maxValue !== null && s.maxValue < Number.MAX_SAFE_INTEGER ? s.maxValue : undefined;
+  if (min !== undefined && max !== undefined) return `${name} ${min}–${max}`;
+  if (min !== undefined) return `${name} ≥ ${min}`;
+  return max !== undefined ? `${name} ≤ ${max}` : name;
+}
+
+function defaultOf(u: Unwrapped): string {
+  if (u.hasDefault) {
+    const v = u.defaultValue;
+    if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return 'all defaults';
+    return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
+  }
+  return u.optional ? 'unset' : '**required**';
+}
+
+/** The schema a container's children live in: an object, or the object inside a list or a record. */
+function childObject(schema: z.ZodType): { object: z.ZodObject; suffix: string } | undefined {
+  const s = unwrap(schema).schema;
+  if (s instanceof z.ZodObject) return { object: s, suffix: '' };
+  const inner = s instanceof z.ZodArray ? { schema: s.element as z.ZodType, suffix: '[]' }
+    : s instanceof z.ZodRecord ? { schema: s.valueType as z.ZodType, suffix: '.<name>' } : undefined;
+  const object = inner && unwrap(inner.schema).schema;
+  return inner && object instanceof z.ZodObject ? { object, suffix: inner.suffix } : undefined;
+}
+
+/** Rows for `schema` at `path` and, for containers, for every key below it. */
+export function rowsOf(schema: z.ZodType, path: string): Row[] {
+  const u = unwrap(schema);
+  const container = childObject(schema);
+  const description = u.description ?? (container && unwrap(container.object).description) ?? '';
+  const rows: Row[] = [{ path, type: typeOf(schema), default: defaultOf(u), description, container: container !== undefined }];
+  if (!container) return rows;
+  for (const [key, child] of Object.entries(container.object.shape)) rows.push(...rowsOf(child as z.ZodType, `${path}${container.suffix}.${key}`));
+  return rows;
+}
+
+/** Every key path in the docs that holds a value rather than more keys. */
+export function leafPaths(): string[] {
+  return Object.entries(configSchema.shape).flatMap(([key, s]) => rowsOf(s as z.ZodType, key))
+    .filter((row) => !row.container).map((row) => row.path);
+}
+
+const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function renderSection(key: string, schema: z.ZodType): string {
+  const [self, ...children] = rowsOf(schema, key);
+  const container = childObject(schema);
+  const required = self!.default === '**required**' ? 'Required.' : 'Optional.';
+  // A list's or a record's own description says what the collection is; the element's says what one item is.
+  const about = container ? [...new Set([unwrap(schema).description, unwrap(container.object).description])] : [];
+  const table = (container ? children : [self!])
+    .map((r) => `| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`);
+  return `## \`${key}${container?.suffix ?? ''}\`
+
+${[...about, required].filter(Boolean).join(' ')}
+
+| key | type | default | description |
+|---|---|---|---|
+${table.join('\n')}
+`;
+}
+
+function errorExamples(): string {
+  const result = loadConfigText(brokenExample, 'gatehouse.yaml', {});
+  if (result.ok) throw new Error('the broken example config unexpectedly loaded');
+  return result.problems.map(formatProblem).join('\n');
+}
+
+export function renderConfigDocs(): string {
+  const sections = Object.entries(configSchema.shape).map(([key, s]) => renderSection(key, s as z.ZodType));
+  return `# Configuration
+
+Gatehouse reads one YAML file: \`gatehouse start -c gatehouse.yaml\`. Check a file without starting anything
+with \`gatehouse validate -c gatehouse.yaml\`. While running, Gatehouse watches the file and reloads it when it
+changes; a file with problems is rejected, the previous config keeps serving, and the problems are logged.
+
+Only \`upstreams\` and \`routes\` are required; everything else has a default. Unknown keys are errors, never
+silently ignored, so a typo cannot pass for a setting. A small annotated config to start from is
+[examples/gatehouse.yaml](../examples/gatehouse.yaml).
+
+This file is generated from \`src/config/schema.ts\` by \`node scripts/gen-config-docs.ts\`; a test fails
+when they differ, so edit the schema's descriptions, not this file.
+
+## Units
+
+- **duration**: \`"250ms"\`, \`"30s"\`, \`"5m"\`, \`"1h"\` (fractions allowed: \`"1.5s"\`), or a number of
+  milliseconds. At most ${MAX_TIMER_MS}ms (about 24 days), the longest a Node.js timer can wait.
+- **size**: \`"512KiB"\`, \`"1MiB"\`, \`"1GiB"\` (powers of 1024), \`"1KB"\`, \`"1MB"\`, \`"1GB"\` (powers of 1000),
+  \`"100b"\`, or a number of bytes.
+
+## Environment variables
+
+String values may refer to environment variables:
+
+| write | gives |
+|---|---|
+| \`\${NAME}\` | the value of \`NAME\`; if it is not set, the file is rejected with a problem at that value |
+| \`\${NAME:-default}\` | the value of \`NAME\`, or \`default\` when it is unset or empty |
+| \`$\${\` | a literal \`\${\` |
+
+Interpolation happens after the YAML is parsed and only in values, never in keys, so a variable's value is
+always one plain value and cannot add keys. An unquoted value that becomes a number or \`true\`/\`false\` is
+typed as one (\`port: \${PORT:-8080}\` is the number 8080); a quoted value stays a string. Inside a flow
+mapping (\`{ ... }\`) YAML requires the quotes, so write numbers from variables in block style. A default
+cannot contain \`}\`, and references do not nest.
+
+## Errors
+
+Gatehouse reports every problem in the file at once, each on one line:
+
+\`\`\`
+FILE:LINE:COL path.to.key: message
+\`\`\`
+
+\`LINE:COL\` points at the offending value (at the key itself for an unknown key, at the enclosing mapping for
+a missing one). For example, this file:
+
+\`\`\`yaml
+${brokenExample}\`\`\`
+
+gives:
+
+\`\`\`
+${errorExamples()}
+\`\`\`
+
+YAML syntax errors and duplicate keys come first: while the YAML does not parse, the keys are not checked.
+Checks across keys (duplicate route names, a route naming an unknown upstream, \`hashOn\` without the
+\`consistent-hash\` balancer) run once everything else is valid. \`gatehouse validate\` exits with 2 when
+there are problems.
+
+## Complete example
+
+Every key, most at their defaults:
+
+\`\`\`yaml
+${completeExample}\`\`\`
+
+${sections.join('\n')}`;
+}
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, out: { type: 'string' } } });
+  const file = values.out ?? configDocPath;
+  const rendered = renderConfigDocs();
+  if (!values.check) {
+    writeFileSync(file, rendered);
+    return 0;
+  }
+  if (existsSync(file) && readFileSync(file, 'utf8') === rendered) return 0;
+  process.stderr.write(`${file} is out of date: run node scripts/gen-config-docs.ts\n`);
+  return 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,123 @@
+/**
+ * Tools for process-level end-to-end tests: run the CLI to completion, save a config the way editors do,
+ * make one-off HTTP requests on fresh connections, and wait for a child process to exit. Every wait is
+ * bounded in time; every loop in count.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { basename, dirname, join } from 'node:path';
+import { mainScript } from './start-gateway.ts';
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `gatehouse ARGS` to completion (killed by PID after `timeoutMs`). */
+export async function runCli(args: string[], timeoutMs = 15_000): Promise<CliResult> {
+  const proc = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const [code, signal] = await once(proc, 'close') as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr };
+}
+
+let saves = 0;
+
+/** Saves `text` to `file` as editors do: a temp file in the same directory, renamed over the original. */
+export function saveAtomically(file: string, text: string): void {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${++saves}.tmp`);
+  writeFileSync(temp, text);
+  renameSync(temp, file);
+}
+
+/** Resolves with the exit code once `proc` exits; rejects after `timeoutMs` (the process is left running). */
+export async function exitOf(proc: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`process ${proc.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const [code] = await Promise.race([once(proc, 'exit'), timeout]) as [number | null];
+    return code;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Kills a child this test started, by PID, if it is still running (for after() hooks). */
+export function killIfRunning(proc: ChildProcess | undefined): void {
+  if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+}
+
+/** True while a process with this PID exists (and may be signalled by us). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One GET on a fresh connection (no keep-alive), failing after `timeoutMs`. */
+export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Calls `attempt` every `intervalMs` until it returns something other than undefined; rejects after
+ * `timeoutMs` naming `what` and the last error thrown by `attempt`, if any.
+ */
+export async function poll<T>(attempt: () => Promise<T | undefined>, what: string, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      const result = await attempt();
+      if (result !== undefined) return result;
+    } catch (error) {
+      lastError = error;
+    }
+    if (performance.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+}
+
+/** Parses JSON lines, skipping any that are not JSON objects. */
+export function jsonLines(lines: readonly string[]): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch { /* a partial or foreign line */ }
+  }
+  return out;
+}
