@@ -8,7 +8,7 @@
  * latencies are recorded from its per-response event into a bounded array instead.
  */
 import autocannon, { type Instance, type Result } from 'autocannon';
-import { cpuTicks } from './procs.ts';
+import { coreTicks, cpuTicks } from './procs.ts';
 
 const MAX_LATENCY_SAMPLES = 1 << 21;
 
@@ -18,6 +18,8 @@ export interface LoadOptions {
   readonly connections: number;
   /** Processes whose CPU time is measured over the run. */
   readonly pids: readonly number[];
+  /** A CPU core whose total load is measured over the run (to see what else ran on the proxy's core). */
+  readonly core?: number;
 }
 
 export interface LoadResult {
@@ -28,6 +30,8 @@ export interface LoadResult {
   readonly p99: number;
   /** CPU ticks used by each measured process during the run (undefined without /proc). */
   readonly cpuTicks: ReadonlyArray<number | undefined>;
+  /** Busy and total ticks of `core` during the run (undefined without /proc or without `core`). */
+  readonly core: { busy: number; total: number } | undefined;
   /** Failures by kind (errors, timeouts, non2xx, resets, mismatches); empty when the run was clean. */
   readonly failures: Readonly<Record<string, number>>;
   readonly statusCodes: Readonly<Record<string, number>>;
@@ -45,6 +49,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const samples = latencies ??= new Float64Array(MAX_LATENCY_SAMPLES);
   let responses = 0;
   const before = options.pids.map(cpuTicks);
+  const coreBefore = options.core === undefined ? undefined : coreTicks(options.core);
   const start = performance.now();
   const result = await new Promise<Result>((resolve, reject) => {
     const instance = autocannon({
@@ -64,6 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
   const seconds = (performance.now() - start) / 1000;
   const after = options.pids.map(cpuTicks);
+  const coreAfter = options.core === undefined ? undefined : coreTicks(options.core);
 
   const failures: Record<string, number> = {};
   for (const kind of ['errors', 'timeouts', 'non2xx', 'resets', 'mismatches'] as const) {
@@ -79,6 +85,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     cpuTicks: after.map((a, i) => (a === undefined || before[i] === undefined ? undefined : a - before[i])),
+    core: coreBefore && coreAfter ? { busy: coreAfter.busy - coreBefore.busy, total: coreAfter.total - coreBefore.total } : undefined,
     failures,
     statusCodes,
   };

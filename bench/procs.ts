@@ -45,6 +45,22 @@ export function cpuTicks(pid: number): number | undefined {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Busy and total clock ticks of one CPU core so far (from /proc/stat), or undefined without /proc. */
+export function coreTicks(core: number): { busy: number; total: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = stat.split('\n').find((l) => l.startsWith(`cpu${core} `));
+  if (!line) return undefined;
+  // user nice system idle iowait irq softirq steal ...
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
 export interface Child {
   readonly name: string;
   readonly proc: ChildProcess;

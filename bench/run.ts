@@ -9,40 +9,40 @@
  * (utime + stime from /proc over the run ÷ responses), the steadiest figure on a shared, noisy machine.
  * Medians across rounds and the Gatehouse/baseline ratios are printed, then a JSON summary as the last line.
  * Any error, timeout or non-2xx response makes the run exit 1: a benchmark of errors is meaningless.
- *
- *   node bench/run.ts [--rounds N] [--duration S] [--warmup S] [--connections N] [--quick] [--profile]
- *                     [--json FILE] [--keep]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, runLoad, stopLoad, type LoadResult } from './load.ts';
-import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, stopChild, whenChildDies, type Child } from './procs.ts';
-import { summarizeProfile } from './profile-summary.ts';
+import { runLoad, stopLoad, type LoadResult } from './load.ts';
+import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, stopChild, whenChildDies, type Child, type Pinning } from './procs.ts';
+import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
+import { analyse, printAnalysis, runLine, TARGET_CPU_RATIO, type Run, type TargetName } from './report.ts';
 
-const TARGET_CPU_RATIO = 1.15;
 const REQUEST_PATH = '/api/bench';
 const PROXY_CORE = 0;
 const LOAD_CORE = 1;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-const usage = `node bench/run.ts [options]
+const usage = `node bench/run.ts [options]        (npm run bench -- [options])
   --rounds N        measured rounds per target (default 7)
   --duration S      seconds per target per round (default 5)
   --warmup S        warm-up seconds per target (default 3)
   --connections N   concurrent keep-alive client connections (default 32)
   --quick           smoke run: 2 rounds x 1 s, 1 s warm-up
-  --profile         run Gatehouse under --cpu-prof and summarise its hot spots (CPU figures then include profiler overhead)
+  --nolog-variant   also run Gatehouse with the access log off (diagnostic: isolates the access log's cost)
+  --profile         run the proxies under --cpu-prof and summarise their hot spots (CPU figures then include
+                    the profiler's overhead; the temp dir is kept)
   --json FILE       also write the JSON summary to FILE
-  --keep            keep the temp dir (config, access log, profile)`;
+  --keep            keep the temp dir (configs, access log)`;
 
 interface Settings {
   readonly rounds: number;
   readonly seconds: number;
   readonly warmup: number;
   readonly connections: number;
+  readonly nologVariant: boolean;
   readonly profile: boolean;
   readonly json: string | undefined;
   readonly keep: boolean;
@@ -61,8 +61,8 @@ function parseSettings(argv: string[]): Settings | undefined {
     strict: true,
     options: {
       rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      quick: { type: 'boolean' }, profile: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean' }, 'nolog-variant': { type: 'boolean' }, profile: { type: 'boolean' },
+      json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return undefined;
@@ -72,48 +72,30 @@ function parseSettings(argv: string[]): Settings | undefined {
     seconds: intFlag(values.duration, '--duration', quick ? 1 : 5, 1, 120),
     warmup: intFlag(values.warmup, '--warmup', quick ? 1 : 3, 0, 120),
     connections: intFlag(values.connections, '--connections', 32, 1, 1000),
+    nologVariant: values['nolog-variant'] === true,
     profile: values.profile === true,
     json: values.json,
     keep: values.keep === true,
   };
 }
 
-type TargetName = 'direct' | 'baseline' | 'gatehouse';
-
 interface Target {
   readonly name: TargetName;
   readonly url: string;
   /** The proxy process measured, or undefined for the upstream itself. */
   readonly proxy: Child | undefined;
-}
-
-interface Run {
-  readonly round: number;
-  readonly target: TargetName;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly responses: number;
-  readonly seconds: number;
-  /** The proxy's CPU µs per request (NaN for direct). */
-  readonly cpuUs: number;
-  /** The upstream's CPU µs per request. */
-  readonly upstreamCpuUs: number;
-  readonly failures: Readonly<Record<string, number>>;
-  readonly statusCodes: Readonly<Record<string, number>>;
+  readonly accessLog?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const pad = (s: string, n: number) => s.padStart(n);
 
-function gatewayConfig(upstreamUrl: string, accessLog: string): string {
-  return `# Generated by bench/run.ts: one route, one upstream, access log on (to a file).
+function gatewayConfig(upstreamUrl: string, accessLog: string | undefined): string {
+  return `# Generated by bench/run.ts: one route, one upstream${accessLog ? ', access log on (to a file)' : ', access log OFF'}.
 listen: { host: 127.0.0.1, port: 0 }
 admin: { enabled: false }
 log:
   level: info
-  access: { enabled: true, path: ${JSON.stringify(accessLog)} }
+  access: { enabled: ${accessLog !== undefined}, path: ${JSON.stringify(accessLog ?? 'stdout')} }
 upstreams:
   bench:
     targets:
@@ -125,14 +107,41 @@ routes:
 `;
 }
 
-const listeningUrl = (line: string): string | undefined => {
+function listeningUrl(line: string): string | undefined {
   if (!line.includes('listening')) return undefined;
   try {
     return (JSON.parse(line) as { url?: string }).url;
   } catch {
     return undefined;
   }
-};
+}
+
+/** Starts the upstream, the baseline and Gatehouse (and its variant), each its own pinned process. */
+async function startTargets(settings: Settings, pin: Pinning, dir: string): Promise<{ upstream: Child; targets: Target[] }> {
+  const node = process.execPath;
+  const prof = (name: string) => (settings.profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile', name)] : []);
+  const upstream = await startChild('upstream', pin.prefix(LOAD_CORE), [node, here('./upstream.ts')], (l) => !!listeningUrl(l));
+  const upstreamUrl = listeningUrl(upstream.line)!;
+  const targets: Target[] = [{ name: 'direct', url: upstreamUrl, proxy: undefined }];
+  const gatehouseConfig = join(dir, 'gatehouse.yaml');
+  const accessLog = join(dir, 'access.log');
+  writeFileSync(gatehouseConfig, gatewayConfig(upstreamUrl, accessLog));
+  const baseline = await startChild('baseline', pin.prefix(PROXY_CORE),
+    [node, ...prof('baseline'), here('./baseline-proxy.ts'), '-c', gatehouseConfig], (l) => !!listeningUrl(l));
+  targets.push({ name: 'baseline', url: listeningUrl(baseline.line)!, proxy: baseline.child });
+  const gateway = async (name: TargetName, config: string, log: string | undefined) => {
+    const started = await startChild(name, pin.prefix(PROXY_CORE), [node, ...prof(name), here('../src/main.ts'), 'start', '-c', config],
+      (l) => l.includes('gateway listening') && !!listeningUrl(l));
+    targets.push({ name, url: listeningUrl(started.line)!, proxy: started.child, ...(log ? { accessLog: log } : {}) });
+  };
+  await gateway('gatehouse', gatehouseConfig, accessLog);
+  if (settings.nologVariant) {
+    const nologConfig = join(dir, 'gatehouse-nolog.yaml');
+    writeFileSync(nologConfig, gatewayConfig(upstreamUrl, undefined));
+    await gateway('gatehouse-nolog', nologConfig, undefined);
+  }
+  return { upstream: upstream.child, targets };
+}
 
 /** One request to each target before any load: every target answers 200 with the upstream's exact body. */
 async function checkTargets(targets: readonly Target[]): Promise<string[]> {
@@ -144,7 +153,7 @@ async function checkTargets(targets: readonly Target[]): Promise<string[]> {
     expected ??= body;
     if (res.status !== 200) problems.push(`${t.name}: status ${res.status}: ${body.slice(0, 200)}`);
     else if (body !== expected) problems.push(`${t.name}: body differs from the upstream's: ${body.slice(0, 200)}`);
-    if (t.name === 'gatehouse' && !res.headers.get('x-request-id')) problems.push('gatehouse: no x-request-id on the response');
+    if (t.name.startsWith('gatehouse') && !res.headers.get('x-request-id')) problems.push(`${t.name}: no x-request-id on the response`);
   }
   return problems;
 }
@@ -152,44 +161,21 @@ async function checkTargets(targets: readonly Target[]): Promise<string[]> {
 function toRun(round: number, target: Target, r: LoadResult, usPerTick: number): Run {
   const perRequest = (ticks: number | undefined) => (ticks === undefined || r.responses === 0 ? Number.NaN : (ticks * usPerTick) / r.responses);
   return {
-    round,
-    target: target.name,
-    rps: r.rps,
-    p50: r.p50,
-    p99: r.p99,
-    responses: r.responses,
-    seconds: r.seconds,
+    round, target: target.name, rps: r.rps, p50: r.p50, p99: r.p99, responses: r.responses, seconds: r.seconds,
     cpuUs: target.proxy ? perRequest(r.cpuTicks[0]) : Number.NaN,
     upstreamCpuUs: perRequest(r.cpuTicks[target.proxy ? 1 : 0]),
+    otherLoadPct: otherLoad(r, target),
     failures: r.failures,
     statusCodes: r.statusCodes,
   };
 }
 
-function runLine(run: Run, label: string): string {
-  const failed = Object.keys(run.failures).length ? `  FAILURES ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}` : '';
-  return `${label.padEnd(10)} ${run.target.padEnd(9)} ${pad(fmt(run.rps, 0), 8)} req/s  p50 ${pad(fmt(run.p50, 2), 6)} ms  p99 ${pad(fmt(run.p99, 2), 6)} ms  ` +
-    `proxy CPU ${pad(fmt(run.cpuUs), 6)} µs/req  upstream CPU ${pad(fmt(run.upstreamCpuUs), 5)} µs/req${failed}`;
-}
-
-interface Medians { rps: number; p50: number; p99: number; cpuUs: number; upstreamCpuUs: number; rounds: number }
-
-function mediansOf(runs: readonly Run[], target: TargetName): Medians {
-  const mine = runs.filter((r) => r.target === target);
-  const m = (key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'upstreamCpuUs') => median(mine.map((r) => r[key]));
-  return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), upstreamCpuUs: m('upstreamCpuUs'), rounds: mine.length };
-}
-
-/** Gatehouse/baseline CPU per request within each round (the two ran back to back on the same box state). */
-function pairedCpuRatios(runs: readonly Run[]): number[] {
-  const ratios: number[] = [];
-  const rounds = new Set(runs.map((r) => r.round));
-  for (const round of rounds) {
-    const g = runs.find((r) => r.round === round && r.target === 'gatehouse');
-    const b = runs.find((r) => r.round === round && r.target === 'baseline');
-    if (g && b && b.cpuUs > 0) ratios.push(g.cpuUs / b.cpuUs);
-  }
-  return ratios;
+/** What else kept the proxy core busy during a run, as % of the run: other processes, interrupts, steal. */
+function otherLoad(r: LoadResult, target: Target): number {
+  if (!r.core || r.core.total <= 0) return Number.NaN;
+  const ours = target.proxy ? r.cpuTicks[0] : 0;
+  if (ours === undefined) return Number.NaN;
+  return Math.max(0, (100 * (r.core.busy - ours)) / r.core.total);
 }
 
 function countLines(file: string): number {
@@ -198,6 +184,69 @@ function countLines(file: string): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
   return n;
+}
+
+function profileReports(dir: string, targets: readonly Target[]): string {
+  const out: string[] = [];
+  for (const t of targets) {
+    if (!t.proxy) continue;
+    const profDir = join(dir, 'profile', t.name);
+    const file = existsSync(profDir) ? readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (!file) {
+      out.push(`== ${t.name}: no .cpuprofile was written`);
+      continue;
+    }
+    out.push(`== ${t.name} profile: ${join(profDir, file)}`, summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile, 25), '');
+  }
+  return out.join('\n');
+}
+
+interface Outcome { runs: Run[]; failures: string[]; accessLogLines?: number; gatehouseResponses: number }
+
+async function bench(settings: Settings, pin: Pinning, dir: string, state: { fatal?: string; interrupted: boolean }): Promise<Outcome> {
+  const usPerTick = 1e6 / clockTicksPerSecond();
+  const outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0 };
+  const { upstream, targets } = await startTargets(settings, pin, dir);
+  console.log(`${targets.map((t) => `${t.name} ${t.url}${t.proxy ? ` (pid ${t.proxy.pid})` : ` (pid ${upstream.pid})`}`).join(', ')}; temp dir ${dir}\n`);
+  outcome.failures.push(...await checkTargets(targets));
+  outcome.gatehouseResponses++;
+  const stopped = () => state.fatal !== undefined || state.interrupted;
+
+  const measure = async (round: number, t: Target, seconds: number) => {
+    const pids = t.proxy ? [t.proxy.pid, upstream.pid] : [upstream.pid];
+    const core = pin.enabled ? PROXY_CORE : undefined;
+    const result = await runLoad({ url: t.url + REQUEST_PATH, seconds, connections: settings.connections, pids, ...(core === undefined ? {} : { core }) });
+    if (t.name === 'gatehouse') outcome.gatehouseResponses += result.responses;
+    const run = toRun(round, t, result, usPerTick);
+    console.log(runLine(run, round === 0 ? 'warm-up' : `round ${round}/${settings.rounds}`));
+    if (Object.keys(run.failures).length) {
+      outcome.failures.push(`${round === 0 ? 'warm-up' : `round ${round}`} ${t.name}: ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}`);
+    }
+    return run;
+  };
+  for (const t of targets) {
+    if (settings.warmup === 0 || outcome.failures.length || stopped()) break;
+    await measure(0, t, settings.warmup);
+  }
+  for (let round = 1; round <= settings.rounds && !outcome.failures.length && !stopped(); round++) {
+    for (let i = 0; i < targets.length && !stopped(); i++) {
+      await sleep(200);
+      outcome.runs.push(await measure(round, targets[(i + round - 1) % targets.length]!, settings.seconds));
+    }
+  }
+  if (state.interrupted) return outcome;
+
+  // Stop the proxies gracefully: Gatehouse flushes its access log, and profiles are written on exit.
+  for (const t of targets) if (t.proxy) await stopChild(t.proxy, 15_000);
+  const logged = targets.find((t) => t.accessLog);
+  if (logged?.accessLog) {
+    outcome.accessLogLines = countLines(logged.accessLog);
+    if (!state.fatal && outcome.accessLogLines < outcome.gatehouseResponses) {
+      outcome.failures.push(`access log has ${outcome.accessLogLines} lines for ${outcome.gatehouseResponses} Gatehouse responses`);
+    }
+  }
+  if (settings.profile) console.log(`\n${profileReports(dir, targets)}`);
+  return outcome;
 }
 
 async function main(): Promise<number> {
@@ -213,130 +262,61 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  // Counted before pinning: afterwards availableParallelism() reports this process's single core.
+  const cpuCount = cpus().length;
+  const pin = setUpPinning(LOAD_CORE);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  if (settings.profile) mkdirSync(join(dir, 'profile'));
+  const keepDir = settings.keep || settings.profile;
+  const removeDir = () => {
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+
   process.on('exit', killAllNow);
-  let fatal: string | undefined;
-  let interrupted = false;
+  const state: { fatal?: string; interrupted: boolean } = { interrupted: false };
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping the load and the benchmark processes`);
+    state.interrupted = true;
+    console.error(`\n${signal}: stopping the load and the benchmark's processes`);
     stopLoad();
-    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopAll().finally(() => {
+      removeDir();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   whenChildDies((child, code) => {
-    fatal ??= `${child.name} (pid ${child.pid}) exited unexpectedly (code ${code}):\n  ${child.lines.slice(-20).join('\n  ')}`;
+    state.fatal ??= `${child.name} (pid ${child.pid}) exited unexpectedly (code ${code}):\n  ${child.lines.slice(-20).join('\n  ')}`;
     stopLoad();
   });
 
-  // Counted before pinning: afterwards availableParallelism() reports this process's single core.
-  const cpuCount = cpus().length;
-  const pin = setUpPinning(LOAD_CORE);
-  const usPerTick = 1e6 / clockTicksPerSecond();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const accessLog = join(dir, 'access.log');
-  const configFile = join(dir, 'gatehouse.yaml');
-  const profileDir = join(dir, 'profile');
-  const node = process.execPath;
-  const est = (settings.warmup + settings.rounds * settings.seconds) * 3;
+  const targetCount = settings.nologVariant ? 4 : 3;
+  const est = (settings.warmup + settings.rounds * settings.seconds) * targetCount;
   console.log(`Gatehouse benchmark: ${settings.rounds} rounds x ${settings.seconds} s per target, ${settings.warmup} s warm-up, ` +
     `${settings.connections} connections (~${Math.ceil(est / 60)} min)`);
   console.log(`Node ${process.version}, ${cpuCount} CPUs (${cpus()[0]?.model ?? 'unknown'}); ` +
     (pin.enabled ? `proxies on core ${PROXY_CORE}, load generator + upstream on core ${LOAD_CORE}` : pin.note));
-  if (settings.profile) console.log(`Profiling Gatehouse (--cpu-prof): its CPU figures include the profiler's overhead`);
+  if (settings.profile) console.log('Profiling the proxies (--cpu-prof): their CPU figures include the profiler\'s overhead');
 
-  const runs: Run[] = [];
-  const failures: string[] = [];
-  let accessLogLines: number | undefined;
-  let gatehouseResponses = 0;
-  let profileReport: string | undefined;
+  let outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0 };
   try {
-    const upstream = await startChild('upstream', pin.prefix(LOAD_CORE), [node, here('./upstream.ts')], (l) => !!listeningUrl(l));
-    const upstreamUrl = listeningUrl(upstream.line)!;
-    writeFileSync(configFile, gatewayConfig(upstreamUrl, accessLog));
-    const baseline = await startChild('baseline', pin.prefix(PROXY_CORE), [node, here('./baseline-proxy.ts'), '-c', configFile], (l) => !!listeningUrl(l));
-    const profileArgs = settings.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const gatehouse = await startChild('gatehouse', pin.prefix(PROXY_CORE),
-      [node, ...profileArgs, here('../src/main.ts'), 'start', '-c', configFile], (l) => l.includes('gateway listening') && !!listeningUrl(l));
-    const targets: Target[] = [
-      { name: 'direct', url: upstreamUrl, proxy: undefined },
-      { name: 'baseline', url: listeningUrl(baseline.line)!, proxy: baseline.child },
-      { name: 'gatehouse', url: listeningUrl(gatehouse.line)!, proxy: gatehouse.child },
-    ];
-    console.log(`upstream ${upstreamUrl} (pid ${upstream.child.pid}), baseline ${targets[1]!.url} (pid ${baseline.child.pid}), ` +
-      `gatehouse ${targets[2]!.url} (pid ${gatehouse.child.pid}); temp dir ${dir}\n`);
-
-    failures.push(...await checkTargets(targets));
-    gatehouseResponses++;
-    const load = async (t: Target, seconds: number) => {
-      const pids = t.proxy ? [t.proxy.pid, upstream.child.pid] : [upstream.child.pid];
-      const result = await runLoad({ url: t.url + REQUEST_PATH, seconds, connections: settings.connections, pids });
-      if (t.name === 'gatehouse') gatehouseResponses += result.responses;
-      return result;
-    };
-    for (const t of failures.length ? [] : targets) {
-      if (settings.warmup === 0 || fatal || interrupted) break;
-      const run = toRun(0, t, await load(t, settings.warmup), usPerTick);
-      console.log(runLine(run, 'warm-up'));
-      if (Object.keys(run.failures).length) failures.push(`warm-up ${t.name}: ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}`);
-    }
-    for (let round = 1; round <= settings.rounds && !failures.length; round++) {
-      for (let i = 0; i < targets.length; i++) {
-        if (fatal || interrupted) break;
-        const t = targets[(i + round - 1) % targets.length]!;
-        await sleep(200);
-        const run = toRun(round, t, await load(t, settings.seconds), usPerTick);
-        runs.push(run);
-        console.log(runLine(run, `round ${round}/${settings.rounds}`));
-        if (Object.keys(run.failures).length) failures.push(`round ${round} ${t.name}: ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}`);
-      }
-    }
-    if (interrupted) return 130;
-    // Stop Gatehouse gracefully: it flushes the access log (and writes the profile) on the way out.
-    await stopChild(gatehouse.child, 15_000);
-    accessLogLines = countLines(accessLog);
-    if (!fatal && accessLogLines < gatehouseResponses) {
-      failures.push(`access log has ${accessLogLines} lines for ${gatehouseResponses} Gatehouse responses`);
-    }
-    if (settings.profile) {
-      const file = existsSync(profileDir) ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
-      profileReport = file ? summarizeProfile(JSON.parse(readFileSync(join(profileDir, file), 'utf8')), 25) : 'no .cpuprofile was written';
-      console.log(`\nprofile: ${file ? join(profileDir, file) : 'none'}`);
-    }
+    outcome = await bench(settings, pin, dir, state);
   } catch (err) {
-    failures.push(`benchmark failed: ${(err as Error).message}`);
+    outcome.failures.push(`benchmark failed: ${(err as Error).message}`);
   } finally {
     await stopAll();
-    if (!settings.keep && !settings.profile) rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
-  if (fatal) failures.push(fatal);
+  if (state.interrupted) return 130;
+  if (state.fatal) outcome.failures.push(state.fatal);
 
-  const med = { direct: mediansOf(runs, 'direct'), baseline: mediansOf(runs, 'baseline'), gatehouse: mediansOf(runs, 'gatehouse') };
-  const paired = pairedCpuRatios(runs);
-  const ratios = {
-    cpuPerRequest: med.gatehouse.cpuUs / med.baseline.cpuUs,
-    cpuPerRequestPairedMedian: median(paired),
-    cpuPerRequestPairedRange: paired.length ? [Math.min(...paired), Math.max(...paired)] : [],
-    rps: med.gatehouse.rps / med.baseline.rps,
-    rpsVsDirect: med.gatehouse.rps / med.direct.rps,
-    baselineRpsVsDirect: med.baseline.rps / med.direct.rps,
-    p50AddedMs: med.gatehouse.p50 - med.direct.p50,
-  };
-  const met = Number.isFinite(ratios.cpuPerRequest) ? ratios.cpuPerRequest <= TARGET_CPU_RATIO : undefined;
-
-  console.log(`\nMedians over ${settings.rounds} rounds (${settings.seconds} s each, ${settings.connections} connections):`);
-  console.log(`${'target'.padEnd(10)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('proxy CPU µs/req', 17)} ${pad('upstream CPU µs/req', 20)}`);
-  for (const [name, m] of Object.entries(med)) {
-    console.log(`${name.padEnd(10)} ${pad(fmt(m.rps, 0), 8)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ${pad(fmt(m.upstreamCpuUs), 20)}`);
+  const targetNames: TargetName[] = ['direct', 'baseline', 'gatehouse', ...(settings.nologVariant ? ['gatehouse-nolog' as const] : [])];
+  const analysis = analyse(outcome.runs, targetNames);
+  printAnalysis(analysis, settings.rounds, settings.seconds, settings.connections);
+  if (outcome.accessLogLines !== undefined) {
+    console.log(`Gatehouse access log: ${outcome.accessLogLines} lines for ${outcome.gatehouseResponses} responses`);
   }
-  console.log(`\nGatehouse / baseline CPU per request: ${fmt(ratios.cpuPerRequest, 3)}x (per-round paired median ${fmt(ratios.cpuPerRequestPairedMedian, 3)}x, ` +
-    `range ${ratios.cpuPerRequestPairedRange.map((r) => fmt(r, 3)).join('-') || 'n/a'}) — target <= ${TARGET_CPU_RATIO}x: ` +
-    `${met === undefined ? 'not measured' : met ? 'MET' : 'NOT MET'}`);
-  console.log(`Gatehouse / baseline req/s: ${fmt(ratios.rps, 3)}x; Gatehouse / direct req/s: ${fmt(ratios.rpsVsDirect, 3)}x ` +
-    `(baseline / direct ${fmt(ratios.baselineRpsVsDirect, 3)}x); Gatehouse p50 vs direct: +${fmt(ratios.p50AddedMs, 2)} ms`);
-  if (accessLogLines !== undefined) console.log(`Gatehouse access log: ${accessLogLines} lines for ${gatehouseResponses} responses`);
-  if (profileReport) console.log(`\n${profileReport}`);
-  if (failures.length) console.error(`\nFAILED — the figures above are not valid:\n  ${failures.join('\n  ')}`);
+  if (outcome.failures.length) console.error(`\nFAILED: the figures above are not valid:\n  ${outcome.failures.join('\n  ')}`);
 
   const summary = {
     date: new Date().toISOString(),
@@ -344,21 +324,23 @@ async function main(): Promise<number> {
     cpus: cpuCount,
     cpuModel: cpus()[0]?.model,
     pinned: pin.enabled,
-    settings: { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, profile: settings.profile },
-    medians: med,
-    ratios,
-    target: { maxCpuPerRequestRatio: TARGET_CPU_RATIO, met },
-    accessLogLines,
-    gatehouseResponses,
-    runs,
-    failures,
-    ok: failures.length === 0,
+    settings: {
+      rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections,
+      nologVariant: settings.nologVariant, profile: settings.profile,
+    },
+    medians: analysis.medians,
+    ratios: analysis.ratios,
+    target: { maxCpuPerRequestRatio: TARGET_CPU_RATIO, met: analysis.met },
+    accessLogLines: outcome.accessLogLines,
+    gatehouseResponses: outcome.gatehouseResponses,
+    runs: outcome.runs,
+    failures: outcome.failures,
+    ok: outcome.failures.length === 0,
   };
-  const json = JSON.stringify(summary);
   if (settings.json) writeFileSync(settings.json, `${JSON.stringify(summary, null, 2)}\n`);
-  console.log(json);
-  return failures.length ? 1 : 0;
+  console.log(JSON.stringify(summary));
+  return outcome.failures.length ? 1 : 0;
 }
 
-// Exit explicitly: the sanity check's fetch may hold an idle keep-alive socket.
+// Exit explicitly: the sanity check's fetch may hold an idle keep-alive socket open.
 process.exit(await main());

@@ -1,7 +1,8 @@
 /**
  * The access log: one JSON line per request through pino, to stdout, stderr or a file. Writes are buffered
  * asynchronously (pino.destination with sync: false) so the hot path never waits on the disk; flush() and
- * close() drain the buffer on reload and shutdown, so the last lines are never lost.
+ * close() drain the buffer on reload and shutdown, so the last lines are never lost. Each line carries the
+ * pid of the process that served it, which tells cluster workers apart when they share one log.
  */
 import pino from 'pino';
 import type { Exchange } from '../server/exchange.ts';
@@ -26,7 +27,7 @@ function destinationFor(path: string) {
 export function createAccessLog(config: AccessLogConfig): AccessLog {
   if (!config.enabled) return { write() {}, flush() {}, close() {} };
   const destination = destinationFor(config.path);
-  const logger = pino({ base: null, timestamp: false, formatters: { level: () => ({ log: 'access' }) } }, destination);
+  const logger = pino({ base: { pid: process.pid }, timestamp: false, formatters: { level: () => ({ log: 'access' }) } }, destination);
   return {
     write(ex) {
       logger.info({

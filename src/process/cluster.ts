@@ -22,7 +22,7 @@ function waitFor<T extends FromWorker['type']>(worker: Worker, type: T, timeoutM
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(new Error(`worker ${worker.process.pid} did not answer "${type}" in ${timeoutMs} ms`)), timeoutMs);
     const onMessage = (m: FromWorker) => { if (m.type === type) finish(undefined, m as Extract<FromWorker, { type: T }>); };
-    const onExit = () => finish(new Error(`worker ${worker.process.pid} exited`));
+    const onExit = (code: number | null) => finish(new Error(`worker ${worker.process.pid} exited (code ${code}) before answering "${type}"`));
     function finish(error?: Error, message?: Extract<FromWorker, { type: T }>) {
       clearTimeout(timer);
       worker.off('message', onMessage).off('exit', onExit);
@@ -35,6 +35,7 @@ function waitFor<T extends FromWorker['type']>(worker: Worker, type: T, timeoutM
 export async function startCluster(initial: Config, count: number, log: Logger): Promise<Backend> {
   let config = initial;
   let stopping = false;
+  let started = false;
   const workers = new Set<Worker>();
   let port = 0;
 
@@ -43,7 +44,8 @@ export async function startCluster(initial: Config, count: number, log: Logger):
     workers.add(worker);
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
-      if (stopping) return;
+      // A worker that cannot start with the first config would fail again if replaced: that fails the start.
+      if (stopping || !started) return;
       log.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting a replacement');
       spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
     });
@@ -54,7 +56,14 @@ export async function startCluster(initial: Config, count: number, log: Logger):
     return worker;
   };
 
-  await Promise.all(Array.from({ length: count }, spawn));
+  try {
+    await Promise.all(Array.from({ length: count }, spawn));
+  } catch (error) {
+    stopping = true;
+    for (const w of workers) w.process.kill('SIGKILL');
+    throw error;
+  }
+  started = true;
   const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -72,7 +81,9 @@ export async function startCluster(initial: Config, count: number, log: Logger):
       stopping = true;
       const exits = [...workers].map((w) => once(w, 'exit'));
       for (const w of workers) w.send({ type: 'drain' } satisfies ToWorker);
-      await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, config.server.drainTimeout + 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(exits), new Promise((r) => { timer = setTimeout(r, config.server.drainTimeout + 5000); })]);
+      clearTimeout(timer);
       for (const w of workers) w.process.kill('SIGKILL');
       return { drained: workers.size === 0 };
     },

@@ -65,7 +65,13 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   if (config.admin.enabled) {
     admin = createAdminServer({ ready: () => !draining && backend.ready() });
     admin.listen(config.admin.port, config.admin.host);
-    await once(admin, 'listening');
+    try {
+      await once(admin, 'listening');
+    } catch (error) {
+      // Without this the process would report the failure yet keep serving on the main listener.
+      await backend.shutdown();
+      throw error;
+    }
   }
   const adminUrl = admin ? urlOf(admin.address() as AddressInfo) : undefined;
   log.info({ url: backend.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');

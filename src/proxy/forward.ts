@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Reason } from '../observability/reasons.ts';
+import { reasons, type Reason } from '../observability/reasons.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { sendError } from '../server/reply.ts';
@@ -213,7 +213,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#ex.status = sendError(res, reason, this.#ex.requestId);
     } else {
       // Headers are out: the only honest signal left is to cut the connection, so the client sees truncation.
-      this.#ex.status = status ?? this.#ex.status;
+      // The log records the failure's status (e.g. 504 upstream_body_timeout), not the upstream's 200.
+      this.#ex.status = status ?? reasons[reason].status;
       res.destroy();
     }
   }

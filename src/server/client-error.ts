@@ -10,12 +10,35 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { clientIpOf } from './exchange.ts';
 import { rawErrorResponse } from './reply.ts';
 
-function reasonFor(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, maxUrlLength: number): Reason {
+const REQUEST_START = /^[A-Z]+ (?:\/|\*|https?:\/\/)/;
+const REQUEST_LINE_END = / HTTP\/\d\.\d$/;
+// The characters a request target may hold (RFC 3986); a header value may hold others (spaces, quotes).
+const TARGET_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%#[\]]*$/;
+
+/**
+ * Node's parser counts the request line toward its header limit and hands over only the packet it was
+ * reading when the head overflowed; a head that arrived in several reads leaves earlier packets unseen. So
+ * the request line is judged from that packet: the head's start, or the end of a request line that began
+ * earlier (its length counted from the bytes read on the connection: exact for its first request), or a
+ * header line; a packet inside one long line is taken for the request target when it holds only the
+ * characters a target may.
+ */
+function overflowReason(packet: Buffer | undefined, bytesRead: number, maxUrlLength: number): Reason {
+  if (!packet) return 'headers_too_large';
+  const text = packet.toString('latin1');
+  const lineEnd = text.indexOf('\r\n');
+  const line = lineEnd === -1 ? text : text.slice(0, lineEnd);
+  let requestLine: number;
+  if (REQUEST_START.test(text)) requestLine = line.length;
+  else if (lineEnd === -1) return TARGET_CHARS.test(text) ? 'uri_too_long' : 'headers_too_large';
+  else if (REQUEST_LINE_END.test(line)) requestLine = bytesRead - packet.length + lineEnd;
+  else return 'headers_too_large';
+  return requestLine > maxUrlLength ? 'uri_too_long' : 'headers_too_large';
+}
+
+function reasonFor(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex, maxUrlLength: number): Reason {
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    const packet = err.rawPacket;
-    const lineEnd = packet ? packet.indexOf('\r\n') : -1;
-    const requestLine = lineEnd === -1 ? packet?.length ?? 0 : lineEnd;
-    return requestLine > maxUrlLength ? 'uri_too_long' : 'headers_too_large';
+    return overflowReason(err.rawPacket, (socket as { bytesRead?: number }).bytesRead ?? 0, maxUrlLength);
   }
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') return 'request_timeout';
   return 'bad_request';
@@ -26,7 +49,7 @@ export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buf
     socket.destroy();
     return;
   }
-  const reason = reasonFor(err, runtime.config.server.maxUrlLength);
+  const reason = reasonFor(err, socket, runtime.config.server.maxUrlLength);
   const requestId = randomUUID();
   const status = reasons[reason].status;
   socket.end(rawErrorResponse(reason, requestId));

@@ -1,7 +1,8 @@
 /**
  * The command line, end to end: the real `gatehouse` entry run as a child process. Covers --help and
  * --version, usage errors (exit 2), `validate` (every problem as FILE:LINE:COL path: message), `start` on a
- * bad config, the `proxy` quick start, and the demo (`npm start`), which needs the fixed ports 7101-7106.
+ * bad config or a taken port, the `proxy` quick start, and the demo (`npm start`), which needs the fixed
+ * ports 7101-7106.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,13 +22,9 @@ const goodFile = join(dir, 'good.yaml');
 const badFile = join(dir, 'bad.yaml');
 
 writeFileSync(goodFile, `upstreams:
-  users:
-    targets:
-      - url: http://127.0.0.1:7001
+  users: { targets: [{ url: "http://127.0.0.1:7001" }] }
 routes:
-  - name: users
-    match: { path: /api/users }
-    upstream: users
+  - { name: users, match: { path: /api/users }, upstream: users }
 `);
 
 // Five distinct mistakes, one per line, at known positions.
@@ -158,12 +155,32 @@ describe('gatehouse validate', () => {
   });
 });
 
-describe('gatehouse start on a bad config', () => {
+describe('gatehouse start that cannot start', () => {
   it('exits 2 with every problem and without listening', async () => {
     const r = await runCli(['start', '-c', badFile]);
     assert.equal(r.code, 2);
     assertEveryProblem(r.stderr);
     assert.doesNotMatch(r.stderr, /gateway listening/);
+  });
+
+  it('exits 1 naming the address when a port is taken, instead of staying up half started', async () => {
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const cases = { 'listen port': [port, 0, 1], 'admin port': [0, port, 1], 'admin port with 2 workers': [0, port, 2] };
+      for (const [what, [listenPort, adminPort, workers]] of Object.entries(cases)) {
+        const file = join(dir, 'taken.yaml');
+        writeFileSync(file, `listen: { host: 127.0.0.1, port: ${listenPort} }\nadmin: { host: 127.0.0.1, port: ${adminPort} }\nworkers: ${workers}\n`
+          + 'upstreams: { u: { targets: [{ url: "http://127.0.0.1:1" }] } }\nroutes: [{ name: a, match: { path: /a }, upstream: u }]\n');
+        const r = await runCli(['start', '-c', file], 10_000);
+        assert.equal(r.signal, null, `${what}: the process exited by itself`);
+        assert.equal(r.code, 1, what);
+        assert.match(r.stderr, new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`), what);
+      }
+    } finally {
+      taken.close();
+    }
   });
 });
 

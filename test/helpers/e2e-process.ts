@@ -75,10 +75,10 @@ export interface Answer {
   readonly body: string;
 }
 
-/** One GET on a fresh connection (no keep-alive), failing after `timeoutMs`. */
-export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<Answer> {
+/** One GET, on a fresh connection unless an `agent` is given, failing after `timeoutMs`. */
+export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000, agent: http.Agent | false = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+    const req = http.get(url, { agent, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });

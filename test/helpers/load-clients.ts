@@ -33,6 +33,7 @@ export interface Load {
   /** Requests completed so far (failed or not). */
   completed(): number;
   failures(): readonly string[];
+  /** Stops every client after its current request; idempotent. */
   stop(): Promise<LoadResult>;
 }
 
@@ -70,15 +71,15 @@ export function startLoad(url: string, options: LoadOptions): Load {
     for (let i = 0; i < maxRequestsPerClient && !stopped && performance.now() < deadline; i++) await one(nextPath(c, i));
   };
   const running = Promise.all(Array.from({ length: connections }, (_, c) => client(c)));
+  let stopping: Promise<LoadResult> | undefined;
 
   return {
     completed: () => total,
     failures: () => failures,
-    async stop() {
+    stop() {
       stopped = true;
-      await running;
-      await pool.close();
-      return { total, failures, samples, maxConnected };
+      stopping ??= running.then(() => pool.close()).then(() => ({ total, failures, samples, maxConnected }));
+      return stopping;
     },
   };
 }

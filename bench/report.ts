@@ -1,0 +1,118 @@
+/**
+ * The benchmark's arithmetic and output: one line per run, medians per target across rounds, the
+ * Gatehouse/baseline ratios the issue's target is judged on, and the machine-readable summary.
+ */
+import { median } from './load.ts';
+
+export const TARGET_CPU_RATIO = 1.15;
+
+export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-nolog';
+
+export interface Run {
+  readonly round: number;
+  readonly target: TargetName;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly responses: number;
+  readonly seconds: number;
+  /** The proxy's CPU µs per request (NaN for direct). */
+  readonly cpuUs: number;
+  /** The upstream's CPU µs per request. */
+  readonly upstreamCpuUs: number;
+  /** Share of the proxy core's time used by anything other than the measured proxy, % (NaN if unknown). */
+  readonly otherLoadPct: number;
+  readonly failures: Readonly<Record<string, number>>;
+  readonly statusCodes: Readonly<Record<string, number>>;
+}
+
+export interface Medians { rps: number; p50: number; p99: number; cpuUs: number; upstreamCpuUs: number; otherLoadPct: number; rounds: number }
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const pad = (s: string, n: number) => s.padStart(n);
+const times = (n: number) => (Number.isFinite(n) ? `${n.toFixed(3)}x` : 'n/a');
+
+export function runLine(run: Run, label: string): string {
+  const failed = Object.keys(run.failures).length ? `  FAILURES ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}` : '';
+  return `${label.padEnd(10)} ${run.target.padEnd(15)} ${pad(fmt(run.rps, 0), 7)} req/s  p50 ${pad(fmt(run.p50, 2), 6)} ms  ` +
+    `p99 ${pad(fmt(run.p99, 2), 6)} ms  proxy CPU ${pad(fmt(run.cpuUs), 6)} µs/req  upstream CPU ${pad(fmt(run.upstreamCpuUs), 5)} µs/req  ` +
+    `other load on proxy core ${pad(fmt(run.otherLoadPct, 0), 3)}%${failed}`;
+}
+
+export function mediansOf(runs: readonly Run[], target: TargetName): Medians {
+  const mine = runs.filter((r) => r.target === target);
+  const m = (key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'upstreamCpuUs' | 'otherLoadPct') => median(mine.map((r) => r[key]));
+  return {
+    rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), upstreamCpuUs: m('upstreamCpuUs'), otherLoadPct: m('otherLoadPct'),
+    rounds: mine.length,
+  };
+}
+
+/** a/b CPU per request within each round (the two ran back to back, on the same state of the machine). */
+export function pairedCpuRatios(runs: readonly Run[], a: TargetName, b: TargetName): number[] {
+  const ratios: number[] = [];
+  for (const round of new Set(runs.map((r) => r.round))) {
+    const x = runs.find((r) => r.round === round && r.target === a);
+    const y = runs.find((r) => r.round === round && r.target === b);
+    if (x && y && y.cpuUs > 0) ratios.push(x.cpuUs / y.cpuUs);
+  }
+  return ratios;
+}
+
+export interface Analysis {
+  readonly medians: Partial<Record<TargetName, Medians>>;
+  readonly ratios: {
+    readonly cpuPerRequest: number;
+    readonly cpuPerRequestPairedMedian: number;
+    readonly cpuPerRequestPairedRange: number[];
+    readonly rps: number;
+    readonly rpsVsDirect: number;
+    readonly baselineRpsVsDirect: number;
+    readonly p50AddedMs: number;
+    /** Gatehouse minus Gatehouse with the access log off, µs CPU per request (with --nolog-variant). */
+    readonly accessLogCpuUs?: number;
+  };
+  readonly met: boolean | undefined;
+}
+
+export function analyse(runs: readonly Run[], targets: readonly TargetName[]): Analysis {
+  const medians: Partial<Record<TargetName, Medians>> = {};
+  for (const t of targets) medians[t] = mediansOf(runs, t);
+  const d = medians.direct!;
+  const b = medians.baseline!;
+  const g = medians.gatehouse!;
+  const paired = pairedCpuRatios(runs, 'gatehouse', 'baseline');
+  const cpuPerRequest = g.cpuUs / b.cpuUs;
+  const nolog = medians['gatehouse-nolog'];
+  return {
+    medians,
+    ratios: {
+      cpuPerRequest,
+      cpuPerRequestPairedMedian: median(paired),
+      cpuPerRequestPairedRange: paired.length ? [Math.min(...paired), Math.max(...paired)] : [],
+      rps: g.rps / b.rps,
+      rpsVsDirect: g.rps / d.rps,
+      baselineRpsVsDirect: b.rps / d.rps,
+      p50AddedMs: g.p50 - d.p50,
+      ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
+    },
+    met: Number.isFinite(cpuPerRequest) ? cpuPerRequest <= TARGET_CPU_RATIO : undefined,
+  };
+}
+
+export function printAnalysis(a: Analysis, rounds: number, seconds: number, connections: number): void {
+  const r = a.ratios;
+  console.log(`\nMedians over ${rounds} rounds (${seconds} s each, ${connections} connections):`);
+  console.log(`${'target'.padEnd(15)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('proxy CPU µs/req', 17)} ` +
+    `${pad('upstream CPU µs/req', 20)} ${pad('other load on proxy core', 25)}`);
+  for (const [name, m] of Object.entries(a.medians)) {
+    console.log(`${name.padEnd(15)} ${pad(fmt(m.rps, 0), 7)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ` +
+      `${pad(fmt(m.upstreamCpuUs), 20)} ${pad(`${fmt(m.otherLoadPct, 0)}%`, 25)}`);
+  }
+  const verdict = a.met === undefined ? 'not measured' : a.met ? 'MET' : 'NOT MET';
+  console.log(`\nGatehouse / baseline CPU per request: ${times(r.cpuPerRequest)} (per-round paired median ${times(r.cpuPerRequestPairedMedian)}, ` +
+    `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdict}`);
+  console.log(`Gatehouse / baseline req/s: ${times(r.rps)}; Gatehouse / direct req/s: ${times(r.rpsVsDirect)} ` +
+    `(baseline / direct ${times(r.baselineRpsVsDirect)}); Gatehouse p50 vs direct: +${fmt(r.p50AddedMs, 2)} ms`);
+  if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);
+}

@@ -1,0 +1,172 @@
+/**
+ * `workers: 2` in the real process: node:cluster workers share the listener, the primary sends them every
+ * reload, replaces a worker that dies and drains them all on SIGTERM. Which worker served a request is read
+ * from its access log line (each line carries the serving pid; workers write to the primary's stdout).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { exitOf, get, jsonLines, killIfRunning, pidAlive, poll, runCli, saveAtomically, type Answer } from '../helpers/e2e-process.ts';
+import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
+
+let upstream: FakeUpstream;
+let gw: SpawnedGateway | undefined;
+const workerPids = new Set<number>();
+
+before(async () => {
+  const answer = echo('u');
+  upstream = await startUpstream((req, res, received) => {
+    if (req.url?.startsWith('/slow')) setTimeout(() => answer(req, res, received), 400);
+    else answer(req, res, received);
+  });
+});
+afterEach(() => {
+  // After a failed test: the workers first, while they are still children of our child (so the pids are
+  // ours), then the primary.
+  const primary = gw?.proc;
+  for (const pid of workerPids) if (primary?.exitCode === null && parentOf(pid) === primary.pid) process.kill(pid, 'SIGKILL');
+  workerPids.clear();
+  killIfRunning(primary);
+});
+after(async () => {
+  await upstream.close();
+});
+
+interface Fixture { readonly file: string; text(routes: string[]): string }
+
+function fixture(): Fixture {
+  const file = join(tempDir('gatehouse-workers-'), 'gatehouse.yaml');
+  return {
+    file,
+    text: (routes) => [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'admin: { host: 127.0.0.1, port: 0 }',
+      'workers: 2',
+      `upstreams: { u: { targets: [{ url: "${upstream.url}" }] } }`,
+      'routes:',
+      ...routes.map((r) => `  - { name: ${r}, match: { path: /${r} }, upstream: u }`),
+    ].join('\n'),
+  };
+}
+
+async function start(f: Fixture, routes: string[]): Promise<SpawnedGateway> {
+  writeFileSync(f.file, f.text(routes));
+  gw = await spawnGateway(['start', '-c', f.file]);
+  return gw;
+}
+
+/** The parent pid of `pid`, from /proc (Linux). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+let requests = 0;
+
+/** GET on a fresh connection; resolves with the answer and the pid whose access log line has its request ID. */
+async function served(g: SpawnedGateway, path: string): Promise<{ answer: Answer; pid: number }> {
+  const id = `workers-${process.pid}-${++requests}`;
+  const answer = await get(`${g.url}${path}`, { 'x-request-id': id });
+  const line = await poll(async () => jsonLines(g.stdoutLines).find((l) => l.requestId === id), `the access log line of ${id}`, 5000, 10);
+  assert.equal(typeof line.pid, 'number', 'access log lines carry the serving pid');
+  const pid = line.pid as number;
+  workerPids.add(pid);
+  return { answer, pid };
+}
+
+/** Requests `path` until `want` distinct pids (beyond `exclude`) served it, at most `max` times; all must be 200. */
+async function pidsServing(g: SpawnedGateway, path: string, want: number, max = 60, exclude: readonly number[] = []): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let i = 0; i < max && [...pids].filter((p) => !exclude.includes(p)).length < want; i++) {
+    const { answer, pid } = await served(g, path);
+    assert.equal(answer.status, 200, `${path} from pid ${pid}: ${answer.body}`);
+    assert.equal(answer.headers['x-upstream'], 'u');
+    pids.add(pid);
+  }
+  return pids;
+}
+
+describe('workers: 2', () => {
+  it('serves requests from two worker processes, children of the primary', async () => {
+    const g = await start(fixture(), ['a']);
+    const pids = await pidsServing(g, '/a', 2);
+    assert.equal(pids.size, 2, `two pids served: ${[...pids].join(', ')}`);
+    for (const pid of pids) {
+      assert.notEqual(pid, g.proc.pid, 'the primary does not serve');
+      assert.equal(parentOf(pid), g.proc.pid, `pid ${pid} is a worker of the primary`);
+    }
+    assert.equal(await g.stop('SIGTERM'), 0);
+  });
+
+  it('applies a reload (a file change) in both workers', async () => {
+    const f = fixture();
+    const g = await start(f, ['a']);
+    assert.equal((await served(g, '/b')).answer.status, 404);
+    saveAtomically(f.file, f.text(['a', 'b']));
+    await g.waitForLog('config reloaded', 10_000);
+    // The primary logs the reload once every worker has applied it: no request may see the old table now.
+    const pids = await pidsServing(g, '/b', 2);
+    assert.equal(pids.size, 2, `the new route answered from two pids: ${[...pids].join(', ')}`);
+    assert.equal(await g.stop('SIGTERM'), 0);
+  });
+
+  it('replaces a worker killed with SIGKILL, with the current config, and keeps serving', async () => {
+    const f = fixture();
+    const g = await start(f, ['a']);
+    const [victim, survivor] = [...await pidsServing(g, '/a', 2)] as [number, number];
+    assert.ok(survivor, 'two workers to begin with');
+    saveAtomically(f.file, f.text(['a', 'b']));
+    await g.waitForLog('config reloaded', 10_000);
+
+    process.kill(victim, 'SIGKILL');
+    const died = JSON.parse(await g.waitForLog('worker died', 10_000)) as { workerPid: number; signal: string };
+    assert.equal(died.workerPid, victim);
+    assert.equal(died.signal, 'SIGKILL');
+    await until(() => !pidAlive(victim), 5000, 'the killed worker to be gone');
+
+    const pids = await pidsServing(g, '/b', 1, 200, [victim, survivor]);
+    const replacement = [...pids].find((p) => p !== survivor);
+    assert.ok(replacement, `a replacement worker served /b (saw ${[...pids].join(', ')})`);
+    assert.ok(!pids.has(victim));
+    assert.equal(parentOf(replacement), g.proc.pid);
+    assert.equal(g.proc.exitCode, null, 'the primary lives on');
+    assert.equal(await g.stop('SIGTERM'), 0);
+  });
+
+  it('drains every worker on SIGTERM to the primary: in-flight requests finish and the process exits 0', async () => {
+    const g = await start(fixture(), ['a', 'slow']);
+    const pids = await pidsServing(g, '/a', 2);
+    const before = upstream.received.length;
+    const slow = Array.from({ length: 4 }, (_, i) => get(`${g.url}/slow/${i}`, {}, 10_000));
+    await until(() => upstream.received.length - before === 4, 5000, 'the slow requests at the upstream');
+    g.proc.kill('SIGTERM');
+    for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
+    assert.equal(await exitOf(g.proc, 15_000), 0, g.logLines.join('\n'));
+    await until(() => [...pids].every((p) => !pidAlive(p)), 5000, 'every worker to exit');
+    assert.deepEqual(jsonLines(g.logLines).filter((l) => l.msg === 'worker died'), [], 'a drain is not a death');
+  });
+
+  it('fails the start with exit 1 when a worker cannot start, instead of replacing workers forever', async () => {
+    const dir = tempDir('gatehouse-workers-');
+    const file = join(dir, 'gatehouse.yaml');
+    const ca = join(dir, 'missing-ca.pem');
+    writeFileSync(file, `listen: { host: 127.0.0.1, port: 0 }
+admin: { enabled: false }
+workers: 2
+upstreams: { u: { targets: [{ url: "https://127.0.0.1:1" }], tls: { ca: "${ca}" } } }
+routes: [{ name: a, match: { path: /a }, upstream: u }]
+`);
+    const r = await runCli(['start', '-c', file], 20_000);
+    assert.equal(r.signal, null, `the process exited by itself:\n${r.stderr.slice(0, 2000)}`);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(ca), 'the reason is logged');
+    assert.match(r.stderr, /worker \d+ exited \(code 1\) before answering "listening"/);
+    assert.deepEqual(jsonLines(r.stderr.split('\n')).filter((l) => l.msg === 'worker died; starting a replacement'), []);
+  });
+});
