@@ -30,13 +30,14 @@ export interface Medians { rps: number; p50: number; p99: number; cpuUs: number;
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const pad = (s: string, n: number) => s.padStart(n);
+const percent = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)}%` : 'n/a');
 const times = (n: number) => (Number.isFinite(n) ? `${n.toFixed(3)}x` : 'n/a');
 
 export function runLine(run: Run, label: string): string {
   const failed = Object.keys(run.failures).length ? `  FAILURES ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}` : '';
   return `${label.padEnd(10)} ${run.target.padEnd(15)} ${pad(fmt(run.rps, 0), 7)} req/s  p50 ${pad(fmt(run.p50, 2), 6)} ms  ` +
     `p99 ${pad(fmt(run.p99, 2), 6)} ms  proxy CPU ${pad(fmt(run.cpuUs), 6)} µs/req  upstream CPU ${pad(fmt(run.upstreamCpuUs), 5)} µs/req  ` +
-    `other load on proxy core ${pad(fmt(run.otherLoadPct, 0), 3)}%${failed}`;
+    `other load on proxy core ${pad(percent(run.otherLoadPct), 4)}${failed}`;
 }
 
 export function mediansOf(runs: readonly Run[], target: TargetName): Medians {
@@ -107,7 +108,7 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
     `${pad('upstream CPU µs/req', 20)} ${pad('other load on proxy core', 25)}`);
   for (const [name, m] of Object.entries(a.medians)) {
     console.log(`${name.padEnd(15)} ${pad(fmt(m.rps, 0), 7)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ` +
-      `${pad(fmt(m.upstreamCpuUs), 20)} ${pad(`${fmt(m.otherLoadPct, 0)}%`, 25)}`);
+      `${pad(fmt(m.upstreamCpuUs), 20)} ${pad(percent(m.otherLoadPct), 25)}`);
   }
   const verdict = a.met === undefined ? 'not measured' : a.met ? 'MET' : 'NOT MET';
   console.log(`\nGatehouse / baseline CPU per request: ${times(r.cpuPerRequest)} (per-round paired median ${times(r.cpuPerRequestPairedMedian)}, ` +

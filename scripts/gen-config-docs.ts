@@ -56,7 +56,7 @@ upstreams:
       - { url: https://carts-a.internal:8443, weight: 2 }
       - { url: https://carts-b.internal:8443, weight: 1 }
     tls:
-      ca: /etc/gatehouse/internal-ca.pem
+      ca: /etc/ssl/certs/ca-certificates.crt   # must exist when the config is loaded
       servername: carts.internal
       rejectUnauthorized: true
 
@@ -268,9 +268,9 @@ ${errorExamples()}
 \`\`\`
 
 YAML syntax errors and duplicate keys come first: while the YAML does not parse, the keys are not checked.
-Checks across keys (duplicate route names, a route naming an unknown upstream, \`hashOn\` without the
-\`consistent-hash\` balancer) run once everything else is valid. \`gatehouse validate\` exits with 2 when
-there are problems.
+Duplicate route names and routes naming an unknown upstream are reported together with every other problem;
+\`hashOn\` without the \`consistent-hash\` balancer, and two routes that match exactly the same requests, are
+reported once everything else is valid. \`gatehouse validate\` exits with 2 when there are problems.
 
 ## Complete example
 

@@ -12,7 +12,7 @@ import {
   type Document, type Node, type Pair, type YAMLError,
 } from 'yaml';
 import { z } from 'zod';
-import { configSchema, type Config } from './schema.ts';
+import { configSchema, referenceIssues, type Config } from './schema.ts';
 import { compileRouter, RouteConflictError } from '../router/router.ts';
 
 export interface ConfigProblem {
@@ -75,7 +75,10 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const schemaProblems = parsed.success ? [] : parsed.error.issues
     .flatMap((issue) => issueProblems(issue, doc, data, problem))
     .filter((p) => !envPaths.has(p.path));
-  const problems = [...yamlProblems, ...envProblems, ...schemaProblems];
+  const referenceProblems = parsed.success ? [] : referenceIssues(data)
+    .map((issue) => problem(locate(doc, issue.path, 'value'), issue.path, issue.message))
+    .filter((p) => !envPaths.has(p.path) && !schemaProblems.some((s) => s.path === p.path));
+  const problems = [...yamlProblems, ...envProblems, ...schemaProblems, ...referenceProblems];
   if (problems.length > 0 || !parsed.success) return fail(problems);
   const conflict = routeConflict(parsed.data);
   if (conflict) return fail([problem(locate(doc, ['routes', conflict.index, 'match'], 'value'), ['routes', conflict.index, 'match'], conflict.message)]);

@@ -3,6 +3,7 @@
  * validates it, and every `.describe()` here is the user documentation (docs/configuration.md is generated
  * from it). Objects are strict: an unknown key is an error, never silently ignored.
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { duration, size } from './units.ts';
 
@@ -62,7 +63,8 @@ export const upstreamSchema = z.strictObject({
   keepAlive: duration().prefault('4s').describe('Idle upstream connections are closed after this; keep it below the upstream\'s own keep-alive timeout (Node\'s is 5s).'),
   maxConnections: z.number().int().min(1).default(128).describe('Most concurrent connections to each target.'),
   tls: z.strictObject({
-    ca: z.string().optional().describe('Path of a PEM file with CA certificates to trust for https:// targets (in addition to the system CAs).'),
+    ca: z.string().refine((path) => existsSync(path), 'file not found (relative paths resolve from the working directory)').optional()
+      .describe('Path of a PEM file with CA certificates to trust for https:// targets (in addition to the system CAs).'),
     servername: z.string().optional().describe('SNI name to send; defaults to the target\'s host name.'),
     rejectUnauthorized: z.boolean().default(true).describe('Verify the target\'s certificate. Turn off only for local development.'),
   }).optional().describe('TLS options for https:// targets.'),
@@ -106,18 +108,32 @@ export const configSchema = z.strictObject({
     .describe('Named upstreams.'),
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
 }).superRefine((config, ctx) => {
+  for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+});
+
+/**
+ * Cross-references between sections (duplicate route names, unknown upstreams). Works on raw, unvalidated
+ * input too, so the loader can report these alongside field errors (zod runs refinements only on valid data).
+ */
+export function referenceIssues(input: unknown): Array<{ path: Array<string | number>; message: string }> {
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  const { routes, upstreams } = (input ?? {}) as { routes?: unknown; upstreams?: unknown };
+  if (!Array.isArray(routes)) return issues;
+  const known = upstreams && typeof upstreams === 'object' ? Object.keys(upstreams) : [];
   const names = new Map<string, number>();
-  config.routes.forEach((route, i) => {
-    const first = names.get(route.name);
-    if (first !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${route.name}" (first used by routes[${first}])` });
-    } else names.set(route.name, i);
-    if (!Object.hasOwn(config.upstreams, route.upstream)) {
-      const known = Object.keys(config.upstreams).join(', ') || 'none defined';
-      ctx.addIssue({ code: 'custom', path: ['routes', i, 'upstream'], message: `unknown upstream "${route.upstream}" (known: ${known})` });
+  routes.forEach((route: unknown, i) => {
+    const { name, upstream } = (route ?? {}) as { name?: unknown; upstream?: unknown };
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first !== undefined) issues.push({ path: ['routes', i, 'name'], message: `duplicate route name "${name}" (first used by routes[${first}])` });
+      else names.set(name, i);
+    }
+    if (typeof upstream === 'string' && !known.includes(upstream)) {
+      issues.push({ path: ['routes', i, 'upstream'], message: `unknown upstream "${upstream}" (known: ${known.join(', ') || 'none defined'})` });
     }
   });
-});
+  return issues;
+}
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -38,6 +38,14 @@ export async function startCluster(initial: Config, count: number, log: Logger):
   let started = false;
   const workers = new Set<Worker>();
   let port = 0;
+  let deaths: number[] = [];
+
+  // A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop.
+  const respawnDelay = (): number => {
+    const now = Date.now();
+    deaths = [...deaths.filter((t) => now - t < 30_000), now];
+    return deaths.length <= 1 ? 0 : Math.min(10_000, 250 * 2 ** (deaths.length - 2));
+  };
 
   const spawn = async (): Promise<Worker> => {
     const worker = cluster.fork({ GATEHOUSE_WORKER: '1' });
@@ -46,8 +54,12 @@ export async function startCluster(initial: Config, count: number, log: Logger):
       workers.delete(worker);
       // A worker that cannot start with the first config would fail again if replaced: that fails the start.
       if (stopping || !started) return;
-      log.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting a replacement');
-      spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
+      const delayMs = respawnDelay();
+      log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'worker died; starting a replacement');
+      setTimeout(() => {
+        if (stopping) return;
+        spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
+      }, delayMs).unref();
     });
     await once(worker, 'online');
     worker.send({ type: 'config', config } satisfies ToWorker);

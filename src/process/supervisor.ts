@@ -104,8 +104,10 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   const shutdown = () => stopping ??= (async () => {
     draining = true;
     log.info('draining');
+    // Stop accepting first; closing the watcher meanwhile must not leave a window where new connections land.
+    const stopped = backend.shutdown();
     await stopWatching?.();
-    const { drained } = await backend.shutdown();
+    const { drained } = await stopped;
     if (admin) await new Promise<void>((resolve) => admin.close(() => resolve()));
     log.info({ drained }, drained ? 'stopped' : 'stopped (drain timeout passed with requests in flight)');
     detachSignals();

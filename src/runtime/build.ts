@@ -22,6 +22,16 @@ export interface SharedState {
 
 export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
   const poolKeys: string[] = [];
+  try {
+    return buildWith(config, shared, poolKeys, previous);
+  } catch (error) {
+    // A failed build must not leak the pool references it took before failing.
+    for (const key of poolKeys) shared.pools.release(key);
+    throw error;
+  }
+}
+
+function buildWith(config: Config, shared: SharedState, poolKeys: string[], previous: Runtime | undefined): Runtime {
   const liveStates = new Set<string>();
   const upstreams = new Map<string, Upstream>();
   for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
@@ -46,8 +56,9 @@ export function buildRuntime(config: Config, shared: SharedState, previous?: Run
   const router = compileRouter(routes);
   const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
   const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);
+  const held = [...poolKeys];
   const release = () => {
-    for (const key of poolKeys) shared.pools.release(key);
+    for (const key of held) shared.pools.release(key);
   };
   const runtime = new Runtime(config, router, upstreams, accessLog, release);
   // Forget state of targets no config refers to any more, so the map does not grow across reloads.

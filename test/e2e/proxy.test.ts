@@ -162,7 +162,9 @@ describe('routing through the gateway', () => {
   let gateway: TestGateway;
 
   before(async () => {
-    [a, b, v2, rr1, rr2] = await Promise.all([startUpstream(echo('a')), startUpstream(echo('b')), startUpstream(echo('v2')), startUpstream(echo('rr1')), startUpstream(echo('rr2'))]);
+    [a, b, v2, rr1, rr2] = await Promise.all([
+      startUpstream(echo('a')), startUpstream(echo('b')), startUpstream(echo('v2')), startUpstream(echo('rr1')), startUpstream(echo('rr2')),
+    ]);
     gateway = await startGateway({
       upstreams: {
         a: { targets: [{ url: a.url }] },
