@@ -2,9 +2,11 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): the functions with the most self time, self time by
  * area (a Gatehouse source file, an npm package, a Node internal module, GC), and the inclusive time of
  * Gatehouse's own functions (what each unit costs including what it calls). Percentages are of busy time
- * (idle excluded).
+ * (idle excluded); given the number of requests the process served, times are also shown per request.
+ * The profiler samples the main thread's stack in wall time: a native call during which the thread was
+ * preempted (e.g. by the libuv thread it just woke, on a single pinned core) is charged that time too.
  *
- *   node bench/profile-summary.ts FILE.cpuprofile [--top N]
+ *   node bench/profile-summary.ts FILE.cpuprofile [--top N] [--requests N]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,12 +45,13 @@ function keyOf(frame: CallFrame): string {
 
 const ms = (us: number) => (us / 1000).toFixed(1).padStart(9);
 const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1).padStart(5)}%`;
+const perRequest = (us: number, requests: number | undefined) => (requests ? `${(us / requests).toFixed(2).padStart(7)}  ` : '');
 
 function top(map: Map<string, number>, n: number): Array<[string, number]> {
   return [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
 }
 
-export function summarizeProfile(profile: CpuProfile, n = 25): string {
+export function summarizeProfile(profile: CpuProfile, n = 25, requests?: number): string {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   // Sample i lasts until sample i+1 (DevTools' convention).
   const selfUs = new Map<number, number>();
@@ -105,22 +108,27 @@ export function summarizeProfile(profile: CpuProfile, n = 25): string {
     for (const c of node.children ?? []) walk.push({ node: byId.get(c)!, active: next });
   }
 
-  const lines = [`CPU profile: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (idle excluded below)`];
-  lines.push(`\nTop ${n} functions by self time:\n${'self ms'.padStart(9)}  busy%  function  location`);
-  for (const [key, us] of top(selfByKey, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${key}`);
-  lines.push(`\nSelf time by area:\n${'self ms'.padStart(9)}  busy%  area`);
-  for (const [area, us] of top(selfByArea, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${area}`);
-  lines.push(`\nGatehouse functions by inclusive time (self + callees):\n${'incl ms'.padStart(9)}  busy%  function  location`);
-  for (const [key, us] of top(inclusive, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${key}`);
+  const reqCol = requests ? `${'µs/req'.padStart(7)}  ` : '';
+  const lines = [`CPU profile: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (idle excluded below)` +
+    (requests ? `, ${requests} requests: ${(busy / requests).toFixed(1)} µs busy per request` : '')];
+  lines.push(`\nTop ${n} functions by self time:\n${'self ms'.padStart(9)}  busy%  ${reqCol}function  location`);
+  for (const [key, us] of top(selfByKey, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${perRequest(us, requests)}${key}`);
+  lines.push(`\nSelf time by area:\n${'self ms'.padStart(9)}  busy%  ${reqCol}area`);
+  for (const [area, us] of top(selfByArea, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${perRequest(us, requests)}${area}`);
+  lines.push(`\nsrc/ (Gatehouse) functions by inclusive time (self + callees):\n${'incl ms'.padStart(9)}  busy%  ${reqCol}function  location`);
+  for (const [key, us] of top(inclusive, n)) lines.push(`${ms(us)} ${pct(us, busy)}  ${perRequest(us, requests)}${key}`);
   return lines.join('\n');
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    options: { top: { type: 'string', default: '25' }, requests: { type: 'string' } }, allowPositionals: true, strict: true,
+  });
   const file = positionals[0];
   if (!file) {
-    console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]');
+    console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N] [--requests N]');
     process.exit(2);
   }
-  console.log(summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(values.top) || 25));
+  const requests = values.requests === undefined ? undefined : Number(values.requests);
+  console.log(summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(values.top) || 25, requests));
 }

@@ -5,6 +5,8 @@
 import { median } from './load.ts';
 
 export const TARGET_CPU_RATIO = 1.15;
+/** Above this median share of the proxy core taken by other work, the run is flagged as noisy. */
+export const NOISY_PCT = 10;
 
 export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-nolog';
 
@@ -115,5 +117,10 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
     `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdict}`);
   console.log(`Gatehouse / baseline req/s: ${times(r.rps)}; Gatehouse / direct req/s: ${times(r.rpsVsDirect)} ` +
     `(baseline / direct ${times(r.baselineRpsVsDirect)}); Gatehouse p50 vs direct: +${fmt(r.p50AddedMs, 2)} ms`);
+  const shared = Math.max(a.medians.baseline?.otherLoadPct ?? 0, a.medians.gatehouse?.otherLoadPct ?? 0);
+  if (shared > NOISY_PCT) {
+    console.log(`Warning: other work took a median ${shared.toFixed(0)}% of the proxy core during the proxy runs; ` +
+      'CPU per request is inflated by contention. Prefer a quieter machine for figures you record.');
+  }
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);
 }

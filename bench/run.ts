@@ -14,70 +14,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runLoad, stopLoad, type LoadResult } from './load.ts';
 import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, stopChild, whenChildDies, type Child, type Pinning } from './procs.ts';
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { analyse, printAnalysis, runLine, TARGET_CPU_RATIO, type Run, type TargetName } from './report.ts';
+import { parseSettings, usage, type Settings } from './settings.ts';
 
 const REQUEST_PATH = '/api/bench';
 const PROXY_CORE = 0;
 const LOAD_CORE = 1;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-
-const usage = `node bench/run.ts [options]        (npm run bench -- [options])
-  --rounds N        measured rounds per target (default 7)
-  --duration S      seconds per target per round (default 5)
-  --warmup S        warm-up seconds per target (default 3)
-  --connections N   concurrent keep-alive client connections (default 32)
-  --quick           smoke run: 2 rounds x 1 s, 1 s warm-up
-  --nolog-variant   also run Gatehouse with the access log off (diagnostic: isolates the access log's cost)
-  --profile         run the proxies under --cpu-prof and summarise their hot spots (CPU figures then include
-                    the profiler's overhead; the temp dir is kept)
-  --json FILE       also write the JSON summary to FILE
-  --keep            keep the temp dir (configs, access log)`;
-
-interface Settings {
-  readonly rounds: number;
-  readonly seconds: number;
-  readonly warmup: number;
-  readonly connections: number;
-  readonly nologVariant: boolean;
-  readonly profile: boolean;
-  readonly json: string | undefined;
-  readonly keep: boolean;
-}
-
-function intFlag(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
-function parseSettings(argv: string[]): Settings | undefined {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      quick: { type: 'boolean' }, 'nolog-variant': { type: 'boolean' }, profile: { type: 'boolean' },
-      json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return undefined;
-  const quick = values.quick === true;
-  return {
-    rounds: intFlag(values.rounds, '--rounds', quick ? 2 : 7, 1, 50),
-    seconds: intFlag(values.duration, '--duration', quick ? 1 : 5, 1, 120),
-    warmup: intFlag(values.warmup, '--warmup', quick ? 1 : 3, 0, 120),
-    connections: intFlag(values.connections, '--connections', 32, 1, 1000),
-    nologVariant: values['nolog-variant'] === true,
-    profile: values.profile === true,
-    json: values.json,
-    keep: values.keep === true,
-  };
-}
 
 interface Target {
   readonly name: TargetName;
@@ -186,7 +132,7 @@ function countLines(file: string): number {
   return n;
 }
 
-function profileReports(dir: string, targets: readonly Target[]): string {
+function profileReports(dir: string, targets: readonly Target[], responses: Outcome['responses']): string {
   const out: string[] = [];
   for (const t of targets) {
     if (!t.proxy) continue;
@@ -196,20 +142,28 @@ function profileReports(dir: string, targets: readonly Target[]): string {
       out.push(`== ${t.name}: no .cpuprofile was written`);
       continue;
     }
-    out.push(`== ${t.name} profile: ${join(profDir, file)}`, summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile, 25), '');
+    out.push(`== ${t.name} profile: ${join(profDir, file)}`, summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile, 25, responses[t.name]), '');
   }
   return out.join('\n');
 }
 
-interface Outcome { runs: Run[]; failures: string[]; accessLogLines?: number; gatehouseResponses: number }
+interface Outcome {
+  runs: Run[];
+  failures: string[];
+  accessLogLines?: number;
+  gatehouseResponses: number;
+  /** Responses each target served in this run, warm-up and checks included (for per-request profile figures). */
+  responses: Partial<Record<TargetName, number>>;
+}
 
 async function bench(settings: Settings, pin: Pinning, dir: string, state: { fatal?: string; interrupted: boolean }): Promise<Outcome> {
   const usPerTick = 1e6 / clockTicksPerSecond();
-  const outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0 };
+  const outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0, responses: {} };
   const { upstream, targets } = await startTargets(settings, pin, dir);
   console.log(`${targets.map((t) => `${t.name} ${t.url}${t.proxy ? ` (pid ${t.proxy.pid})` : ` (pid ${upstream.pid})`}`).join(', ')}; temp dir ${dir}\n`);
   outcome.failures.push(...await checkTargets(targets));
   outcome.gatehouseResponses++;
+  for (const t of targets) outcome.responses[t.name] = 1;
   const stopped = () => state.fatal !== undefined || state.interrupted;
 
   const measure = async (round: number, t: Target, seconds: number) => {
@@ -217,6 +171,7 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
     const core = pin.enabled ? PROXY_CORE : undefined;
     const result = await runLoad({ url: t.url + REQUEST_PATH, seconds, connections: settings.connections, pids, ...(core === undefined ? {} : { core }) });
     if (t.name === 'gatehouse') outcome.gatehouseResponses += result.responses;
+    outcome.responses[t.name] = (outcome.responses[t.name] ?? 0) + result.responses;
     const run = toRun(round, t, result, usPerTick);
     console.log(runLine(run, round === 0 ? 'warm-up' : `round ${round}/${settings.rounds}`));
     if (Object.keys(run.failures).length) {
@@ -245,7 +200,7 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
       outcome.failures.push(`access log has ${outcome.accessLogLines} lines for ${outcome.gatehouseResponses} Gatehouse responses`);
     }
   }
-  if (settings.profile) console.log(`\n${profileReports(dir, targets)}`);
+  if (settings.profile) console.log(`\n${profileReports(dir, targets, outcome.responses)}`);
   return outcome;
 }
 
@@ -298,7 +253,7 @@ async function main(): Promise<number> {
     (pin.enabled ? `proxies on core ${PROXY_CORE}, load generator + upstream on core ${LOAD_CORE}` : pin.note));
   if (settings.profile) console.log('Profiling the proxies (--cpu-prof): their CPU figures include the profiler\'s overhead');
 
-  let outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0 };
+  let outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0, responses: {} };
   try {
     outcome = await bench(settings, pin, dir, state);
   } catch (err) {

@@ -47,6 +47,7 @@ export function createAccessLog(config: AccessLogConfig): AccessLog {
         durationMs: Math.round((performance.now() - ex.start) * 1000) / 1000,
         upstreamMs: ex.upstreamMs === undefined ? undefined : Math.round(ex.upstreamMs * 1000) / 1000,
         clientIp: ex.clientIp,
+        upstreamError: ex.upstreamError,
       });
     },
     flush() {

@@ -198,8 +198,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   /** Ends the exchange with a failure: aborts the upstream, answers or cuts the client, records the reason. */
-  #finish(reason: Reason, status?: number, _error?: Error): void {
+  #finish(reason: Reason, status?: number, error?: Error): void {
     this.#phase = 'done';
+    if (error) this.#ex.upstreamError = (error as NodeJS.ErrnoException).code ?? error.name;
     this.#clearTimer();
     this.#target.state.inFlight--;
     const abort = new GatewayAbort(reason);
