@@ -4,7 +4,7 @@
  * `traceparent` keeps its trace ID and gets a new parent span ID (ours); an invalid or missing one starts a
  * new trace. Sampled flags pass through unchanged.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
@@ -22,10 +22,22 @@ export interface TraceContext {
   readonly traceparent: string;
 }
 
+// Trace and span IDs are hex slices of one pooled random buffer, refilled 4 KiB at a time: one
+// randomFillSync per ~170 requests instead of a crypto call per ID.
+const entropy = Buffer.allocUnsafe(4096);
+let entropyOffset = entropy.length;
+
+function randomHex(bytes: number, zero: string): string {
+  if (entropyOffset + bytes > entropy.length) {
+    randomFillSync(entropy);
+    entropyOffset = 0;
+  }
+  const hex = entropy.toString('hex', entropyOffset, entropyOffset += bytes);
+  return hex === zero ? randomHex(bytes, zero) : hex;
+}
+
 function newSpanId(): string {
-  // randomUUID draws from a cached entropy pool: ~10x cheaper than randomBytes for short IDs.
-  const uuid = randomUUID();
-  return uuid.slice(19, 23) + uuid.slice(24);
+  return randomHex(8, ZERO_SPAN);
 }
 
 export function traceFrom(header: string | string[] | undefined): TraceContext {
@@ -37,6 +49,6 @@ export function traceFrom(header: string | string[] | undefined): TraceContext {
       return { traceId: m[2]!, spanId, traceparent: `00-${m[2]}-${spanId}-${m[4]}` };
     }
   }
-  const traceId = randomUUID().replaceAll('-', '');
+  const traceId = randomHex(16, ZERO_TRACE);
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }

@@ -9,8 +9,8 @@
  *
  * The route timeout counts from arrival, or for requests with a body from the moment the body was fully
  * sent (a moving upload is bounded by the idle timeout, never cut). Every expiry aborts the upstream
- * request, so the upstream sees the work cancelled. Timers are checked against performance.now() when they
- * fire and re-armed if early: a deadline never fires before its time.
+ * request, so the upstream sees the work cancelled. Deadlines are plain numbers checked by the gateway's
+ * DeadlineTicker: never honoured early, at most one tick late, and no timer per request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -19,7 +19,8 @@ import type { RouteRuntime } from '../runtime/route.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { sendError } from '../server/reply.ts';
 import type { Target } from '../upstream/target.ts';
-import { stripResponseHopByHop, upstreamRequestHeaders } from './headers.ts';
+import type { DeadlineTicker, DeadlineWatcher } from './deadline-ticker.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
 
 class GatewayAbort extends Error {
@@ -32,30 +33,33 @@ class GatewayAbort extends Error {
 
 type Phase = UpstreamPhase | 'request-body' | 'done';
 
-export class ProxyHandler implements Dispatcher.DispatchHandler {
+export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #ex: Exchange;
   readonly #route: RouteRuntime;
   readonly #target: Target;
   readonly #hasBody: boolean;
+  readonly #ticker: DeadlineTicker;
   #controller: Dispatcher.DispatchController | null = null;
   #pending: GatewayAbort | undefined;
   #phase: Phase = 'connect';
-  #timer: NodeJS.Timeout | undefined;
   #deadline = 0;
   #deadlineReason: Reason = 'upstream_connect_timeout';
   #lastActivity = 0;
   #dispatchedAt = 0;
   readonly #onDrain = () => this.#controller?.resume();
 
-  constructor(req: IncomingMessage, res: ServerResponse, ex: Exchange, route: RouteRuntime, target: Target, hasBody: boolean) {
+  constructor(
+    req: IncomingMessage, res: ServerResponse, ex: Exchange, route: RouteRuntime, target: Target, hasBody: boolean, ticker: DeadlineTicker,
+  ) {
     this.#req = req;
     this.#res = res;
     this.#ex = ex;
     this.#route = route;
     this.#target = target;
     this.#hasBody = hasBody;
+    this.#ticker = ticker;
   }
 
   /** Sends the request upstream. */
@@ -64,6 +68,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const route = this.#route;
     target.state.inFlight++;
     this.#dispatchedAt = performance.now();
+    this.#ticker.watch(this);
     this.#arm(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
     if (route.timeout !== undefined && !this.#hasBody) this.#armRouteDeadline();
     const headers = upstreamRequestHeaders(this.#req, {
@@ -121,11 +126,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#phase = 'response-body';
     this.#lastActivity = now;
     this.#arm(now + this.#route.idleTimeout, 'upstream_body_timeout');
-    stripResponseHopByHop(headers);
-    headers['x-request-id'] = this.#ex.requestId;
     const res = this.#res;
     try {
-      res.writeHead(statusCode, headers as Record<string, string | string[]>);
+      res.writeHead(statusCode, clientResponseHeaders(headers, this.#ex.requestId));
     } catch {
       // Node refused a header value the upstream sent (invalid characters): the upstream answered badly.
       this.#finish('upstream_bad_response', 502);
@@ -171,30 +174,16 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   #arm(deadline: number, reason: Reason): void {
     this.#deadline = deadline;
     this.#deadlineReason = reason;
-    this.#schedule(deadline - performance.now());
   }
 
-  #schedule(delay: number): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delay)));
-  }
-
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
+  checkDeadline(now: number): void {
     if (this.#phase === 'done') return;
-    const now = performance.now();
     const idle = this.#deadlineReason === 'client_body_timeout' || this.#deadlineReason === 'upstream_body_timeout';
-    const due = idle ? this.#lastActivity + this.#route.idleTimeout : this.#deadline;
-    if (now < due) {
-      this.#schedule(due - now);
-      return;
-    }
-    this.#finish(this.#deadlineReason);
-  };
+    if (now >= (idle ? this.#lastActivity + this.#route.idleTimeout : this.#deadline)) this.#finish(this.#deadlineReason);
+  }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#ticker.unwatch(this);
   }
 
   /** Ends the exchange with a failure: aborts the upstream, answers or cuts the client, records the reason. */

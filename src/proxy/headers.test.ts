@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { stripResponseHopByHop, upstreamRequestHeaders, type ForwardedInfo } from './headers.ts';
+import { clientResponseHeaders, upstreamRequestHeaders, type ForwardedInfo } from './headers.ts';
 
 const info: ForwardedInfo = { requestId: 'rid', traceparent: 'tp', clientIp: '10.0.0.1', proto: 'http', overrideHost: undefined };
 const req = (rawHeaders: string[]) => ({ rawHeaders, httpVersion: '1.1' }) as unknown as IncomingMessage;
@@ -39,13 +39,19 @@ describe('upstream request headers', () => {
   });
 });
 
-describe('response hop-by-hop stripping', () => {
-  it('removes hop-by-hop headers and the ones the upstream names in Connection', () => {
+describe('client response headers', () => {
+  it('removes hop-by-hop headers and the ones the upstream names in Connection, and sets X-Request-ID', () => {
     const h: Record<string, string | string[] | undefined> = {
-      connection: 'close, x-internal', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'x-internal': '1',
-      'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'],
+      connection: 'Close, X-Internal', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'x-internal': '1',
+      'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'x-request-id': 'upstream-made-this-up', 'x-empty': undefined,
     };
-    stripResponseHopByHop(h);
-    assert.deepEqual(h, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+    assert.deepEqual(clientResponseHeaders(h, 'rid'), [
+      'content-type', 'text/plain', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'x-request-id', 'rid',
+    ]);
+  });
+
+  it('keeps every end-to-end header when Connection only says keep-alive', () => {
+    assert.deepEqual(clientResponseHeaders({ connection: 'keep-alive', etag: '"1"', 'cache-control': 'no-cache' }, 'r'),
+      ['etag', '"1"', 'cache-control', 'no-cache', 'x-request-id', 'r']);
   });
 });

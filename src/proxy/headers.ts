@@ -16,7 +16,7 @@ const HOP_BY_HOP = new Set([
 const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
 
 function connectionListed(value: string | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  if (!value || value === 'keep-alive' || value === 'close') return undefined;
   const names = value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s && s !== 'close' && s !== 'keep-alive');
   return names.length ? new Set(names) : undefined;
 }
@@ -34,21 +34,23 @@ export interface ForwardedInfo {
 export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
-  let listed: Set<string> | undefined;
+  let connection: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (name === 'connection') listed = connectionListed(raw[i + 1]);
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || listed?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name)) {
+      if (name === 'connection') connection = raw[i + 1];
+      continue;
+    }
     if (name === 'host') {
       host ??= raw[i + 1];
       continue;
     }
     out.push(name, raw[i + 1]!);
   }
+  // Rare: the client named end-to-end headers in Connection; drop them from what was collected.
+  const listed = connectionListed(connection);
+  if (listed) removeListed(out, listed);
   out.push(
     'host', info.overrideHost ?? host ?? '',
     'x-request-id', info.requestId,
@@ -61,9 +63,30 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   return out;
 }
 
-/** Removes hop-by-hop headers from an upstream response (parsed, lower-case keys) in place. */
-export function stripResponseHopByHop(headers: Record<string, string | string[] | undefined>): void {
-  const listed = connectionListed(typeof headers.connection === 'string' ? headers.connection : undefined);
-  for (const name of HOP_BY_HOP) if (name in headers) delete headers[name];
-  if (listed) for (const name of listed) delete headers[name];
+function removeListed(flat: string[], listed: Set<string>): void {
+  let w = 0;
+  for (let r = 0; r < flat.length; r += 2) {
+    if (listed.has(flat[r]!)) continue;
+    flat[w++] = flat[r]!;
+    flat[w++] = flat[r + 1]!;
+  }
+  flat.length = w;
+}
+
+/**
+ * The response headers sent to the client, as a flat [name, value, ...] list: the upstream's headers (parsed,
+ * lower-case keys) less hop-by-hop ones and those the upstream names in Connection, plus X-Request-ID.
+ */
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string): string[] {
+  const connection = headers.connection;
+  const listed = connectionListed(typeof connection === 'string' ? connection.toLowerCase() : undefined);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || name === 'x-request-id' || listed?.has(name)) continue;
+    const value = headers[name];
+    if (typeof value === 'string') out.push(name, value);
+    else if (value) for (const v of value) out.push(name, v);
+  }
+  out.push('x-request-id', requestId);
+  return out;
 }

@@ -4,6 +4,7 @@
  * returned. Requests already running finish on the runtime they started on.
  */
 import type { Config } from '../config/schema.ts';
+import { DeadlineTicker } from '../proxy/deadline-ticker.ts';
 import { PoolRegistry } from '../upstream/pool-registry.ts';
 import type { TargetState } from '../upstream/target.ts';
 import { buildRuntime, type SharedState } from './build.ts';
@@ -13,6 +14,8 @@ export class Gateway {
   readonly #shared: SharedState = { pools: new PoolRegistry(), targetStates: new Map<string, TargetState>() };
   #runtime: Runtime;
   #draining = false;
+  /** Checks the timeouts of every request in flight (one interval for all, see deadline-ticker.ts). */
+  readonly deadlines = new DeadlineTicker();
   readonly #retiring = new Set<Promise<void>>();
 
   constructor(config: Config) {
@@ -62,6 +65,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.deadlines.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
     await this.#shared.pools.closeAll();

@@ -73,7 +73,7 @@ function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http.Server
   ex.target = chosen.id;
   const headers = req.headers;
   const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
-  const handler = new ProxyHandler(req, res, ex, route, chosen, hasBody);
+  const handler = new ProxyHandler(req, res, ex, route, chosen, hasBody, gateway.deadlines);
   proxied.handler = handler;
   handler.start((route.stripPrefix ? rest : target.path) + target.query);
 }

@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accessLine, createAccessLog } from './access-log.ts';
+import type { Exchange } from '../server/exchange.ts';
+
+const exchange = (over: Partial<Exchange> = {}): Exchange => ({
+  start: 1000, time: 1_795_000_000_000, requestId: 'r-1', traceId: 'a'.repeat(32), traceparent: 'tp', method: 'GET',
+  host: 'api.test', clientIp: '127.0.0.1', path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
+  status: 200, reason: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
+});
+
+describe('access log line', () => {
+  it('is one JSON object with every field, durations in ms to the microsecond', () => {
+    const line = accessLine(exchange(), 4242, 1012.3456789);
+    assert.ok(line.endsWith('}\n'));
+    assert.deepEqual(JSON.parse(line), {
+      log: 'access', pid: 4242, time: 1_795_000_000_000, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
+      host: 'api.test', path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1', status: 200,
+      bytesIn: 3, bytesOut: 42, durationMs: 12.346, upstreamMs: 1.235, clientIp: '127.0.0.1',
+    });
+  });
+
+  it('leaves out absent values and keeps reasons and upstream errors', () => {
+    const parsed = JSON.parse(accessLine(exchange({ route: undefined, upstream: undefined, target: undefined, host: undefined,
+      upstreamMs: undefined, status: 404, reason: 'route_not_found', upstreamError: 'ECONNREFUSED' }), 1, 1000)) as Record<string, unknown>;
+    for (const gone of ['route', 'upstream', 'target', 'host', 'upstreamMs']) assert.equal(gone in parsed, false, gone);
+    assert.equal(parsed.reason, 'route_not_found');
+    assert.equal(parsed.upstreamError, 'ECONNREFUSED');
+  });
+
+  it('escapes hostile strings so every line stays one valid JSON line', () => {
+    const nasty = 'a"b\\c\n{"injected":true}\u0000\u2028é';
+    const line = accessLine(exchange({ path: nasty, host: nasty, method: nasty }), 1, 1000);
+    assert.equal(line.indexOf('\n'), line.length - 1, 'exactly one newline, at the end');
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(parsed.path, nasty);
+    assert.equal(parsed.host, nasty);
+    assert.equal('injected' in parsed, false);
+  });
+
+  it('writes lines to the configured file and flushes them on close', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'gh-access-')), 'access.log');
+    const log = createAccessLog({ enabled: true, path });
+    log.write(exchange({ requestId: 'one' }));
+    log.write(exchange({ requestId: 'two' }));
+    log.close();
+    const ids = readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { requestId: string }).requestId);
+    assert.deepEqual(ids, ['one', 'two']);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBatchedDestination } from './batched-destination.ts';
+
+const tempFile = () => join(mkdtempSync(join(tmpdir(), 'gh-batch-')), 'sub', 'access.log');
+
+describe('batched destination', () => {
+  it('holds lines until the batch fills, then writes them in order', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 256, 60_000);
+    const line = (c: string) => `${c.repeat(40)}\n`;
+    for (const c of 'abcd') d.write(line(c));
+    assert.equal(readFileSync(file, 'utf8'), '', 'nothing written below the batch size');
+    d.write(line('e'));
+    assert.equal(readFileSync(file, 'utf8'), 'abcd'.split('').map(line).join(''), 'the full batch went out before the line that did not fit');
+    d.close();
+    assert.equal(readFileSync(file, 'utf8'), 'abcde'.split('').map(line).join(''));
+  });
+
+  it('writes a line longer than the batch on its own, after what it holds', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 64, 60_000);
+    d.write('short\n');
+    d.write(`${'x'.repeat(100)}\n`);
+    d.write('é\n');
+    d.close();
+    assert.equal(readFileSync(file, 'utf8'), `short\n${'x'.repeat(100)}\né\n`);
+  });
+
+  it('writes what it holds on flush and on close, and ignores lines after close', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 60_000);
+    d.write('one\n');
+    d.flush();
+    assert.equal(readFileSync(file, 'utf8'), 'one\n');
+    d.write('two\n');
+    d.close();
+    d.close();
+    d.write('three\n');
+    assert.equal(readFileSync(file, 'utf8'), 'one\ntwo\n');
+  });
+
+  it('writes on its interval without any further line', async () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 20);
+    d.write('tick\n');
+    const deadline = Date.now() + 2000;
+    while (readFileSync(file, 'utf8') === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(readFileSync(file, 'utf8'), 'tick\n');
+    d.close();
+  });
+
+  it('appends to an existing file and creates missing folders', () => {
+    const file = tempFile();
+    const first = createBatchedDestination(file);
+    first.write('x\n');
+    first.close();
+    assert.ok(existsSync(file));
+    const second = createBatchedDestination(file);
+    second.write('y\n');
+    second.close();
+    assert.equal(readFileSync(file, 'utf8'), 'x\ny\n');
+  });
+});
