@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Installed packages run the compiled dist/ (Node does not strip types inside node_modules);
-// a checkout without dist/ runs the TypeScript sources directly (Node >= 24 strips types).
+// A checkout runs the TypeScript sources directly (Node >= 24 strips types), so a stale dist/ from an
+// earlier `npm pack` is never run by mistake; an installed package ships no src/ and runs the compiled dist/
+// (Node does not strip types inside node_modules).
 import { existsSync } from 'node:fs';
-const compiled = new URL('../dist/main.js', import.meta.url);
-await import(existsSync(compiled) ? compiled.href : new URL('../src/main.ts', import.meta.url).href);
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(`gatehouse: needs Node.js 24 or newer; this is Node.js ${process.versions.node}.\n`
+    + '  Install Node.js 24, or run it through npm\'s Node package: npx -p node@24 -p gatehouse-gateway gatehouse --help\n');
+  process.exit(1);
+}
+const source = new URL('../src/main.ts', import.meta.url);
+await import(existsSync(source) ? source.href : new URL('../dist/main.js', import.meta.url).href);

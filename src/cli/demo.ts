@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
-import { startDemoServices } from '../../examples/demo-services.ts';
+import { startDemoServices } from './demo-services.ts';
 import { createLogger } from '../observability/logger.ts';
 import { fileSource } from '../process/config-source.ts';
 import { runGateway } from '../process/supervisor.ts';

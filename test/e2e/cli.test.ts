@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { demoServices } from '../../examples/demo-services.ts';
+import { demoServices } from '../../src/cli/demo-services.ts';
 import { exitOf, get, jsonLines, killIfRunning, runCli } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { mainScript, spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
