@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -404,11 +405,24 @@ describe('loadConfigFile', () => {
     assert.equal(!result.ok && formatProblem(result.problems[0]!), `${tmpdir()}:1:1 cannot read config: it is a directory, not a file`);
   });
 
-  it('reports an unreadable file as permission denied', { skip: process.getuid?.() === 0 && 'root reads every file' }, async () => {
+  it('reports an unreadable file as permission denied', async (t) => {
     const file = await tempFile(BASE);
     await chmod(file, 0o000);
-    const result = await loadConfigFile(file, {});
-    assert.equal(!result.ok && result.problems[0]!.message, 'cannot read config: permission denied');
+    if (process.getuid?.() !== 0) {
+      const result = await loadConfigFile(file, {});
+      assert.equal(!result.ok && result.problems[0]!.message, 'cannot read config: permission denied');
+      return;
+    }
+    // Root reads every file, so as root the load runs in a child process as the unprivileged "nobody".
+    const loader = new URL('./load.ts', import.meta.url).pathname;
+    if (spawnSync('test', ['-r', loader], { uid: 65534, gid: 65534 }).status !== 0) {
+      t.skip('running as root in a checkout that the user "nobody" cannot read');
+      return;
+    }
+    const script = `import { loadConfigFile } from ${JSON.stringify(new URL('./load.ts', import.meta.url).href)};
+      const r = await loadConfigFile(${JSON.stringify(file)}, {}); process.stdout.write(r.ok ? 'ok' : r.problems[0].message);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+    assert.equal(child.stdout, 'cannot read config: permission denied', child.stderr);
   });
 });
 

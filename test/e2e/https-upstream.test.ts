@@ -28,7 +28,7 @@ function makeCertificates(): void {
 describe('https targets', () => {
   let server: https.Server;
   let origin: string;
-  const seenServernames: Array<string | false> = [];
+  const seenServernames: Array<string | false | null> = [];
   const gateways: TestGateway[] = [];
 
   before(async () => {
