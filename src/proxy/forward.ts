@@ -20,6 +20,7 @@ import type { Exchange } from '../server/exchange.ts';
 import { sendError } from '../server/reply.ts';
 import type { Target } from '../upstream/target.ts';
 import type { DeadlineTicker, DeadlineWatcher } from './deadline-ticker.ts';
+import { DispatchRelay } from './dispatch-relay.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
 
@@ -42,7 +43,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   readonly #hasBody: boolean;
   readonly #ticker: DeadlineTicker;
   #controller: Dispatcher.DispatchController | null = null;
-  #pending: GatewayAbort | undefined;
+  readonly #relay = new DispatchRelay(this);
   #phase: Phase = 'connect';
   #deadline = 0;
   #deadlineReason: Reason = 'upstream_connect_timeout';
@@ -83,7 +84,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
       path: target.basePath + path,
       headers,
       body: this.#hasBody ? this.#req : null,
-    }, this);
+    }, this.#relay);
   }
 
   /** The client connection closed before the response completed. */
@@ -94,10 +95,6 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#pending) {
-      controller.abort(this.#pending);
-      return;
-    }
     this.#phase = 'request-body';
     this.#lastActivity = performance.now();
     if (this.#hasBody) this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
@@ -150,6 +147,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onResponseEnd(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
+    this.#relay.detach();
     this.#clearTimer();
     this.#target.state.inFlight--;
     this.#res.end();
@@ -193,8 +191,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     this.#clearTimer();
     this.#target.state.inFlight--;
     const abort = new GatewayAbort(reason);
-    if (this.#controller) this.#controller.abort(abort);
-    else this.#pending = abort;
+    this.#relay.detach(abort);
+    this.#controller?.abort(abort);
     this.#ex.reason = reason;
     const res = this.#res;
     if (status === 499) {
