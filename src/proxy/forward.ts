@@ -20,7 +20,6 @@ import type { Exchange } from '../server/exchange.ts';
 import { sendError } from '../server/reply.ts';
 import type { Target } from '../upstream/target.ts';
 import type { DeadlineTicker, DeadlineWatcher } from './deadline-ticker.ts';
-import { DispatchRelay } from './dispatch-relay.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
 
@@ -43,7 +42,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   readonly #hasBody: boolean;
   readonly #ticker: DeadlineTicker;
   #controller: Dispatcher.DispatchController | null = null;
-  readonly #relay = new DispatchRelay(this);
+  /** Set when the exchange ended before undici started the request: abort it as soon as it starts. */
+  #pending: GatewayAbort | undefined;
   #phase: Phase = 'connect';
   #deadline = 0;
   #deadlineReason: Reason = 'upstream_connect_timeout';
@@ -84,7 +84,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
       path: target.basePath + path,
       headers,
       body: this.#hasBody ? this.#req : null,
-    }, this.#relay);
+    }, this);
   }
 
   /** The client connection closed before the response completed. */
@@ -95,6 +95,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    if (this.#pending) {
+      controller.abort(this.#pending);
+      return;
+    }
     this.#phase = 'request-body';
     this.#lastActivity = performance.now();
     if (this.#hasBody) this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
@@ -147,7 +151,6 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onResponseEnd(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#relay.detach();
     this.#clearTimer();
     this.#target.state.inFlight--;
     this.#res.end();
@@ -191,8 +194,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     this.#clearTimer();
     this.#target.state.inFlight--;
     const abort = new GatewayAbort(reason);
-    this.#relay.detach(abort);
-    this.#controller?.abort(abort);
+    if (this.#controller) this.#controller.abort(abort);
+    else this.#pending = abort;
     this.#ex.reason = reason;
     const res = this.#res;
     if (status === 499) {
