@@ -12,7 +12,6 @@ import { validate, validateUsage } from './cli/validate.ts';
 import { GatewayError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { runWorker } from './process/cluster.ts';
-import { ensureServingFlags } from './process/v8-flags.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,17 +45,14 @@ async function main(argv: string[]): Promise<number | undefined> {
       process.stdout.write(`${version}\n`);
       return 0;
     case 'start':
-      ensureServingFlags();
       await start(rest);
       return undefined;
     case 'validate':
       return validate(rest);
     case 'proxy':
-      ensureServingFlags();
       await proxy(rest);
       return undefined;
     case 'demo':
-      ensureServingFlags();
       await demo(rest);
       return undefined;
     default:
