@@ -151,7 +151,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onResponseEnd(): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    this.#clearTimer();
+    this.#stopWatching();
     this.#target.state.inFlight--;
     this.#res.end();
   }
@@ -183,7 +183,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     if (now >= (idle ? this.#lastActivity + this.#route.idleTimeout : this.#deadline)) this.#finish(this.#deadlineReason);
   }
 
-  #clearTimer(): void {
+  #stopWatching(): void {
     this.#ticker.unwatch(this);
   }
 
@@ -191,7 +191,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   #finish(reason: Reason, status?: number, error?: Error): void {
     this.#phase = 'done';
     if (error) this.#ex.upstreamError = (error as NodeJS.ErrnoException).code ?? error.name;
-    this.#clearTimer();
+    this.#stopWatching();
     this.#target.state.inFlight--;
     const abort = new GatewayAbort(reason);
     if (this.#controller) this.#controller.abort(abort);

@@ -12,8 +12,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { rawErrorResponse } from '../server/reply.ts';
-import { checkRequestTarget } from '../server/server-stage.ts';
-import { pickTarget } from '../upstream/upstream.ts';
+import { resolveRequest } from '../server/resolve-request.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError } from './upstream-errors.ts';
 
@@ -52,17 +51,9 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
   socket.on('error', () => socket.destroy());
   socket.on('close', ctx.done);
   if (gateway.draining) return refuse(ctx, 'shutting_down');
-  const target = checkRequestTarget(req, ex, runtime.config.server);
-  if ('refuse' in target) return refuse(ctx, target.refuse);
-  const found = runtime.router.lookup(ex.method, target.path, ex.host, req.headers);
-  if (found.kind === 'not_found') return refuse(ctx, 'route_not_found');
-  if (found.kind === 'method_not_allowed') return refuse(ctx, 'method_not_allowed', `allow: ${found.allow}\r\n`);
-  const { route, rest } = found.match;
-  ex.route = route.name;
-  ex.upstream = route.upstream.name;
-  const chosen = pickTarget(route.upstream, req, target.path, ex.clientIp);
-  if (!chosen) return refuse(ctx, 'no_healthy_upstream');
-  ex.target = chosen.id;
+  const resolved = resolveRequest(runtime, req, ex);
+  if ('refuse' in resolved) return refuse(ctx, resolved.refuse, resolved.allow === undefined ? '' : `allow: ${resolved.allow}\r\n`);
+  const { route, target: chosen } = resolved;
   const started = performance.now();
   let upgraded = false;
   const handler: Dispatcher.DispatchHandler = {
@@ -97,7 +88,8 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
         return;
       }
       ex.upstreamError = (error as NodeJS.ErrnoException).code;
-      refuse(ctx, reasonForUpstreamError(error, 'request') === 'upstream_reset' ? 'upgrade_failed' : reasonForUpstreamError(error, 'request'));
+      const reason = reasonForUpstreamError(error, 'request');
+      refuse(ctx, reason === 'upstream_reset' ? 'upgrade_failed' : reason);
     },
   };
   const headers = upstreamRequestHeaders(req, {
@@ -106,7 +98,7 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
   });
   chosen.pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
-    path: chosen.basePath + (route.stripPrefix ? rest : target.path) + target.query,
+    path: chosen.basePath + resolved.forwardPath,
     headers,
     upgrade: req.headers.upgrade ?? 'websocket',
     body: null,

@@ -9,11 +9,11 @@ import { ProxyHandler } from '../proxy/forward.ts';
 import { proxyUpgrade } from '../proxy/websocket.ts';
 import type { Reason } from '../observability/reasons.ts';
 import type { Gateway } from '../runtime/gateway.ts';
-import { pickTarget } from '../upstream/upstream.ts';
 import { handleClientError } from './client-error.ts';
 import type { Exchange } from './exchange.ts';
 import { sendError } from './reply.ts';
-import { checkRequestTarget, newExchange } from './server-stage.ts';
+import { resolveRequest } from './resolve-request.ts';
+import { newExchange } from './server-stage.ts';
 
 export function serverOptions(server: Config['server']): http.ServerOptions {
   return {
@@ -60,22 +60,13 @@ function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http.Server
   });
   if (gateway.draining) res.shouldKeepAlive = false;
 
-  const target = checkRequestTarget(req, ex, runtime.config.server);
-  if ('refuse' in target) return refuse(res, ex, target.refuse);
-  const found = runtime.router.lookup(ex.method, target.path, ex.host, req.headers);
-  if (found.kind === 'not_found') return refuse(res, ex, 'route_not_found');
-  if (found.kind === 'method_not_allowed') return refuse(res, ex, 'method_not_allowed', { allow: found.allow });
-  const { route, rest } = found.match;
-  ex.route = route.name;
-  ex.upstream = route.upstream.name;
-  const chosen = pickTarget(route.upstream, req, target.path, ex.clientIp);
-  if (!chosen) return refuse(res, ex, 'no_healthy_upstream');
-  ex.target = chosen.id;
+  const resolved = resolveRequest(runtime, req, ex);
+  if ('refuse' in resolved) return refuse(res, ex, resolved.refuse, resolved.allow === undefined ? undefined : { allow: resolved.allow });
   const headers = req.headers;
   const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
-  const handler = new ProxyHandler(req, res, ex, route, chosen, hasBody, gateway.deadlines);
+  const handler = new ProxyHandler(req, res, ex, resolved.route, resolved.target, hasBody, gateway.deadlines);
   proxied.handler = handler;
-  handler.start((route.stripPrefix ? rest : target.path) + target.query);
+  handler.start(resolved.forwardPath);
 }
 
 function onUpgrade(gateway: Gateway, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -1,0 +1,33 @@
+/**
+ * From a request to the target that will serve it, shared by plain requests and upgrades: the server
+ * stage's limits and path normalisation, route lookup, target pick. Fills in the exchange as it learns
+ * (path, route, upstream, target) so every outcome is logged with what was known. A refusal names its
+ * reason (and, for 405, the Allow list).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Reason } from '../observability/reasons.ts';
+import type { RouteRuntime } from '../runtime/route.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { Target } from '../upstream/target.ts';
+import { pickTarget } from '../upstream/upstream.ts';
+import type { Exchange } from './exchange.ts';
+import { checkRequestTarget } from './server-stage.ts';
+
+export type Resolution =
+  | { readonly route: RouteRuntime; readonly target: Target; /** path + query to send upstream (before the target's base path) */ readonly forwardPath: string }
+  | { readonly refuse: Reason; readonly allow?: string };
+
+export function resolveRequest(runtime: Runtime, req: IncomingMessage, ex: Exchange): Resolution {
+  const checked = checkRequestTarget(req, ex, runtime.config.server);
+  if ('refuse' in checked) return checked;
+  const found = runtime.router.lookup(ex.method, checked.path, ex.host, req.headers);
+  if (found.kind === 'not_found') return { refuse: 'route_not_found' };
+  if (found.kind === 'method_not_allowed') return { refuse: 'method_not_allowed', allow: found.allow };
+  const { route, rest } = found.match;
+  ex.route = route.name;
+  ex.upstream = route.upstream.name;
+  const target = pickTarget(route.upstream, req, checked.path, ex.clientIp);
+  if (!target) return { refuse: 'no_healthy_upstream' };
+  ex.target = target.id;
+  return { route, target, forwardPath: (route.stripPrefix ? rest : checked.path) + checked.query };
+}
