@@ -58,7 +58,7 @@ describe('loadConfigText: valid configs', () => {
     assert.deepEqual(users.targets.map((t) => t.weight), [1, 1]);
     assert.deepEqual(c.routes[0], {
       name: 'users', match: { path: '/api/users', exact: false }, upstream: 'users',
-      stripPrefix: false, preserveHost: true, upgradeIdleTimeout: 600_000,
+      stripPrefix: false, preserveHost: true, upgradeIdleTimeout: 600_000, policies: [], inheritPolicies: true,
     });
   });
 
@@ -94,7 +94,7 @@ describe('loadConfigText: schema mistakes', () => {
 
   it('lists the allowed keys when no known key is close', () => {
     assert.deepEqual(problems(`${BASE}frobnicate: 1\n`), [
-      `${FILE}:10:1 frobnicate: unknown key (allowed: listen, admin, workers, server, log, upstreams, routes)`,
+      `${FILE}:10:1 frobnicate: unknown key (allowed: listen, admin, workers, server, log, identity, policies, upstreams, routes)`,
     ]);
   });
 
@@ -342,7 +342,7 @@ describe('loadConfigText: environment interpolation', () => {
   });
 
   it('never interpolates keys', () => {
-    assert.deepEqual(problems(`${BASE}\${KEY}: 1\n`, { KEY: 'workers' }), [`${FILE}:10:1 ["\${KEY}"]: unknown key (allowed: listen, admin, workers, server, log, upstreams, routes)`]);
+    assert.deepEqual(problems(`${BASE}\${KEY}: 1\n`, { KEY: 'workers' }), [`${FILE}:10:1 ["\${KEY}"]: unknown key (allowed: listen, admin, workers, server, log, identity, policies, upstreams, routes)`]);
   });
 
   it('does not let a variable inject YAML structure', () => {

@@ -5,6 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { cidr } from '../net/ip-set.ts';
+import { policyListSchema } from './policies-schema.ts';
 import { duration, size } from './units.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -30,7 +32,23 @@ export const serverSchema = z.strictObject({
   requestTimeout: duration().prefault('0s').describe('Time a client has to send the whole request, body included (0 = no limit: bodies are bounded by routes\' idleTimeout instead).'),
   keepAliveTimeout: duration().prefault('5s').describe('How long an idle client keep-alive connection stays open.'),
   drainTimeout: duration().prefault('30s').describe('On shutdown, how long in-flight requests may take before connections are closed.'),
-}).describe('Limits and timeouts of the client-facing HTTP server.');
+  maxConnections: z.number().int().min(1).optional().describe('Most concurrent client connections; further connections are closed at once. Default: no limit.'),
+  trustedProxies: z.array(cidr).default([]).describe('Peers (IPs or CIDR blocks) whose X-Forwarded-For/-Proto/-Host are believed. The client IP is then the first untrusted address in X-Forwarded-For read from the right. From any other peer those headers are replaced.'),
+}).describe('Limits and timeouts of the client-facing HTTP server, and which proxies in front of it are trusted.');
+
+/** Headers no identity header may be named after: Gatehouse or HTTP itself sets them. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive',
+  'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'authorization', 'cookie']);
+const identityHeader = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name').transform((s) => s.toLowerCase())
+  .refine((s) => !RESERVED_HEADERS.has(s), 'this header is set by Gatehouse or HTTP itself; choose another name');
+
+export const identitySchema = z.strictObject({
+  consumerHeader: identityHeader.default('x-consumer-id').describe('Header carrying the authenticated consumer (API-key owner).'),
+  subjectHeader: identityHeader.default('x-user-id').describe('Header carrying the token subject (sub).'),
+  scopesHeader: identityHeader.default('x-user-scopes').describe('Header carrying the token scopes, space-separated.'),
+  claimHeaders: z.record(identityHeader, z.string().min(1)).default({}).describe('More headers from token claims: { x-tenant-id: tenant }. Arrays are joined with spaces; objects are sent as JSON.'),
+  stripHeaders: z.array(identityHeader).default([]).describe('More header names removed from every client request, like the identity headers (e.g. headers your services trust from an older gateway).'),
+}).describe('The trusted identity headers Gatehouse sends to services after authentication. Every client-sent copy of every one of them (underscore variants too: X_User_Id) is removed from every request, authenticated or not, before routing.');
 
 export const logSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Level of the process log (startup, reloads, errors).'),
@@ -95,6 +113,8 @@ export const routeSchema = z.strictObject({
   timeout: duration().optional().describe('Deadline from the request\'s arrival until response headers; slower gets 504 route_timeout.'),
   idleTimeout: duration().optional().describe('Longest silence while bodies stream either way (defaults to the upstream\'s timeouts.bodyIdle).'),
   upgradeIdleTimeout: duration().prefault('10m').describe('Longest silence on an upgraded (WebSocket) connection before it is closed.'),
+  policies: policyListSchema.default([]).describe('Policies for this route (see docs/policies.md). A policy of the same type as a gateway-wide one replaces it for this route.'),
+  inheritPolicies: z.boolean().default(true).describe('Apply the gateway-wide policies (top-level `policies`) to this route. false: only the route\'s own.'),
 }).describe('Maps matching requests to an upstream.');
 
 export const configSchema = z.strictObject({
@@ -104,6 +124,8 @@ export const configSchema = z.strictObject({
     .describe('Worker processes sharing the listener: a number, or "auto" for one per CPU core.'),
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
+  identity: identitySchema.prefault({}),
+  policies: policyListSchema.default([]).describe('Policies applied to every route (a route can replace one by type, or opt out with inheritPolicies: false).'),
   upstreams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names contain only letters, digits, ".", "_" and "-"'), upstreamSchema)
     .describe('Named upstreams.'),
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),

@@ -8,7 +8,7 @@ import type { Exchange } from '../server/exchange.ts';
 
 const exchange = (over: Partial<Exchange> = {}): Exchange => ({
   start: 1000, time: 1_795_000_000_000, requestId: 'r-1', traceId: 'a'.repeat(32), traceparent: 'tp', method: 'GET',
-  host: 'api.test', clientIp: '127.0.0.1', path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
+  host: 'api.test', clientIp: '127.0.0.1', forwardedFor: '127.0.0.1', forwardedProto: 'http', forwardedHost: undefined, consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
   status: 200, reason: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
 });
 

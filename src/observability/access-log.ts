@@ -32,6 +32,7 @@ export function accessLine(ex: Exchange, pid: number, now = performance.now()): 
     + `${str('upstream', ex.upstream)}${str('target', ex.target)},"status":${ex.status}${str('reason', ex.reason)}`
     + `,"bytesIn":${ex.bytesIn},"bytesOut":${ex.bytesOut},"durationMs":${ms(now - ex.start)}`
     + `${ex.upstreamMs === undefined ? '' : `,"upstreamMs":${ms(ex.upstreamMs)}`}${str('clientIp', ex.clientIp)}`
+    + `${str('consumer', ex.consumer)}`
     + `${str('upstreamError', ex.upstreamError)}}\n`;
 }
 

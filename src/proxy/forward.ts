@@ -15,12 +15,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { reasons, type Reason } from '../observability/reasons.ts';
+import type { PolicyContext } from '../pipeline/context.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
+import type { EdgeSettings } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
-import { sendError } from '../server/reply.ts';
+import { mergeHeaders, sendError } from '../server/reply.ts';
 import type { Target } from '../upstream/target.ts';
 import type { DeadlineTicker, DeadlineWatcher } from './deadline-ticker.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { clientResponseHeaders, forwardedInfo, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
 
 class GatewayAbort extends Error {
@@ -41,6 +43,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   readonly #target: Target;
   readonly #hasBody: boolean;
   readonly #ticker: DeadlineTicker;
+  readonly #edge: EdgeSettings;
+  /** The policies' decisions for this request (undefined: the route has none). */
+  readonly #policy: PolicyContext | undefined;
+  readonly #bodyLimit: number;
   #controller: Dispatcher.DispatchController | null = null;
   /** Set when the exchange ended before undici started the request: abort it as soon as it starts. */
   #pending: GatewayAbort | undefined;
@@ -53,7 +59,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
 
   constructor(
     req: IncomingMessage, res: ServerResponse, ex: Exchange, route: RouteRuntime, target: Target, hasBody: boolean, ticker: DeadlineTicker,
+    edge: EdgeSettings, policy: PolicyContext | undefined,
   ) {
+    this.#edge = edge;
+    this.#policy = policy;
+    this.#bodyLimit = policy ? policy.bodyLimit : Infinity;
     this.#req = req;
     this.#res = res;
     this.#ex = ex;
@@ -72,13 +82,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     this.#ticker.watch(this);
     this.#arm(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
     if (route.timeout !== undefined && !this.#hasBody) this.#armRouteDeadline();
-    const headers = upstreamRequestHeaders(this.#req, {
-      requestId: this.#ex.requestId,
-      traceparent: this.#ex.traceparent,
-      clientIp: this.#ex.clientIp,
-      proto: 'http',
-      overrideHost: route.preserveHost ? undefined : target.host,
-    });
+    const headers = upstreamRequestHeaders(this.#req, forwardedInfo(this.#ex, this.#edge, route.preserveHost ? undefined : target.host, this.#policy));
     target.pool.dispatch({
       method: this.#req.method as Dispatcher.HttpMethod,
       path: target.basePath + path,
@@ -107,6 +111,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onBodySent(chunk: Buffer | string): void {
     this.#ex.bytesIn += chunk.length;
     this.#lastActivity = performance.now();
+    if (this.#ex.bytesIn > this.#bodyLimit && this.#phase === 'request-body') this.#finish('request_body_too_large', 413);
   }
 
   onRequestSent(): void {
@@ -129,7 +134,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     this.#arm(now + this.#route.idleTimeout, 'upstream_body_timeout');
     const res = this.#res;
     try {
-      res.writeHead(statusCode, clientResponseHeaders(headers, this.#ex.requestId));
+      const out = clientResponseHeaders(headers, this.#ex.requestId);
+      const added = this.#policy?.responseHeaders;
+      if (added) for (let i = 0; i < added.length; i++) out.push(added[i]!);
+      res.writeHead(statusCode, out);
     } catch {
       // Node refused a header value the upstream sent (invalid characters): the upstream answered badly.
       this.#finish('upstream_bad_response', 502);
@@ -201,7 +209,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     if (status === 499) {
       this.#ex.status = 499;
     } else if (!res.headersSent) {
-      this.#ex.status = sendError(res, reason, this.#ex.requestId);
+      const added = this.#policy?.responseHeaders;
+      this.#ex.status = sendError(res, reason, this.#ex.requestId, added ? mergeHeaders({}, added) : undefined);
     } else {
       // Headers are out: the only honest signal left is to cut the connection, so the client sees truncation.
       // The log records the failure's status (e.g. 504 upstream_body_timeout), not the upstream's 200.

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { clientResponseHeaders, upstreamRequestHeaders, type ForwardedInfo } from './headers.ts';
 
-const info: ForwardedInfo = { requestId: 'rid', traceparent: 'tp', clientIp: '10.0.0.1', proto: 'http', overrideHost: undefined };
+const info: ForwardedInfo = {
+  requestId: 'rid', traceparent: 'tp', forwardedFor: '10.0.0.1', proto: 'http', forwardedHost: undefined, overrideHost: undefined,
+  identityNames: new Set(['x-user-id', 'x-consumer-id']), removed: undefined, extra: undefined,
+};
 const req = (rawHeaders: string[]) => ({ rawHeaders, httpVersion: '1.1' }) as unknown as IncomingMessage;
 const asMap = (flat: string[]) => {
   const m = new Map<string, string[]>();

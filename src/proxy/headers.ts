@@ -5,6 +5,10 @@
  * headers Gatehouse sets are replaced, never passed on.
  */
 import type { IncomingMessage } from 'node:http';
+import type { PolicyContext } from '../pipeline/context.ts';
+import type { EdgeSettings } from '../runtime/runtime.ts';
+import type { Exchange } from '../server/exchange.ts';
+import { isIdentityHeader } from './identity-headers.ts';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
@@ -24,46 +28,78 @@ function connectionListed(value: string | undefined): Set<string> | undefined {
 export interface ForwardedInfo {
   readonly requestId: string;
   readonly traceparent: string;
-  readonly clientIp: string;
-  readonly proto: 'http' | 'https';
+  /** X-Forwarded-For to send: the client IP, or a trusted proxy's chain with the peer appended. */
+  readonly forwardedFor: string;
+  /** X-Forwarded-Proto to send. */
+  readonly proto: string;
+  /** X-Forwarded-Host to send; undefined: the client's Host. */
+  readonly forwardedHost: string | undefined;
   /** Host to send upstream, or undefined to let the client's Host through. */
   readonly overrideHost: string | undefined;
+  /** Identity header names: client copies are dropped in every spelling. */
+  readonly identityNames: ReadonlySet<string>;
+  /** Headers a policy removed (lower-case), e.g. Authorization after JWT verification. */
+  readonly removed: ReadonlySet<string> | undefined;
+  /** Headers to add (the verified identity's headers), flat [name, value, ...]. */
+  readonly extra: readonly string[] | undefined;
+}
+
+/** The forwarding facts for one request: the exchange's, plus what its policies decided. */
+export function forwardedInfo(ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, policy: PolicyContext | undefined): ForwardedInfo {
+  const identity = policy?.identity;
+  return {
+    requestId: ex.requestId,
+    traceparent: ex.traceparent,
+    forwardedFor: ex.forwardedFor,
+    proto: ex.forwardedProto,
+    forwardedHost: ex.forwardedHost,
+    overrideHost,
+    identityNames: edge.identity.names,
+    removed: policy?.removedHeaders,
+    extra: identity ? edge.identity.headersFor(identity) : undefined,
+  };
 }
 
 /** Builds the flat [name, value, ...] header list sent upstream, from the client's raw headers. */
 export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
+  const identityNames = info.identityNames;
   let connection: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name)) {
+    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || isIdentityHeader(identityNames, name)) {
       if (name === 'connection') connection = raw[i + 1];
       continue;
     }
-    if (name === 'host') {
+    if (name === 'host' || name === ':authority') {
       host ??= raw[i + 1];
       continue;
     }
+    // HTTP/2 pseudo-headers (:method, :path, :scheme) describe the client request, never forwarded.
+    if (name.charCodeAt(0) === 58) continue;
     out.push(name, raw[i + 1]!);
   }
-  // Rare: the client named end-to-end headers in Connection; drop them from what was collected.
+  // Rare: the client named end-to-end headers in Connection, or a policy removed some.
   const listed = connectionListed(connection);
   if (listed) removeListed(out, listed);
+  if (info.removed) removeListed(out, info.removed);
   out.push(
     'host', info.overrideHost ?? host ?? '',
     'x-request-id', info.requestId,
     'traceparent', info.traceparent,
-    'x-forwarded-for', info.clientIp,
+    'x-forwarded-for', info.forwardedFor,
     'x-forwarded-proto', info.proto,
     'via', `${req.httpVersion} gatehouse`,
   );
-  if (host !== undefined) out.push('x-forwarded-host', host);
+  const forwardedHost = info.forwardedHost ?? host;
+  if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
+  if (info.extra) for (let i = 0; i < info.extra.length; i++) out.push(info.extra[i]!);
   return out;
 }
 
-function removeListed(flat: string[], listed: Set<string>): void {
+function removeListed(flat: string[], listed: ReadonlySet<string>): void {
   let w = 0;
   for (let r = 0; r < flat.length; r += 2) {
     if (listed.has(flat[r]!)) continue;

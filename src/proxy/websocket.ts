@@ -11,9 +11,12 @@ import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
-import { rawErrorResponse } from '../server/reply.ts';
-import { resolveRequest } from '../server/resolve-request.ts';
-import { upstreamRequestHeaders } from './headers.ts';
+import { mergeHeaders, rawErrorResponse } from '../server/reply.ts';
+import { resolveRequest, type Resolution } from '../server/resolve-request.ts';
+import { PolicyContext } from '../pipeline/context.ts';
+import type { LocalReply } from '../pipeline/reply.ts';
+import { runRequestPolicies } from '../pipeline/run.ts';
+import { forwardedInfo, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError } from './upstream-errors.ts';
 
 export interface UpgradeContext {
@@ -27,10 +30,10 @@ export interface UpgradeContext {
   readonly done: () => void;
 }
 
-function refuse(ctx: UpgradeContext, reason: Reason, extra = ''): void {
+function refuse(ctx: UpgradeContext, reason: Reason, extra = '', message?: string): void {
   ctx.ex.reason = reason;
   ctx.ex.status = reasons[reason].status;
-  ctx.socket.end(rawErrorResponse(reason, ctx.ex.requestId, extra));
+  ctx.socket.end(rawErrorResponse(reason, ctx.ex.requestId, extra, message));
   ctx.done();
 }
 
@@ -44,6 +47,8 @@ function rawHead(statusLine: string, raw: Buffer[] | string[] | null, skip: Set<
   return head;
 }
 
+type Resolved = Exclude<Resolution, { refuse: Reason }>;
+
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
 export function proxyUpgrade(ctx: UpgradeContext): void {
@@ -53,6 +58,28 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
   if (gateway.draining) return refuse(ctx, 'shutting_down');
   const resolved = resolveRequest(runtime, req, ex);
   if ('refuse' in resolved) return refuse(ctx, resolved.refuse, resolved.allow === undefined ? '' : `allow: ${resolved.allow}\r\n`);
+  if (resolved.route.policies.steps.length === 0) return dispatchUpgrade(ctx, resolved, undefined);
+  // The route's policies (auth, ip-filter, limits) decide before any 101.
+  const policy = new PolicyContext({
+    requestId: ex.requestId, route: resolved.route.name, method: ex.method, path: ex.path, query: resolved.query,
+    clientIp: ex.clientIp, headers: req.headers, isUpgrade: true,
+  });
+  const decide = (decided: LocalReply | undefined) => {
+    if (socket.destroyed) return;
+    if (!decided) {
+      if (policy.identity) ex.consumer = policy.identity.consumer ?? policy.identity.subject;
+      return dispatchUpgrade(ctx, resolved, policy);
+    }
+    const headers = mergeHeaders({ ...decided.headers }, policy.responseHeaders);
+    refuse(ctx, decided.reason, Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''), decided.message);
+  };
+  const outcome = runRequestPolicies(resolved.route.policies, policy);
+  if (outcome instanceof Promise) outcome.then(decide, () => refuse(ctx, 'policy_error'));
+  else decide(outcome);
+}
+
+function dispatchUpgrade(ctx: UpgradeContext, resolved: Resolved, policy: PolicyContext | undefined): void {
+  const { runtime, req, socket, ex } = ctx;
   const { route, target: chosen } = resolved;
   const started = performance.now();
   let upgraded = false;
@@ -92,13 +119,10 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
       refuse(ctx, reason === 'upstream_reset' ? 'upgrade_failed' : reason);
     },
   };
-  const headers = upstreamRequestHeaders(req, {
-    requestId: ex.requestId, traceparent: ex.traceparent, clientIp: ex.clientIp, proto: 'http',
-    overrideHost: route.preserveHost ? undefined : chosen.host,
-  });
+  const headers = upstreamRequestHeaders(req, forwardedInfo(ex, runtime.edge, route.preserveHost ? undefined : chosen.host, policy));
   chosen.pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
-    path: chosen.basePath + resolved.forwardPath,
+    path: chosen.basePath + resolved.forwardPath + (policy ? policy.query : resolved.query),
     headers,
     upgrade: req.headers.upgrade ?? 'websocket',
     body: null,

@@ -6,32 +6,41 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
+import { ipSet } from '../net/ip-set.ts';
+import type { Logger } from '../observability/logger.ts';
+import { identityHeaders } from '../proxy/identity-headers.ts';
 import { compileRouter } from '../router/router.ts';
 import { balancers } from '../upstream/balancers/registry.ts';
 import type { PoolRegistry } from '../upstream/pool-registry.ts';
 import { Target, type TargetState } from '../upstream/target.ts';
 import { hashKeyOf, type Upstream } from '../upstream/upstream.ts';
 import { routeRuntime } from './route.ts';
-import { Runtime } from './runtime.ts';
+import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
+import { Runtime, type EdgeSettings } from './runtime.ts';
+import type { SharedResources } from './shared-resources.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {
   readonly pools: PoolRegistry;
   readonly targetStates: Map<string, TargetState>;
+  readonly resources: SharedResources;
+  readonly log: Logger;
 }
 
 export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
   const poolKeys: string[] = [];
+  const policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources });
   try {
-    return buildWith(config, shared, poolKeys, previous);
+    return buildWith(config, shared, poolKeys, policies, previous);
   } catch (error) {
-    // A failed build must not leak the pool references it took before failing.
+    // A failed build must not leak the pool references or policy resources it took before failing.
     for (const key of poolKeys) shared.pools.release(key);
+    policies.close();
     throw error;
   }
 }
 
-function buildWith(config: Config, shared: SharedState, poolKeys: string[], previous: Runtime | undefined): Runtime {
+function buildWith(config: Config, shared: SharedState, poolKeys: string[], policies: RoutePolicies, previous: Runtime | undefined): Runtime {
   const liveStates = new Set<string>();
   const upstreams = new Map<string, Upstream>();
   for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
@@ -52,15 +61,17 @@ function buildWith(config: Config, shared: SharedState, poolKeys: string[], prev
       hashKey: hashKeyOf(upstreamConfig.hashOn),
     });
   }
-  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!));
+  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!, policies.chainFor(r)));
   const router = compileRouter(routes);
   const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
   const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);
   const held = [...poolKeys];
   const release = () => {
     for (const key of held) shared.pools.release(key);
+    policies.close();
   };
-  const runtime = new Runtime(config, router, upstreams, accessLog, release);
+  const edge: EdgeSettings = { identity: identityHeaders(config.identity), trustedProxies: ipSet(config.server.trustedProxies) };
+  const runtime = new Runtime(config, router, upstreams, accessLog, edge, release);
   // Forget state of targets no config refers to any more, so the map does not grow across reloads.
   for (const key of shared.targetStates.keys()) if (!liveStates.has(key)) shared.targetStates.delete(key);
   return runtime;

@@ -4,21 +4,24 @@
  * returned. Requests already running finish on the runtime they started on.
  */
 import type { Config } from '../config/schema.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 import { DeadlineTicker } from '../proxy/deadline-ticker.ts';
 import { PoolRegistry } from '../upstream/pool-registry.ts';
 import type { TargetState } from '../upstream/target.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
+import { SharedResources } from './shared-resources.ts';
 
 export class Gateway {
-  readonly #shared: SharedState = { pools: new PoolRegistry(), targetStates: new Map<string, TargetState>() };
+  readonly #shared: SharedState;
   #runtime: Runtime;
   #draining = false;
   /** Checks the timeouts of every request in flight (one interval for all, see deadline-ticker.ts). */
   readonly deadlines = new DeadlineTicker();
   readonly #retiring = new Set<Promise<void>>();
 
-  constructor(config: Config) {
+  constructor(config: Config, log: Logger = createLogger(config.log.level)) {
+    this.#shared = { pools: new PoolRegistry(), targetStates: new Map<string, TargetState>(), resources: new SharedResources(), log };
     this.#runtime = buildRuntime(config, this.#shared);
   }
 
@@ -68,6 +71,7 @@ export class Gateway {
     this.deadlines.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
+    this.#shared.resources.closeAll();
     await this.#shared.pools.closeAll();
   }
 }

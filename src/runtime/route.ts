@@ -1,5 +1,6 @@
 /** A route as the data plane uses it: config resolved against its upstream, timeouts in milliseconds. */
 import type { RouteConfig } from '../config/schema.ts';
+import type { PolicyChain } from '../pipeline/run.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 
 export interface RouteRuntime {
@@ -11,12 +12,16 @@ export interface RouteRuntime {
   readonly preserveHost: boolean;
   /** Deadline until response headers, ms (undefined: none). */
   readonly timeout: number | undefined;
-  /** Longest silence while bodies stream, ms. */
+  /** Longest silence while bodies stream either way, ms. */
   readonly idleTimeout: number;
   readonly upgradeIdleTimeout: number;
+  /** The route's policies, in running order (empty for most routes: then no context is built at all). */
+  readonly policies: PolicyChain;
+  /** A cors policy answers this route's preflights (routing then looks them up by the announced method). */
+  readonly answersPreflight: boolean;
 }
 
-export function routeRuntime(config: RouteConfig, upstream: Upstream): RouteRuntime {
+export function routeRuntime(config: RouteConfig, upstream: Upstream, policies: PolicyChain): RouteRuntime {
   return {
     name: config.name,
     config,
@@ -27,5 +32,7 @@ export function routeRuntime(config: RouteConfig, upstream: Upstream): RouteRunt
     timeout: config.timeout,
     idleTimeout: config.idleTimeout ?? upstream.config.timeouts.bodyIdle,
     upgradeIdleTimeout: config.upgradeIdleTimeout,
+    policies,
+    answersPreflight: policies.policies.some((p) => p.definition.type === 'cors'),
   };
 }

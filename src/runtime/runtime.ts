@@ -7,20 +7,32 @@
 import type { Config } from '../config/schema.ts';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { Router } from '../router/router.ts';
+import type { IpSet } from '../net/ip-set.ts';
+import type { IdentityHeaders } from '../proxy/identity-headers.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { RouteRuntime } from './route.ts';
+
+/** What the server stage needs before routing: identity header names to strip, proxies to trust. */
+export interface EdgeSettings {
+  readonly identity: IdentityHeaders;
+  readonly trustedProxies: IpSet;
+}
 
 export class Runtime {
   readonly config: Config;
   readonly router: Router<RouteRuntime>;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly accessLog: AccessLog;
+  readonly edge: EdgeSettings;
   #inFlight = 0;
   #retired = false;
   #release: (() => void) | undefined;
 
-  constructor(config: Config, router: Router<RouteRuntime>, upstreams: ReadonlyMap<string, Upstream>, accessLog: AccessLog, release: () => void) {
+  constructor(
+    config: Config, router: Router<RouteRuntime>, upstreams: ReadonlyMap<string, Upstream>, accessLog: AccessLog, edge: EdgeSettings, release: () => void,
+  ) {
     this.config = config;
+    this.edge = edge;
     this.router = router;
     this.upstreams = upstreams;
     this.accessLog = accessLog;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { clientIpOf } from './exchange.ts';
+import { connectionExchange } from './exchange.ts';
 import { rawErrorResponse } from './reply.ts';
 
 const REQUEST_START = /^[A-Z]+ (?:\/|\*|https?:\/\/)/;
@@ -49,14 +49,17 @@ export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buf
     socket.destroy();
     return;
   }
+  // The parser can fail in the body of a request whose response has already begun (an upstream that answers
+  // before reading the whole body): an error response written now would land inside that response's body,
+  // and the client would read it as body bytes. Like Node's own handler, only cut the connection then; the
+  // in-flight request is logged when its response closes.
+  if ((socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
   const reason = reasonFor(err, socket, runtime.config.server.maxUrlLength);
   const requestId = randomUUID();
   const status = reasons[reason].status;
   socket.end(rawErrorResponse(reason, requestId));
-  runtime.accessLog.write({
-    start: performance.now(), time: Date.now(), requestId, traceId: '', traceparent: '', method: '', host: undefined,
-    clientIp: clientIpOf((socket as { remoteAddress?: string }).remoteAddress), path: '', route: undefined,
-    upstream: undefined, target: undefined, status, reason, bytesIn: 0, bytesOut: 0, upstreamMs: undefined,
-    upstreamError: err.code,
-  });
+  runtime.accessLog.write(connectionExchange(requestId, (socket as { remoteAddress?: string }).remoteAddress, status, reason, err.code));
 }

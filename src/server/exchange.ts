@@ -3,6 +3,7 @@
  * a fixed shape (cheap to create, one per request); units fill in what they learn.
  */
 import type { Reason } from '../observability/reasons.ts';
+import { peerAddress } from './client-ip.ts';
 
 export interface Exchange {
   /** performance.now() at arrival. */
@@ -14,7 +15,16 @@ export interface Exchange {
   readonly traceparent: string;
   readonly method: string;
   readonly host: string | undefined;
+  /** The client IP: the socket peer, or the first untrusted X-Forwarded-For hop when the peer is a trusted proxy. */
   readonly clientIp: string;
+  /** X-Forwarded-For to send upstream. */
+  readonly forwardedFor: string;
+  /** X-Forwarded-Proto to send upstream. */
+  readonly forwardedProto: string;
+  /** X-Forwarded-Host from a trusted proxy, else undefined (the client's Host is sent). */
+  readonly forwardedHost: string | undefined;
+  /** Who the request is after authentication (consumer ID, else token subject). */
+  consumer: string | undefined;
   /** The normalised path (no query), as matched. */
   path: string;
   route: string | undefined;
@@ -30,7 +40,13 @@ export interface Exchange {
   upstreamError: string | undefined;
 }
 
-export function clientIpOf(remoteAddress: string | undefined): string {
-  if (!remoteAddress) return '';
-  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+/** An exchange for a connection-level failure (a parse error before any request existed). */
+export function connectionExchange(requestId: string, remoteAddress: string | undefined, status: number, reason: Reason, error: string | undefined): Exchange {
+  const peer = peerAddress(remoteAddress);
+  return {
+    start: performance.now(), time: Date.now(), requestId, traceId: '', traceparent: '', method: '', host: undefined,
+    clientIp: peer, forwardedFor: peer, forwardedProto: 'http', forwardedHost: undefined, consumer: undefined, path: '', route: undefined,
+    upstream: undefined, target: undefined, status, reason, bytesIn: 0, bytesOut: 0, upstreamMs: undefined, upstreamError: error,
+  };
 }
+

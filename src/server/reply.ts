@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { reasons, type Reason } from '../observability/reasons.ts';
+import type { LocalReply } from '../pipeline/reply.ts';
 
 export function errorBody(reason: Reason, requestId: string, message?: string): string {
   const info = reasons[reason];
@@ -28,10 +29,41 @@ export function sendError(
   return status;
 }
 
+/** Adds a flat [name, value, ...] list to a header record; repeated names are joined with ", ". */
+export function mergeHeaders(into: Record<string, string>, added: readonly string[] | undefined): Record<string, string> {
+  if (added) for (let i = 0; i < added.length; i += 2) {
+    const name = added[i]!;
+    into[name] = into[name] === undefined ? added[i + 1]! : `${into[name]}, ${added[i + 1]!}`;
+  }
+  return into;
+}
+
+/**
+ * Sends a policy's local reply: the JSON error body (or no body, e.g. a CORS preflight's 204), the reply's
+ * headers, and the headers policies added for every response of the request. Returns the status used.
+ */
+export function sendLocalReply(res: ServerResponse, reply: LocalReply, requestId: string, added: readonly string[] | undefined): number {
+  if (res.headersSent || res.destroyed) return reply.status;
+  const headers = mergeHeaders({ ...reply.headers }, added);
+  headers['x-request-id'] = requestId;
+  if (reply.empty) {
+    res.writeHead(reply.status, headers);
+    res.end();
+    return reply.status;
+  }
+  const body = errorBody(reply.reason, requestId, reply.message);
+  headers['content-type'] = 'application/json; charset=utf-8';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  headers['cache-control'] = 'no-store';
+  res.writeHead(reply.status, headers);
+  res.end(body);
+  return reply.status;
+}
+
 /** A complete raw HTTP/1.1 error response, for sockets that have no ServerResponse (clientError, upgrade). */
-export function rawErrorResponse(reason: Reason, requestId: string, extraHeaders = ''): string {
+export function rawErrorResponse(reason: Reason, requestId: string, extraHeaders = '', customMessage?: string): string {
   const { status, message } = reasons[reason];
-  const body = errorBody(reason, requestId);
+  const body = errorBody(reason, requestId, customMessage);
   return `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json; charset=utf-8\r\n` +
     `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\n` +
     `${extraHeaders}connection: close\r\n\r\n${body}`;

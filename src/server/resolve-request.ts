@@ -14,13 +14,20 @@ import type { Exchange } from './exchange.ts';
 import { checkRequestTarget } from './server-stage.ts';
 
 export type Resolution =
-  | { readonly route: RouteRuntime; readonly target: Target; /** path + query to send upstream (before the target's base path) */ readonly forwardPath: string }
+  | {
+    readonly route: RouteRuntime;
+    readonly target: Target;
+    /** Path to send upstream (before the target's base path), without the query. */
+    readonly forwardPath: string;
+    /** The query as received, with its "?" (or ""). */
+    readonly query: string;
+  }
   | { readonly refuse: Reason; readonly allow?: string };
 
 export function resolveRequest(runtime: Runtime, req: IncomingMessage, ex: Exchange): Resolution {
   const checked = checkRequestTarget(req, ex, runtime.config.server);
   if ('refuse' in checked) return checked;
-  const found = runtime.router.lookup(ex.method, checked.path, ex.host, req.headers);
+  const found = preflightLookup(runtime, req, checked.path, ex) ?? runtime.router.lookup(ex.method, checked.path, ex.host, req.headers);
   if (found.kind === 'not_found') return { refuse: 'route_not_found' };
   if (found.kind === 'method_not_allowed') return { refuse: 'method_not_allowed', allow: found.allow };
   const { route, rest } = found.match;
@@ -29,5 +36,17 @@ export function resolveRequest(runtime: Runtime, req: IncomingMessage, ex: Excha
   const target = pickTarget(route.upstream, req, checked.path, ex.clientIp);
   if (!target) return { refuse: 'no_healthy_upstream' };
   ex.target = target.id;
-  return { route, target, forwardPath: (route.stripPrefix ? rest : checked.path) + checked.query };
+  return { route, target, forwardPath: route.stripPrefix ? rest : checked.path, query: checked.query };
+}
+
+/**
+ * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) is routed by the method it
+ * announces, so the route the real request will take answers it — when that route has a cors policy.
+ */
+function preflightLookup(runtime: Runtime, req: IncomingMessage, path: string, ex: Exchange): ReturnType<Runtime['router']['lookup']> | undefined {
+  if (ex.method !== 'OPTIONS') return undefined;
+  const announced = req.headers['access-control-request-method'];
+  if (announced === undefined || req.headers.origin === undefined) return undefined;
+  const found = runtime.router.lookup(announced, path, ex.host, req.headers);
+  return found.kind === 'found' && found.match.route.answersPreflight ? found : undefined;
 }

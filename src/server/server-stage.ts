@@ -1,12 +1,15 @@
 /**
  * The server stage: what every request gets before and regardless of routing. It assigns the request ID
- * and trace context, resolves the client IP, enforces the URL and header size limits and normalises the
- * path, so that every response — 404s and refusals included — carries a request ID and is logged.
+ * and trace context, resolves the client IP (trusted proxies), removes client-sent identity headers,
+ * enforces the URL and header size limits and normalises the path, so that every response — 404s and
+ * refusals included — carries a request ID and is logged.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
 import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
-import { clientIpOf, type Exchange } from './exchange.ts';
+import type { EdgeSettings } from '../runtime/runtime.ts';
+import { forwardedFacts } from './client-ip.ts';
+import type { Exchange } from './exchange.ts';
 import { normalizePath } from './normalize-path.ts';
 
 export interface StageLimits {
@@ -14,9 +17,13 @@ export interface StageLimits {
   readonly maxHeaderSize: number;
 }
 
-export function newExchange(req: IncomingMessage): Exchange {
+export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange {
   const headers = req.headers;
   const trace = traceFrom(headers.traceparent);
+  const names = edge.identity.names;
+  // Identity headers are Gatehouse's to set: client copies never reach routing, policies or upstreams.
+  for (const name of names) if (headers[name] !== undefined) delete headers[name];
+  const facts = forwardedFacts(req.socket.remoteAddress, headers, (req.socket as { encrypted?: boolean }).encrypted === true, edge.trustedProxies);
   return {
     start: performance.now(),
     time: Date.now(),
@@ -25,7 +32,11 @@ export function newExchange(req: IncomingMessage): Exchange {
     traceparent: trace.traceparent,
     method: req.method ?? 'GET',
     host: headers.host,
-    clientIp: clientIpOf(req.socket.remoteAddress),
+    clientIp: facts.clientIp,
+    forwardedFor: facts.forwardedFor,
+    forwardedProto: facts.forwardedProto,
+    forwardedHost: facts.forwardedHost,
+    consumer: undefined,
     path: '',
     route: undefined,
     upstream: undefined,

@@ -1,0 +1,47 @@
+/**
+ * The policy unit (Kong's plugin, Envoy's filter): a zod schema whose descriptions are the user docs, and a
+ * factory that builds the policy once per runtime. Policies see a narrow context, never Node's req/res, so
+ * they are testable without sockets. On the request path a policy steers by return value: nothing to
+ * continue, a LocalReply to answer now. A throw is a bug, turned into 500 policy_error by run.ts.
+ */
+import type { z } from 'zod';
+import type { Logger } from '../observability/logger.ts';
+import type { SharedResources } from '../runtime/shared-resources.ts';
+import type { RequestContext } from './context.ts';
+import type { LocalReply } from './reply.ts';
+
+export interface Policy {
+  /** Before the upstream is contacted. Return a LocalReply to answer now; nothing to continue. */
+  onRequest?(ctx: RequestContext): LocalReply | undefined | Promise<LocalReply | undefined>;
+  /** Release what create() started (timers, sockets, shared resources). Called once the runtime drained. */
+  close?(): void;
+}
+
+export interface PolicyDeps {
+  readonly log: Logger;
+  /** Resources shared across routes and reloads by identity (e.g. one JWKS cache per URL). */
+  readonly shared: SharedResources;
+}
+
+/**
+ * Authentication policies are grouped on a route: any one that admits is enough (see run.ts). Other kinds
+ * run one after the other and the first refusal answers.
+ */
+export type PolicyKind = 'auth' | 'filter';
+
+export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
+  /** kebab-case: the YAML `type`, the file name, the log field. */
+  readonly type: string;
+  /** Higher runs earlier on the request. */
+  readonly priority: number;
+  readonly kind: PolicyKind;
+  /** Strict object schema of the policy's settings (without `type`); descriptions are the docs. */
+  readonly schema: S;
+  /** One paragraph for docs/policies.md. */
+  readonly doc: string;
+  create(config: z.output<S>, deps: PolicyDeps): Policy;
+}
+
+export function definePolicy<S extends z.ZodType>(definition: PolicyDefinition<S>): PolicyDefinition<S> {
+  return definition;
+}

@@ -1,0 +1,114 @@
+/**
+ * Runs a route's policies on a request. Policies run by priority, highest first; the first refusal answers.
+ * Authentication policies form one step wherever the highest of them sits: any one that admits is enough
+ * (Kong's "logical OR"). When all refuse, the answer is the first refusal from a policy whose credential
+ * was presented (a bad token says more than a missing API key), else the first refusal.
+ *
+ * The loop is synchronous until a policy returns a promise (a JWT cache miss), so routes whose policies
+ * answer from memory never pay for a microtask. A throw is a bug: it becomes 500 policy_error and a log line.
+ */
+import type { Logger } from '../observability/logger.ts';
+import type { RequestContext } from './context.ts';
+import type { Policy, PolicyDefinition } from './policy.ts';
+import { reply, type LocalReply } from './reply.ts';
+
+type Outcome = LocalReply | undefined;
+type Step = (ctx: RequestContext) => Outcome | Promise<Outcome>;
+
+export interface NamedPolicy {
+  readonly definition: PolicyDefinition;
+  readonly policy: Policy;
+}
+
+export interface PolicyChain {
+  readonly steps: readonly Step[];
+  readonly policies: readonly NamedPolicy[];
+}
+
+export const EMPTY_CHAIN: PolicyChain = { steps: [], policies: [] };
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+const NOT_PRESENTED = new Set(['token_missing', 'api_key_missing']);
+
+function guarded(named: NamedPolicy, log: Logger): Step {
+  const onRequest = named.policy.onRequest!.bind(named.policy);
+  const fail = (error: unknown): Outcome => {
+    log.error({ err: error, policy: named.definition.type }, 'policy threw on the request path (a bug)');
+    return reply('policy_error');
+  };
+  return (ctx) => {
+    try {
+      const out = onRequest(ctx);
+      return isPromise(out) ? out.catch(fail) : out;
+    } catch (error) {
+      return fail(error);
+    }
+  };
+}
+
+function authGroup(members: readonly Step[]): Step {
+  if (members.length === 1) return members[0]!;
+  return (ctx) => {
+    const refusals: LocalReply[] = [];
+    const pick = (): LocalReply => refusals.find((r) => !NOT_PRESENTED.has(r.reason)) ?? refusals[0]!;
+    const from = (i: number): Outcome | Promise<Outcome> => {
+      for (; i < members.length; i++) {
+        const out = members[i]!(ctx);
+        if (isPromise(out)) {
+          const next = i + 1;
+          return out.then((r) => {
+            if (!r) return undefined;
+            refusals.push(r);
+            return from(next);
+          });
+        }
+        if (!out) return undefined;
+        refusals.push(out);
+      }
+      return pick();
+    };
+    return from(0);
+  };
+}
+
+export function compileChain(policies: readonly NamedPolicy[], log: Logger): PolicyChain {
+  const sorted = [...policies].sort((a, b) => b.definition.priority - a.definition.priority);
+  const steps: Step[] = [];
+  const auth = sorted.filter((p) => p.definition.kind === 'auth' && p.policy.onRequest).map((p) => guarded(p, log));
+  let authPlaced = false;
+  for (const named of sorted) {
+    if (!named.policy.onRequest) continue;
+    if (named.definition.kind !== 'auth') steps.push(guarded(named, log));
+    else if (!authPlaced) {
+      steps.push(authGroup(auth));
+      authPlaced = true;
+    }
+  }
+  return { steps, policies: sorted };
+}
+
+/** Runs the request phase: undefined to forward, a LocalReply to answer, or a promise of either. */
+export function runRequestPolicies(chain: PolicyChain, ctx: RequestContext): Outcome | Promise<Outcome> {
+  const steps = chain.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const out = steps[i]!(ctx);
+    if (isPromise(out)) return out.then((r) => (r ? r : continueFrom(steps, i + 1, ctx)));
+    if (out) return out;
+  }
+  return undefined;
+}
+
+async function continueFrom(steps: readonly Step[], start: number, ctx: RequestContext): Promise<Outcome> {
+  for (let i = start; i < steps.length; i++) {
+    const out = await steps[i]!(ctx);
+    if (out) return out;
+  }
+  return undefined;
+}
+
+export function closeChain(chain: PolicyChain): void {
+  for (const { policy } of chain.policies) policy.close?.();
+}

@@ -1,0 +1,77 @@
+/**
+ * api-key-auth: admits requests carrying a known API key and names its consumer. Config holds only SHA-256
+ * hashes of keys (`gatehouse hash-key` prints one), so a leaked config leaks no key. The presented key is
+ * hashed and looked up by its digest, then compared with timingSafeEqual: a lookup keyed by a SHA-256 digest
+ * tells a timing attacker nothing about any key. The key is removed from what is forwarded (header and
+ * query parameter) unless forwardKey is set.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { definePolicy } from '../pipeline/policy.ts';
+import { reply } from '../pipeline/reply.ts';
+
+const keyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lower-case hex digits (see `gatehouse hash-key`)');
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name').transform((s) => s.toLowerCase());
+
+export const schema = z.strictObject({
+  header: headerName.default('x-api-key').describe('Request header the key is read from.'),
+  query: z.string().min(1).optional().describe('Query parameter the key may also be read from (removed from the forwarded URL). Header wins when both are present.'),
+  consumers: z.array(z.strictObject({
+    id: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').describe('Consumer ID, forwarded in the identity consumer header (X-Consumer-Id by default).'),
+    keys: z.array(keyHash).min(1).describe('SHA-256 hashes of this consumer\'s keys ("sha256:<hex>"). Several allow rotation.'),
+  })).min(1).describe('Who may call, and with which keys.'),
+  forwardKey: z.boolean().default(false).describe('Forward the key to the upstream (it is removed by default).'),
+}).superRefine((config, ctx) => {
+  const seen = new Map<string, string>();
+  config.consumers.forEach((consumer, i) => consumer.keys.forEach((key, j) => {
+    const owner = seen.get(key);
+    if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['consumers', i, 'keys', j], message: `key hash already belongs to consumer "${owner}"` });
+    else seen.set(key, consumer.id);
+  }));
+});
+
+export function hashKey(key: string): string {
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+interface StoredKey {
+  readonly digest: Buffer;
+  readonly consumer: string;
+}
+
+export const apiKeyAuth = definePolicy({
+  type: 'api-key-auth',
+  priority: 1250,
+  kind: 'auth',
+  schema,
+  doc: 'Admits requests with a known API key (header, or query parameter) and forwards the consumer\'s ID in the identity headers. Keys are stored as SHA-256 hashes. With several auth policies on a route, any one admits.',
+  create(config) {
+    const byDigest = new Map<string, StoredKey>();
+    for (const consumer of config.consumers) {
+      for (const key of consumer.keys) {
+        const hex = key.slice('sha256:'.length);
+        byDigest.set(hex, { digest: Buffer.from(hex, 'hex'), consumer: consumer.id });
+      }
+    }
+    const challenge = { 'www-authenticate': `ApiKey realm="gatehouse", header="${config.header}"` };
+    const missing = reply('api_key_missing', challenge);
+    const invalid = reply('api_key_invalid', challenge);
+    return {
+      onRequest(ctx) {
+        let key = ctx.headers[config.header];
+        if (config.query !== undefined) {
+          const fromQuery = ctx.queryParam(config.query);
+          key ??= fromQuery;
+          if (!config.forwardKey && fromQuery !== undefined) ctx.removeQueryParam(config.query);
+        }
+        if (!config.forwardKey) ctx.removeRequestHeader(config.header);
+        if (typeof key !== 'string' || key === '') return missing;
+        const digest = createHash('sha256').update(key, 'utf8').digest();
+        const stored = byDigest.get(digest.toString('hex'));
+        if (!stored || !timingSafeEqual(stored.digest, digest)) return invalid;
+        ctx.identity = { consumer: stored.consumer };
+        return undefined;
+      },
+    };
+  },
+});

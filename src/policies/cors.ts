@@ -1,0 +1,93 @@
+/**
+ * cors: answers CORS preflights at the gateway (before authentication: a preflight carries no credentials)
+ * and adds the CORS response headers to actual requests from allowed origins. Routing looks a preflight up
+ * by the method it announces (Access-Control-Request-Method), so a route limited to POST still gets its
+ * preflight rather than 405. `Vary: Origin` is sent on every response of the route, allowed or not, so
+ * caches never serve one origin's answer to another. `*` is refused together with credentials.
+ */
+import { z } from 'zod';
+import { duration } from '../config/units.ts';
+import { definePolicy } from '../pipeline/policy.ts';
+import { reply, type LocalReply } from '../pipeline/reply.ts';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name');
+const origin = z.string().refine((s) => s === '*' || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(s),
+  'must be "*" or an origin such as https://app.example.com, optionally with "*." before the host (https://*.example.com)');
+
+export const schema = z.strictObject({
+  origins: z.array(origin).min(1).describe('Allowed origins: exact ("https://app.example.com"), a subdomain pattern ("https://*.example.com": any depth, not the bare domain) or "*" (any origin; not with credentials).'),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
+  allowHeaders: z.array(token).default(['authorization', 'content-type']).describe('Request headers a preflight may ask for (case-insensitive). CORS-safelisted headers need not be listed.'),
+  exposeHeaders: z.array(token).default(['x-request-id']).describe('Response headers the browser lets scripts read.'),
+  credentials: z.boolean().default(false).describe('Allow cookies and Authorization (Access-Control-Allow-Credentials: true). Not allowed with origins "*".'),
+  maxAge: duration().prefault('10m').describe('How long browsers may cache a preflight answer.'),
+}).superRefine((c, ctx) => {
+  if (c.credentials && c.origins.includes('*')) ctx.addIssue({ code: 'custom', path: ['origins'], message: '"*" cannot be used with credentials: true (browsers refuse it); list the origins' });
+});
+
+export type CorsConfig = z.output<typeof schema>;
+
+/** A matcher for the configured origins; exact strings compare case-insensitively. */
+export function originMatcher(origins: readonly string[]): (origin: string) => boolean {
+  if (origins.includes('*')) return () => true;
+  const exact = new Set(origins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
+  const patterns = origins.filter((o) => o.includes('*')).map((o) => {
+    const [scheme, rest] = o.toLowerCase().split('://*.') as [string, string];
+    return { prefix: `${scheme}://`, suffix: `.${rest}` };
+  });
+  return (value) => {
+    const lower = value.toLowerCase();
+    if (exact.has(lower)) return true;
+    for (const { prefix, suffix } of patterns) {
+      if (!lower.startsWith(prefix) || !lower.endsWith(suffix)) continue;
+      const labels = lower.slice(prefix.length, lower.length - suffix.length);
+      if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(labels)) return true;
+    }
+    return false;
+  };
+}
+
+const SAFELISTED = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'range']);
+
+export const cors = definePolicy({
+  type: 'cors',
+  priority: 1900,
+  kind: 'filter',
+  schema,
+  doc: 'Cross-origin resource sharing: answers preflights at the gateway (204 cors_preflight, or 403 cors_origin_not_allowed), before authentication, and adds Access-Control-* headers for allowed origins. Vary: Origin on every response.',
+  create(config) {
+    const allowed = originMatcher(config.origins);
+    const anyOrigin = config.origins.includes('*');
+    const methods = new Set<string>(config.methods);
+    const headers = new Set([...config.allowHeaders.map((h) => h.toLowerCase()), ...SAFELISTED]);
+    const allowOrigin = (origin: string) => (anyOrigin ? '*' : origin);
+    const preflightHeaders = (origin: string, requested: string): Record<string, string> => ({
+      'access-control-allow-origin': allowOrigin(origin),
+      'access-control-allow-methods': config.methods.join(', '),
+      'access-control-allow-headers': requested === '' ? config.allowHeaders.join(', ') : requested,
+      'access-control-max-age': String(Math.floor(config.maxAge / 1000)),
+      ...(config.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
+      vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+    });
+    const refusal: LocalReply = reply('cors_origin_not_allowed', { vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' });
+    const exposed = config.exposeHeaders.join(', ');
+    return {
+      onRequest(ctx) {
+        const origin = ctx.headers.origin;
+        const requestedMethod = ctx.headers['access-control-request-method'];
+        if (ctx.method === 'OPTIONS' && origin !== undefined && requestedMethod !== undefined) {
+          const requested = (ctx.headers['access-control-request-headers'] ?? '').toLowerCase().split(',').map((h) => h.trim()).filter(Boolean);
+          if (!allowed(origin) || !methods.has(requestedMethod) || !requested.every((h) => headers.has(h))) return refusal;
+          return { status: 204, reason: 'cors_preflight', headers: preflightHeaders(origin, requested.join(', ')), empty: true };
+        }
+        ctx.addResponseHeader('vary', 'Origin');
+        if (origin === undefined || !allowed(origin)) return undefined;
+        ctx.addResponseHeader('access-control-allow-origin', allowOrigin(origin));
+        if (config.credentials) ctx.addResponseHeader('access-control-allow-credentials', 'true');
+        if (exposed !== '') ctx.addResponseHeader('access-control-expose-headers', exposed);
+        return undefined;
+      },
+    };
+  },
+});

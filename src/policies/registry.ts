@@ -1,0 +1,20 @@
+/**
+ * Every policy type Gatehouse knows, in one explicit list (no registration by import side effect). The
+ * config schema validates policy entries against it and runtime/build.ts creates policies from it.
+ */
+import type { PolicyDefinition } from '../pipeline/policy.ts';
+import { apiKeyAuth } from './api-key-auth.ts';
+import { contentTypeFilter } from './content-type-filter.ts';
+import { cors } from './cors.ts';
+import { ipFilter } from './ip-filter.ts';
+import { requestSizeLimit } from './request-size-limit.ts';
+
+export const policyDefinitions: readonly PolicyDefinition[] = [
+  ipFilter, cors, apiKeyAuth, requestSizeLimit, contentTypeFilter,
+] as readonly PolicyDefinition[];
+
+export const policyTypes = policyDefinitions.map((d) => d.type);
+
+export function policyDefinition(type: string): PolicyDefinition | undefined {
+  return policyDefinitions.find((d) => d.type === type);
+}

@@ -1,0 +1,53 @@
+/**
+ * The trusted identity headers: one gateway-wide list of names (config `identity`). Client-sent copies of
+ * every name are removed from every request — underscore spellings too, since CGI/WSGI servers read
+ * X_User_Id as X-User-Id — and after authentication Gatehouse sets them from the identity it verified.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Identity } from '../pipeline/context.ts';
+
+export interface IdentityHeaders {
+  /** Lower-case, dash-spelled names removed from every request. */
+  readonly names: ReadonlySet<string>;
+  /** The headers to send upstream for a verified identity, as a flat [name, value, ...] list. */
+  headersFor(identity: Identity): string[];
+}
+
+/** True when `lowerName` (already lower-case) is an identity header in any spelling. */
+export function isIdentityHeader(names: ReadonlySet<string>, lowerName: string): boolean {
+  if (names.has(lowerName)) return true;
+  return lowerName.includes('_') && names.has(lowerName.replaceAll('_', '-'));
+}
+
+const SAFE_VALUE = /^[\t\x20-\x7e]*$/;
+
+/** A claim as a header value: arrays space-joined, objects as JSON, anything outside printable ASCII percent-encoded. */
+export function headerValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (Array.isArray(value)) text = value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
+  else if (typeof value === 'object') text = JSON.stringify(value);
+  else text = String(value);
+  return SAFE_VALUE.test(text) ? text : encodeURIComponent(text);
+}
+
+export function identityHeaders(config: Config['identity']): IdentityHeaders {
+  const claimHeaders = Object.entries(config.claimHeaders);
+  const names = new Set([config.consumerHeader, config.subjectHeader, config.scopesHeader, ...claimHeaders.map(([h]) => h), ...config.stripHeaders]);
+  return {
+    names,
+    headersFor(identity) {
+      const out: string[] = [];
+      const add = (name: string, value: unknown) => {
+        const text = headerValue(value);
+        if (text !== undefined && text !== '') out.push(name, text);
+      };
+      add(config.consumerHeader, identity.consumer);
+      add(config.subjectHeader, identity.subject);
+      if (identity.scopes?.length) add(config.scopesHeader, identity.scopes);
+      if (identity.claims) for (const [header, claim] of claimHeaders) add(header, identity.claims[claim]);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Who the client is, and what X-Forwarded-* to send on. From an untrusted peer, every client-sent proxy
+ * header is ignored: the client IP is the socket peer and X-Forwarded-For becomes exactly that address.
+ * From a trusted proxy (server.trustedProxies), X-Forwarded-For is read from the right, skipping trusted
+ * hops; the first untrusted address is the client (a malformed entry stops the walk: the hop to its right,
+ * which a trusted proxy vouched for, is used instead). The chain is passed on with the peer appended, and
+ * the proxy's X-Forwarded-Proto/Host are kept.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import type { IpSet } from '../net/ip-set.ts';
+
+export interface ForwardedFacts {
+  readonly clientIp: string;
+  readonly forwardedFor: string;
+  readonly forwardedProto: string;
+  readonly forwardedHost: string | undefined;
+}
+
+export function peerAddress(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return '';
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+function plainIp(entry: string): string | undefined {
+  const ip = entry.startsWith('::ffff:') ? entry.slice(7) : entry;
+  return isIP(ip) === 0 ? undefined : ip;
+}
+
+/** Walks an X-Forwarded-For value from the right, returning the first address not in `trusted`. */
+export function clientFromChain(chain: string, peer: string, trusted: IpSet): string {
+  const hops = chain.split(',');
+  let client = peer;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const ip = plainIp(hops[i]!.trim());
+    if (ip === undefined) return client;
+    client = ip;
+    if (!trusted.has(ip)) return ip;
+  }
+  return client;
+}
+
+const PROTOS = new Set(['http', 'https']);
+
+const single = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export function forwardedFacts(remoteAddress: string | undefined, headers: IncomingHttpHeaders, encrypted: boolean, trusted: IpSet): ForwardedFacts {
+  const peer = peerAddress(remoteAddress);
+  const proto = encrypted ? 'https' : 'http';
+  if (trusted.size === 0 || !trusted.has(peer)) return { clientIp: peer, forwardedFor: peer, forwardedProto: proto, forwardedHost: undefined };
+  const chain = single(headers['x-forwarded-for']);
+  const incomingProto = single(headers['x-forwarded-proto'])?.toLowerCase();
+  const host = single(headers['x-forwarded-host']);
+  return {
+    clientIp: chain ? clientFromChain(chain, peer, trusted) : peer,
+    forwardedFor: chain ? `${chain}, ${peer}` : peer,
+    forwardedProto: incomingProto !== undefined && PROTOS.has(incomingProto) ? incomingProto : proto,
+    forwardedHost: host !== undefined && /^[a-z0-9.:[\]-]+$/i.test(host) ? host : undefined,
+  };
+}
