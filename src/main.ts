@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
 import { demo, demoUsage } from './cli/demo.ts';
+import { hashKeyCommand, hashKeyUsage } from './cli/hash-key.ts';
 import { proxy, proxyUsage } from './cli/proxy.ts';
 import { start, startUsage } from './cli/start.ts';
 import { validate, validateUsage } from './cli/validate.ts';
@@ -26,9 +27,12 @@ Usage:
 
   ${demoUsage.replaceAll('\n', '\n  ')}
 
+  ${hashKeyUsage.replaceAll('\n', '\n  ')}
+
   gatehouse --help | --version
 
-Docs: docs/configuration.md (every config key), docs/reasons.md (every error reason).
+Docs: docs/configuration.md (every config key), docs/policies.md (every policy), docs/reasons.md (every
+error reason), docs/security.md (the trust model).
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -52,6 +56,8 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'proxy':
       await proxy(rest);
       return undefined;
+    case 'hash-key':
+      return hashKeyCommand(rest);
     case 'demo':
       await demo(rest);
       return undefined;

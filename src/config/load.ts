@@ -193,7 +193,7 @@ function retype(value: string): string | number | boolean {
 function issueProblems(issue: Issue, doc: Document, data: unknown, problem: MakeProblem): ConfigProblem[] {
   const path = issue.path.map((s): PathSegment => (typeof s === 'number' ? s : String(s)));
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeys(path);
+    const known = knownKeys(path, data);
     return issue.keys.map((key) => problem(locate(doc, [...path, key], 'key'), [...path, key], unknownKeyMessage(key, known)));
   }
   if (issue.code === 'invalid_key') {

@@ -11,9 +11,18 @@ export interface PolicyEntry {
   readonly [setting: string]: unknown;
 }
 
-export const policyEntrySchema = z.looseObject({
+/** The part every entry shares; the rest is checked against the type's own schema. */
+export const policyEntryBase = z.looseObject({
   type: z.enum(policyTypes as [string, ...string[]]).describe('The policy type; see docs/policies.md.'),
-}).transform((entry, ctx): PolicyEntry => {
+});
+
+/** The settings schema of a (raw) policy entry, by its type; for messages about unknown keys. */
+export function policySettingsSchema(entry: unknown): z.ZodType | undefined {
+  const type = (entry as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? policyDefinition(type)?.schema : undefined;
+}
+
+export const policyEntrySchema = policyEntryBase.transform((entry, ctx): PolicyEntry => {
   const { type, ...settings } = entry;
   const parsed = policyDefinition(type)!.schema.safeParse(settings);
   if (!parsed.success) {

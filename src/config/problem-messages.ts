@@ -3,6 +3,7 @@
  * closest one suggested, the known keys next to an unknown one. Positions are load.ts's business.
  */
 import { z } from 'zod';
+import { policyEntryBase, policySettingsSchema } from './policies-schema.ts';
 import { configSchema } from './schema.ts';
 
 export type PathSegment = string | number;
@@ -111,18 +112,25 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** The keys the schema accepts for the object at `path` (empty if it is not an object). */
-export function knownKeys(path: readonly PathSegment[]): string[] {
+/** The keys the schema accepts for the object at `path` in `data` (empty if it is not an object). */
+export function knownKeys(path: readonly PathSegment[], data?: unknown): string[] {
   let schema: z.ZodType | undefined = unwrap(configSchema);
+  let value = data;
+  let policyEntry = false;
   for (const segment of path) {
+    value = (value as Record<PathSegment, unknown> | null | undefined)?.[segment];
     if (schema instanceof z.ZodObject) {
       schema = Object.hasOwn(schema.shape, segment) ? (schema.shape as Record<string, z.ZodType>)[segment] : undefined;
     } else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else return [];
     schema = schema && unwrap(schema);
+    policyEntry = schema === policyEntryBase;
+    // A policy entry's keys are its type's own: look its schema up by the entry's `type`.
+    if (policyEntry) schema = unwrap(policySettingsSchema(value) ?? z.strictObject({}));
   }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  const keys = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  return policyEntry ? ['type', ...keys] : keys;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -302,3 +302,61 @@ describe('gatehouse demo (npm start)', () => {
     await assertDemoPortsFree();
   });
 });
+
+describe('gatehouse hash-key', () => {
+  it('prints the sha256 form of a key given as an argument', async () => {
+    const r = await runCli(['hash-key', 'abc']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n');
+  });
+
+  it('generates a key and prints it with its hash when given none', async () => {
+    const r = await runCli(['hash-key']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^key: {2}([A-Za-z0-9_-]{32})\nhash: (sha256:[0-9a-f]{64})\n$/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const again = await runCli(['hash-key', m[1]!]);
+    assert.equal(again.stdout, `${m[2]}\n`);
+  });
+
+  it('exits 2 on more than one key', async () => {
+    const r = await runCli(['hash-key', 'a', 'b']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /at most one key/);
+  });
+});
+
+describe('gatehouse validate on policies', () => {
+  it('reports policy problems at their line and column with the policy type\'s own keys', async () => {
+    const file = join(dir, 'policies.yaml');
+    writeFileSync(file, `upstreams:
+  users: { targets: [{ url: "http://127.0.0.1:7001" }] }
+policies:
+  - type: corz
+routes:
+  - name: users
+    match: { path: /api/users }
+    upstream: users
+    policies:
+      - type: request-size-limit
+        maxBytes: 12 parsecs
+      - type: ip-filter
+        allow: [10.0.0.0/33]
+        frob: 1
+      - { type: cors, origins: ["*"], credentials: true }
+`);
+    const r = await runCli(['validate', '-c', file]);
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.deepEqual(lines.slice(0, -1).map((l) => l.slice(0, l.indexOf(': ') + 1)), [
+      `${file}:4:11 policies[0].type:`,
+      `${file}:11:19 routes[0].policies[0].maxBytes:`,
+      `${file}:13:17 routes[0].policies[1].allow[0]:`,
+      `${file}:14:9 routes[0].policies[1].frob:`,
+      `${file}:15:32 routes[0].policies[2].origins:`,
+    ]);
+    assert.match(lines[0]!, /did you mean "cors"/);
+    assert.match(lines[3]!, /unknown key \(allowed: type, allow, deny\)/);
+    assert.match(lines[4]!, /cannot be used with credentials/);
+  });
+});
