@@ -33,7 +33,7 @@ export interface RequestContext {
   /** The request asks to switch protocols (WebSocket). */
   readonly isUpgrade: boolean;
   identity: Identity | undefined;
-  /** First value of a query parameter (decoded), or undefined. */
+  /** First value of a query parameter (decoded) in the query as received, or undefined. */
   queryParam(name: string): string | undefined;
   /** Leaves a query parameter out of the forwarded URL. */
   removeQueryParam(name: string): void;
@@ -56,8 +56,10 @@ export class PolicyContext implements RequestContext {
   readonly hasBody: boolean;
   readonly isUpgrade: boolean;
   identity: Identity | undefined = undefined;
-  /** The query string as received, with its "?" (or ""). */
+  /** The query string to forward, with its "?" (or ""). */
   query: string;
+  /** The query as received: queryParam reads this one, so policies see the same values whatever ran first. */
+  readonly #received: string;
   removedHeaders: Set<string> | undefined = undefined;
   bodyLimit = Infinity;
   /** Flat [name, value, ...] list added to the response. */
@@ -73,6 +75,7 @@ export class PolicyContext implements RequestContext {
     this.method = init.method;
     this.path = init.path;
     this.query = init.query;
+    this.#received = init.query;
     this.clientIp = init.clientIp;
     this.headers = init.headers;
     this.isUpgrade = init.isUpgrade;
@@ -82,8 +85,8 @@ export class PolicyContext implements RequestContext {
   }
 
   queryParam(name: string): string | undefined {
-    if (this.query === '') return undefined;
-    this.#params ??= new URLSearchParams(this.query.slice(1));
+    if (this.#received === '') return undefined;
+    this.#params ??= new URLSearchParams(this.#received.slice(1));
     return this.#params.get(name) ?? undefined;
   }
 

@@ -61,7 +61,7 @@ export const apiKeyAuth = definePolicy({
         let key = ctx.headers[config.header];
         if (config.query !== undefined) {
           const fromQuery = ctx.queryParam(config.query);
-          key ??= fromQuery;
+          if (key === undefined || key === '') key = fromQuery;
           if (!config.forwardKey && fromQuery !== undefined) ctx.removeQueryParam(config.query);
         }
         if (!config.forwardKey) ctx.removeRequestHeader(config.header);

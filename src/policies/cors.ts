@@ -18,7 +18,7 @@ const origin = z.string().refine((s) => s === '*' || /^https?:\/\/(\*\.)?[a-z0-9
 export const schema = z.strictObject({
   origins: z.array(origin).min(1).describe('Allowed origins: exact ("https://app.example.com"), a subdomain pattern ("https://*.example.com": any depth, not the bare domain) or "*" (any origin; not with credentials).'),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
-  allowHeaders: z.array(token).default(['authorization', 'content-type']).describe('Request headers a preflight may ask for (case-insensitive). CORS-safelisted headers need not be listed.'),
+  allowHeaders: z.array(token).default(['authorization', 'content-type']).describe('Request headers a preflight may ask for (case-insensitive). Include content-type for JSON bodies.'),
   exposeHeaders: z.array(token).default(['x-request-id']).describe('Response headers the browser lets scripts read.'),
   credentials: z.boolean().default(false).describe('Allow cookies and Authorization (Access-Control-Allow-Credentials: true). Not allowed with origins "*".'),
   maxAge: duration().prefault('10m').describe('How long browsers may cache a preflight answer.'),
@@ -48,8 +48,6 @@ export function originMatcher(origins: readonly string[]): (origin: string) => b
   };
 }
 
-const SAFELISTED = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'range']);
-
 export const cors = definePolicy({
   type: 'cors',
   priority: 1900,
@@ -60,7 +58,9 @@ export const cors = definePolicy({
     const allowed = originMatcher(config.origins);
     const anyOrigin = config.origins.includes('*');
     const methods = new Set<string>(config.methods);
-    const headers = new Set([...config.allowHeaders.map((h) => h.toLowerCase()), ...SAFELISTED]);
+    // Browsers list only headers that are not CORS-safelisted (content-type appears when its value is not a
+    // safe one, e.g. application/json), so every name asked for must be allowed explicitly.
+    const headers = new Set(config.allowHeaders.map((h) => h.toLowerCase()));
     const allowOrigin = (origin: string) => (anyOrigin ? '*' : origin);
     const preflightHeaders = (origin: string, requested: string): Record<string, string> => ({
       'access-control-allow-origin': allowOrigin(origin),

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import { ipSet } from '../net/ip-set.ts';
+import { clientFromChain, forwardedFacts, peerAddress } from './client-ip.ts';
+
+const none = ipSet([]);
+const proxies = ipSet(['10.0.0.0/8', '2001:db8::/32']);
+
+const spoofed: IncomingHttpHeaders = {
+  'x-forwarded-for': '1.2.3.4',
+  'x-forwarded-proto': 'https',
+  'x-forwarded-host': 'evil.test',
+};
+
+describe('peer address', () => {
+  it('strips the IPv4-mapped prefix and turns a missing address into ""', () => {
+    assert.equal(peerAddress('::ffff:203.0.113.9'), '203.0.113.9');
+    assert.equal(peerAddress('203.0.113.9'), '203.0.113.9');
+    assert.equal(peerAddress('2001:db8::1'), '2001:db8::1');
+    assert.equal(peerAddress(undefined), '');
+    assert.equal(peerAddress(''), '');
+  });
+});
+
+describe('forwarded facts without trusted proxies', () => {
+  it('ignores X-Forwarded-For/Proto/Host: the client is the peer and X-Forwarded-For is exactly the peer', () => {
+    assert.deepEqual(forwardedFacts('203.0.113.9', spoofed, false, none), {
+      clientIp: '203.0.113.9', forwardedFor: '203.0.113.9', forwardedProto: 'http', forwardedHost: undefined,
+    });
+  });
+
+  it('ignores the proxy headers of a peer that is not a trusted proxy', () => {
+    assert.deepEqual(forwardedFacts('203.0.113.9', spoofed, false, proxies), {
+      clientIp: '203.0.113.9', forwardedFor: '203.0.113.9', forwardedProto: 'http', forwardedHost: undefined,
+    });
+  });
+
+  it('says https for an encrypted socket, whatever the client claims', () => {
+    const facts = forwardedFacts('203.0.113.9', { 'x-forwarded-proto': 'http' }, true, none);
+    assert.equal(facts.forwardedProto, 'https');
+  });
+
+  it('reports an IPv4-mapped peer as its IPv4 address', () => {
+    const facts = forwardedFacts('::ffff:203.0.113.9', spoofed, false, none);
+    assert.equal(facts.clientIp, '203.0.113.9');
+    assert.equal(facts.forwardedFor, '203.0.113.9');
+  });
+});
+
+describe('forwarded facts from a trusted proxy', () => {
+  it('takes the first untrusted address walking X-Forwarded-For from the right', () => {
+    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9, 10.0.0.5, 10.1.2.3' }, false, proxies);
+    assert.equal(facts.clientIp, '203.0.113.9');
+  });
+
+  it('uses the rightmost address when it is already untrusted', () => {
+    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' }, false, proxies);
+    assert.equal(facts.clientIp, '203.0.113.9');
+  });
+
+  it('takes the leftmost address when every hop is trusted', () => {
+    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '10.9.9.9, 10.0.0.5, 10.1.2.3' }, false, proxies);
+    assert.equal(facts.clientIp, '10.9.9.9');
+  });
+
+  it('stops at a malformed entry and uses the hop to its right', () => {
+    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, not-an-ip, 10.0.0.5' }, false, proxies);
+    assert.equal(facts.clientIp, '10.0.0.5');
+  });
+
+  it('falls back to the peer when the rightmost entry is malformed', () => {
+    for (const chain of ['198.51.100.7, 203.0.113.9:5555', '198.51.100.7, ', 'unknown']) {
+      assert.equal(forwardedFacts('10.0.0.1', { 'x-forwarded-for': chain }, false, proxies).clientIp, '10.0.0.1', chain);
+    }
+  });
+
+  it('walks IPv6 hops and IPv4-mapped hops', () => {
+    assert.equal(forwardedFacts('2001:db8::1', { 'x-forwarded-for': '2001:db9::5, 2001:db8::7' }, false, proxies).clientIp, '2001:db9::5');
+    assert.equal(forwardedFacts('10.0.0.1', { 'x-forwarded-for': '::ffff:203.0.113.9, ::ffff:10.0.0.5' }, false, proxies).clientIp, '203.0.113.9');
+  });
+
+  it('trusts an IPv4-mapped peer that is in the trusted set', () => {
+    const facts = forwardedFacts('::ffff:10.0.0.1', { 'x-forwarded-for': '203.0.113.9' }, false, proxies);
+    assert.equal(facts.clientIp, '203.0.113.9');
+    assert.equal(facts.forwardedFor, '203.0.113.9, 10.0.0.1');
+  });
+
+  it('forwards the received chain with the peer appended', () => {
+    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' }, false, proxies);
+    assert.equal(facts.forwardedFor, '198.51.100.7, 203.0.113.9, 10.0.0.1');
+  });
+
+  it('uses the peer as client and chain when the proxy sent no X-Forwarded-For', () => {
+    assert.deepEqual(forwardedFacts('10.0.0.1', {}, false, proxies), {
+      clientIp: '10.0.0.1', forwardedFor: '10.0.0.1', forwardedProto: 'http', forwardedHost: undefined,
+    });
+  });
+
+  it('keeps X-Forwarded-Proto only when it is http or https (any case)', () => {
+    const proto = (value: string, encrypted = false) => forwardedFacts('10.0.0.1', { 'x-forwarded-proto': value }, encrypted, proxies).forwardedProto;
+    assert.equal(proto('https'), 'https');
+    assert.equal(proto('HTTPS'), 'https');
+    assert.equal(proto('http', true), 'http');
+    assert.equal(proto('ftp'), 'http');
+    assert.equal(proto('javascript'), 'http');
+    assert.equal(proto('https, http'), 'http');
+    assert.equal(proto('gopher', true), 'https');
+  });
+
+  it('says https for an encrypted socket when the proxy sent no X-Forwarded-Proto', () => {
+    assert.equal(forwardedFacts('10.0.0.1', {}, true, proxies).forwardedProto, 'https');
+  });
+
+  it('keeps X-Forwarded-Host only when it looks like a host', () => {
+    const host = (value: string) => forwardedFacts('10.0.0.1', { 'x-forwarded-host': value }, false, proxies).forwardedHost;
+    assert.equal(host('api.example.com'), 'api.example.com');
+    assert.equal(host('api.example.com:8443'), 'api.example.com:8443');
+    assert.equal(host('[2001:db8::1]:8080'), '[2001:db8::1]:8080');
+    assert.equal(host('evil.test/path'), undefined);
+    assert.equal(host('a b'), undefined);
+    assert.equal(host('a.test\r\nx-injected: 1'), undefined);
+    assert.equal(host('user@evil.test'), undefined);
+    assert.equal(host(''), undefined);
+  });
+});
+
+describe('client from chain', () => {
+  it('returns the peer for an empty chain entry list and the first untrusted hop otherwise', () => {
+    assert.equal(clientFromChain('', '10.0.0.1', proxies), '10.0.0.1');
+    assert.equal(clientFromChain(' 203.0.113.9 ,10.0.0.2', '10.0.0.1', proxies), '203.0.113.9');
+  });
+});
