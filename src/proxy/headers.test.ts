@@ -58,3 +58,72 @@ describe('client response headers', () => {
       ['etag', '"1"', 'cache-control', 'no-cache', 'x-request-id', 'r']);
   });
 });
+
+describe('upstream request headers: identity, policies and forwarding facts', () => {
+  it('drops client-sent identity headers in every spelling', () => {
+    const flat = upstreamRequestHeaders(req(['Host', 'a', 'X-User-Id', 'spoof1', 'x_user_id', 'spoof2', 'X_User_Id', 'spoof3',
+      'X-USER-ID', 'spoof4', 'x-consumer_id', 'spoof5', 'Accept', '*/*']), info);
+    const h = asMap(flat);
+    for (const gone of ['x-user-id', 'x_user_id', 'x-consumer-id', 'x-consumer_id']) assert.equal(h.has(gone), false, gone);
+    assert.equal(flat.some((v) => v.startsWith('spoof')), false);
+    assert.deepEqual(h.get('accept'), ['*/*']);
+  });
+
+  it('sets the verified identity headers from extra, after the client copies are gone', () => {
+    const flat = upstreamRequestHeaders(req(['Host', 'a', 'X-User-Id', 'spoof', 'X_Consumer_Id', 'spoof']),
+      { ...info, extra: ['x-user-id', 'user-42', 'x-consumer-id', 'app'] });
+    const h = asMap(flat);
+    assert.deepEqual(h.get('x-user-id'), ['user-42']);
+    assert.deepEqual(h.get('x-consumer-id'), ['app']);
+    assert.deepEqual(flat.slice(-4), ['x-user-id', 'user-42', 'x-consumer-id', 'app']);
+  });
+
+  it('drops the headers a policy removed, every occurrence, and keeps the others', () => {
+    const h = asMap(upstreamRequestHeaders(req(['Host', 'a', 'Authorization', 'Bearer t', 'X-Api-Key', 'k1', 'x-api-key', 'k2', 'Accept', '*/*']),
+      { ...info, removed: new Set(['authorization', 'x-api-key']) }));
+    assert.equal(h.has('authorization'), false);
+    assert.equal(h.has('x-api-key'), false);
+    assert.deepEqual(h.get('accept'), ['*/*']);
+    assert.deepEqual(h.get('host'), ['a']);
+  });
+
+  it('never forwards HTTP/2 pseudo-headers and uses :authority as the Host', () => {
+    const flat = upstreamRequestHeaders(req([':method', 'GET', ':path', '/x?y=1', ':scheme', 'https', ':authority', 'api.test:8443', 'accept', '*/*']), info);
+    for (let i = 0; i < flat.length; i += 2) assert.notEqual(flat[i]![0], ':', flat[i]);
+    const h = asMap(flat);
+    assert.deepEqual(h.get('host'), ['api.test:8443']);
+    assert.deepEqual(h.get('x-forwarded-host'), ['api.test:8443']);
+    assert.deepEqual(h.get('accept'), ['*/*']);
+  });
+
+  it('lets a route override the Host taken from :authority', () => {
+    const h = asMap(upstreamRequestHeaders(req([':authority', 'api.test', ':method', 'GET']), { ...info, overrideHost: 'svc:7001' }));
+    assert.deepEqual(h.get('host'), ['svc:7001']);
+    assert.deepEqual(h.get('x-forwarded-host'), ['api.test']);
+  });
+
+  it('sends exactly one Host even when the client sent two', () => {
+    const h = asMap(upstreamRequestHeaders(req(['Host', 'first.test', 'Host', 'second.test']), info));
+    assert.deepEqual(h.get('host'), ['first.test']);
+  });
+
+  it('uses the resolved X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host', () => {
+    const h = asMap(upstreamRequestHeaders(req(['Host', 'internal.test', 'X-Forwarded-Host', 'spoof.test', 'X-Forwarded-Proto', 'gopher']),
+      { ...info, forwardedFor: '203.0.113.9, 10.0.0.1', proto: 'https', forwardedHost: 'public.example.com' }));
+    assert.deepEqual(h.get('x-forwarded-for'), ['203.0.113.9, 10.0.0.1']);
+    assert.deepEqual(h.get('x-forwarded-proto'), ['https']);
+    assert.deepEqual(h.get('x-forwarded-host'), ['public.example.com']);
+    assert.deepEqual(h.get('host'), ['internal.test']);
+  });
+
+  it('sends an empty Host and no X-Forwarded-Host when the client sent no host at all', () => {
+    const h = asMap(upstreamRequestHeaders(req(['Accept', '*/*']), info));
+    assert.deepEqual(h.get('host'), ['']);
+    assert.equal(h.has('x-forwarded-host'), false);
+  });
+
+  it('names the client HTTP version in Via', () => {
+    const h2 = { rawHeaders: [':authority', 'a'], httpVersion: '2.0' } as unknown as IncomingMessage;
+    assert.deepEqual(asMap(upstreamRequestHeaders(h2, info)).get('via'), ['2.0 gatehouse']);
+  });
+});
