@@ -14,6 +14,8 @@ const MAX_LATENCY_SAMPLES = 1 << 21;
 
 export interface LoadOptions {
   readonly url: string;
+  /** Request headers sent with every request. */
+  readonly headers?: Record<string, string>;
   readonly seconds: number;
   readonly connections: number;
   /** Processes whose CPU time is measured over the run. */
@@ -54,6 +56,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const result = await new Promise<Result>((resolve, reject) => {
     const instance = autocannon({
       url: options.url,
+      ...(options.headers ? { headers: options.headers } : {}),
       connections: options.connections,
       duration: options.seconds,
       pipelining: 1,

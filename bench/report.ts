@@ -8,7 +8,10 @@ export const TARGET_CPU_RATIO = 1.15;
 /** Above this median share of the proxy core taken by other work, the run is flagged as noisy. */
 export const NOISY_PCT = 10;
 
-export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-nolog';
+export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog';
+
+/** Issue 4's target for Gatehouse with jwt-auth (cached) + cors + request-size-limit on the route. */
+export const TARGET_EDGE_CPU_RATIO = 1.3;
 
 export interface Run {
   readonly round: number;
@@ -74,8 +77,14 @@ export interface Analysis {
     readonly p50AddedMs: number;
     /** Gatehouse minus Gatehouse with the access log off, µs CPU per request (with --nolog-variant). */
     readonly accessLogCpuUs?: number;
+    /** Gatehouse with the edge policies / baseline, CPU per request. */
+    readonly edgeCpuPerRequest?: number;
+    readonly edgeCpuPerRequestPairedMedian?: number;
+    /** What the edge policies add, µs CPU per request (gatehouse-edge - gatehouse). */
+    readonly edgePolicyCpuUs?: number;
   };
   readonly met: boolean | undefined;
+  readonly edgeMet?: boolean | undefined;
 }
 
 export function analyse(runs: readonly Run[], targets: readonly TargetName[]): Analysis {
@@ -87,6 +96,8 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
   const paired = pairedCpuRatios(runs, 'gatehouse', 'baseline');
   const cpuPerRequest = g.cpuUs / b.cpuUs;
   const nolog = medians['gatehouse-nolog'];
+  const edge = medians['gatehouse-edge'];
+  const edgeRatio = edge ? edge.cpuUs / b.cpuUs : undefined;
   return {
     medians,
     ratios: {
@@ -98,8 +109,14 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
       baselineRpsVsDirect: b.rps / d.rps,
       p50AddedMs: g.p50 - d.p50,
       ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
+      ...(edge ? {
+        edgeCpuPerRequest: edgeRatio!,
+        edgeCpuPerRequestPairedMedian: median(pairedCpuRatios(runs, 'gatehouse-edge', 'baseline')),
+        edgePolicyCpuUs: edge.cpuUs - g.cpuUs,
+      } : {}),
     },
     met: Number.isFinite(cpuPerRequest) ? cpuPerRequest <= TARGET_CPU_RATIO : undefined,
+    ...(edgeRatio !== undefined ? { edgeMet: Number.isFinite(edgeRatio) ? edgeRatio <= TARGET_EDGE_CPU_RATIO : undefined } : {}),
   };
 }
 
@@ -121,6 +138,12 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
   if (shared > NOISY_PCT) {
     console.log(`Warning: other work took a median ${shared.toFixed(0)}% of the proxy core during the proxy runs; ` +
       'CPU per request is inflated by contention. Prefer a quieter machine for figures you record.');
+  }
+  if (r.edgeCpuPerRequest !== undefined) {
+    const edgeVerdict = a.edgeMet === undefined ? 'not measured' : a.edgeMet ? 'MET' : 'NOT MET';
+    console.log(`Gatehouse + jwt-auth (cached) + cors + request-size-limit / baseline CPU per request: ${times(r.edgeCpuPerRequest)} ` +
+      `(paired median ${times(r.edgeCpuPerRequestPairedMedian ?? Number.NaN)}); target <= ${TARGET_EDGE_CPU_RATIO}x: ${edgeVerdict}; ` +
+      `the policies add ${fmt(r.edgePolicyCpuUs ?? Number.NaN)} µs per request`);
   }
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,24 @@ function hasValueAt(data: unknown, steps: string[]): boolean {
   return Object.hasOwn(data, step) && hasValueAt((data as Record<string, unknown>)[step], rest);
 }
 
+/**
+ * Runs `fn` in a temp working directory holding the certificate files the complete example names (relative
+ * paths). Empty files do: loading a config checks only that they exist.
+ */
+function withExampleTlsFiles<T>(fn: () => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-tls-'));
+  mkdirSync(join(dir, 'tls'));
+  for (const name of ['default.pem', 'default.key', 'api.pem', 'api.key']) writeFileSync(join(dir, 'tls', name), '');
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    return fn();
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('docs/configuration.md', () => {
   it('is in sync with the schema (run node scripts/gen-config-docs.ts after changing it)', () => {
     assert.equal(readFileSync(configDocPath, 'utf8'), renderConfigDocs(), 'run: node scripts/gen-config-docs.ts');
@@ -70,7 +88,7 @@ describe('docs/configuration.md', () => {
   });
 
   it('has a complete example that loads and sets every leaf key', () => {
-    const result = loadConfigText(completeExample, 'example.yaml', {});
+    const result = withExampleTlsFiles(() => loadConfigText(completeExample, 'example.yaml', {}));
     if (!result.ok) assert.fail(result.problems.map(formatProblem).join('\n'));
     // The raw YAML, not the loaded config: defaults would fill in every key the example leaves out.
     const raw: unknown = parse(completeExample);

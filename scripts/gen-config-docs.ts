@@ -17,7 +17,24 @@ export const configDocPath = fileURLToPath(new URL('../docs/configuration.md', i
 /** Uses every key, so readers see each one in place (a test keeps it valid and complete). */
 export const completeExample = `listen:
   host: 0.0.0.0
-  port: 8080
+  port: 8443
+  tls:                                  # HTTPS, with HTTP/2 alongside HTTP/1.1
+    cert: tls/default.pem               # files must exist when the config is loaded; edits reload by themselves
+    key: tls/default.key
+    certificates:                       # chosen by the server name the client asks for (SNI)
+      - hosts: [api.example.com, "*.api.example.com"]
+        cert: tls/api.pem
+        key: tls/api.key
+    minVersion: TLSv1.2
+    http2: true
+    hsts:
+      maxAge: 365d
+      includeSubDomains: true
+      preload: false
+    redirectHttp:                       # plain HTTP on :8080 answers 308 to https://HOST:443/...
+      host: 0.0.0.0
+      port: 8080
+      httpsPort: 443
 admin:
   enabled: true
   host: 127.0.0.1
@@ -30,11 +47,23 @@ server:
   requestTimeout: 0s
   keepAliveTimeout: 5s
   drainTimeout: 30s
+  maxConnections: 10000
+  trustedProxies: [10.0.0.0/8]          # your load balancers: their X-Forwarded-For is believed
 log:
   level: info
   access:
     enabled: true
     path: stdout
+identity:                               # headers Gatehouse sets after auth; client copies always removed
+  consumerHeader: x-consumer-id
+  subjectHeader: x-user-id
+  scopesHeader: x-user-scopes
+  claimHeaders: { x-tenant-id: tenant }
+  stripHeaders: [x-internal-role]
+policies:                               # every route; see docs/policies.md
+  - type: cors
+    origins: [https://app.example.com]
+    credentials: true
 
 upstreams:
   users:
@@ -51,7 +80,7 @@ upstreams:
     maxConnections: 128
   carts:
     balancer: consistent-hash
-    hashOn: header:x-user-id          # the same user always reaches the same target
+    hashOn: header:x-cart-id          # the same cart always reaches the same target
     targets:
       - { url: https://carts-a.internal:8443, weight: 2 }
       - { url: https://carts-b.internal:8443, weight: 1 }
@@ -73,12 +102,17 @@ routes:
     match: { host: api.example.com, path: /users }
     upstream: users
     timeout: 15s
+    policies:                           # this route only; a type also listed at the top replaces that one
+      - type: api-key-auth
+        consumers: [{ id: shop, keys: ["sha256:d51180b754172de56420d83d632bce25aa2a403654cdf6e0cae47722c6e48721"] }]
   - name: cart
     match: { path: /carts/:id, exact: true }
     upstream: carts
     preserveHost: false
     idleTimeout: 30s
     upgradeIdleTimeout: 10m
+    inheritPolicies: false              # no gateway-wide policies on this route
+    policies: []
 `;
 
 /** A config with one mistake of each common kind; its problems are shown as the error examples. */
@@ -121,8 +155,8 @@ function typeOf(schema: z.ZodType): string {
   const s = unwrap(schema).schema;
   if (s instanceof z.ZodPipe) {
     // duration() and size() are both string|number transforms; what they accept tells them apart.
-    if (s.safeParse('1s').success) return 'duration';
-    if (s.safeParse('1KiB').success) return 'size';
+    if (s.safeParse('1s').data === 1000) return 'duration';
+    if (s.safeParse('1KiB').data === 1024) return 'size';
     return typeOf(s.in as z.ZodType);
   }
   if (s instanceof z.ZodURL) return 'URL';
@@ -150,7 +184,8 @@ function numberType(s: z.ZodNumber): string {
 function defaultOf(u: Unwrapped): string {
   if (u.hasDefault) {
     const v = u.defaultValue;
-    if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return 'all defaults';
+    if (Array.isArray(v) && v.length === 0) return 'none';
+    if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return Array.isArray(v) ? 'none' : 'all defaults';
     return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
   }
   return u.optional ? 'unset' : '**required**';
@@ -162,7 +197,9 @@ function childObject(schema: z.ZodType): { object: z.ZodObject; suffix: string }
   if (s instanceof z.ZodObject) return { object: s, suffix: '' };
   const inner = s instanceof z.ZodArray ? { schema: s.element as z.ZodType, suffix: '[]' }
     : s instanceof z.ZodRecord ? { schema: s.valueType as z.ZodType, suffix: '.<name>' } : undefined;
-  const object = inner && unwrap(inner.schema).schema;
+  let object = inner && unwrap(inner.schema).schema;
+  // A policy entry is its common part ({ type }) piped into the type's own schema (docs/policies.md).
+  if (object instanceof z.ZodPipe) object = unwrap(object.in as z.ZodType).schema;
   return inner && object instanceof z.ZodObject ? { object, suffix: inner.suffix } : undefined;
 }
 

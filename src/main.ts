@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
 import { demo, demoUsage } from './cli/demo.ts';
 import { hashKeyCommand, hashKeyUsage } from './cli/hash-key.ts';
+import { tokenCommand, tokenUsage } from './cli/token.ts';
 import { proxy, proxyUsage } from './cli/proxy.ts';
 import { start, startUsage } from './cli/start.ts';
 import { validate, validateUsage } from './cli/validate.ts';
@@ -28,6 +29,8 @@ Usage:
   ${demoUsage.replaceAll('\n', '\n  ')}
 
   ${hashKeyUsage.replaceAll('\n', '\n  ')}
+
+  ${tokenUsage.replaceAll('\n', '\n  ')}
 
   gatehouse --help | --version
 
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'proxy':
       await proxy(rest);
       return undefined;
+    case 'token':
+      return tokenCommand(rest);
     case 'hash-key':
       return hashKeyCommand(rest);
     case 'demo':

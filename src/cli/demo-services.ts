@@ -20,7 +20,7 @@ export const demoServices: readonly DemoService[] = [
   { name: 'inventory', port: 7106 },
 ];
 
-const SHOWN_HEADERS = ['host', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-user-id', 'x-api-version'];
+const SHOWN_HEADERS = ['host', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-user-id', 'x-user-scopes', 'x-consumer-id', 'x-cart-id', 'x-api-version', 'authorization', 'x-api-key'];
 
 export function createDemoService(service: DemoService): http.Server {
   return http.createServer((req, res) => {

@@ -2,20 +2,21 @@
  * `gatehouse demo [--port N]`: the demo services plus Gatehouse on examples/demo.yaml, with ready-made curl
  * lines. Ctrl-C drains the gateway and stops the services.
  */
-import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 import { startDemoServices } from './demo-services.ts';
+import { loadConfigFile } from '../config/load.ts';
 import { createLogger } from '../observability/logger.ts';
 import { fileSource } from '../process/config-source.ts';
 import { runGateway } from '../process/supervisor.ts';
 import { parse, portOf } from './args.ts';
 import { stripUndefined } from './start.ts';
+import { demoConfigFile } from './demo-config.ts';
+import { findSigningIssuer, mintToken } from './token.ts';
 
 export const demoUsage = `gatehouse demo [--port N] [--admin-port N]
   Starts three demo services (users, orders, inventory; two instances each) on 127.0.0.1:7101-7106 and
   Gatehouse in front of them on examples/demo.yaml. Ctrl-C stops everything.`;
 
-export const demoConfigFile = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
 
 export async function demo(argv: string[]): Promise<void> {
   const { values } = parse(argv, { port: { type: 'string' }, 'admin-port': { type: 'string' } });
@@ -31,14 +32,21 @@ export async function demo(argv: string[]): Promise<void> {
   }
   const u = gateway.url;
   const b = (s: string) => styleText('bold', s);
+  const loaded = await loadConfigFile(demoConfigFile);
+  const issuer = loaded.ok ? findSigningIssuer(loaded.config, 'orders') : 'not loaded';
+  const token = typeof issuer === 'string' ? '$(npx gatehouse token --scope orders:read)' : await mintToken(issuer, 'demo-user', ['orders:read'], 24 * 3600_000);
   process.stdout.write([
     '',
     `${b('Gatehouse demo')} is running on ${b(u)} (admin ${gateway.adminUrl ?? 'off'}), config ${demoConfigFile}`,
     '',
     'Try:',
     `  curl -s ${u}/api/users                         # round-robin: run it twice, "instance" alternates`,
-    `  curl -s ${u}/api/orders -d '{"item":42}'      # weighted 3:1 over two instances`,
-    `  curl -s -H 'x-user-id: alice' ${u}/api/inventory/items/1   # consistent hash, prefix stripped`,
+    `  curl -si ${u}/api/orders                        # 401 token_missing: orders needs a JWT`,
+    `  curl -s -H "Authorization: Bearer ${token}" ${u}/api/orders -d '{"item":42}'`,
+    '                                                  # 200, weighted 3:1 over two instances; the service sees x-user-id: demo-user',
+    `  curl -s -H 'x-api-key: demo-inventory-key' -H 'x-cart-id: c-17' ${u}/api/inventory/items/1`,
+    '                                                  # API key -> x-consumer-id: demo-shop; consistent hash on x-cart-id; prefix stripped',
+    `  curl -s -H 'x-user-id: root' ${u}/api/users    # a spoofed identity header never reaches the service`,
     `  curl -si -H 'x-request-id: demo-123' ${u}/api/users | grep -i x-request-id   # your request ID, echoed`,
     `  curl -si ${u}/nope                             # 404 route_not_found, JSON error with a request ID`,
     `  curl -s ${gateway.adminUrl ?? ''}/ready`,

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
 import { policyListSchema } from './policies-schema.ts';
+import { listenTlsSchema } from './tls-schema.ts';
 import { duration, size } from './units.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -17,7 +18,8 @@ const host = z.string().min(1);
 export const listenSchema = z.strictObject({
   host: host.default('0.0.0.0').describe('Address the gateway listens on.'),
   port: port.default(8080).describe('Port the gateway listens on (0 picks a free port).'),
-}).describe('Where the gateway accepts client traffic.');
+  tls: listenTlsSchema.optional(),
+}).describe('Where the gateway accepts client traffic: plain HTTP, or HTTPS (with HTTP/2) when `tls` is set.');
 
 export const adminSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready).'),
@@ -131,7 +133,30 @@ export const configSchema = z.strictObject({
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
 }).superRefine((config, ctx) => {
   for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
+
+/**
+ * Identity headers are removed from every client request before routing, so a route condition or a hash key
+ * on one would never see a value: say so rather than silently matching nothing.
+ */
+function identityIssues(config: { identity: z.output<typeof identitySchema>; upstreams: Record<string, { hashOn?: string | undefined }>; routes: Array<{ match: { headers?: Record<string, string> | undefined } }> }) {
+  const { consumerHeader, subjectHeader, scopesHeader, claimHeaders, stripHeaders } = config.identity;
+  const names = new Set([consumerHeader, subjectHeader, scopesHeader, ...Object.keys(claimHeaders), ...stripHeaders]);
+  const isIdentity = (name: string) => names.has(name.toLowerCase().replaceAll('_', '-'));
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  const why = 'is an identity header: Gatehouse removes client copies before routing';
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    const header = upstream.hashOn?.startsWith('header:') ? upstream.hashOn.slice(7) : undefined;
+    if (header && isIdentity(header)) issues.push({ path: ['upstreams', name, 'hashOn'], message: `"${header}" ${why}; hash on another header` });
+  }
+  config.routes.forEach((route, i) => {
+    for (const header of Object.keys(route.match.headers ?? {})) {
+      if (isIdentity(header)) issues.push({ path: ['routes', i, 'match', 'headers', header], message: `"${header}" ${why}; match on another header` });
+    }
+  });
+  return issues;
+}
 
 /**
  * Cross-references between sections (duplicate route names, unknown upstreams). Works on raw, unvalidated

@@ -11,7 +11,7 @@ export interface ReasonInfo {
 }
 
 export const reasons = {
-  bad_request: { status: 400, message: 'Bad Request', doc: 'The request could not be parsed as HTTP (malformed request line, header or chunked encoding).' },
+  bad_request: { status: 400, message: 'Bad Request', doc: 'The request could not be parsed as HTTP (malformed request line, header or chunked encoding, conflicting framing headers), or an HTTP/1.1 request has no Host or more than one.' },
   bad_path: { status: 400, message: 'Bad Request: unsafe path', doc: 'The path holds dot segments, an encoded slash or backslash, a NUL byte, double percent-encoding or is not in origin form. Such paths are refused rather than guessed at.' },
   token_missing: { status: 401, message: 'Unauthorized: a bearer token is required', doc: 'The route requires a JWT and none was found in the configured places (Authorization: Bearer, cookie, query parameter). WWW-Authenticate names the realm.' },
   token_invalid: { status: 401, message: 'Unauthorized: invalid token', doc: 'The JWT is malformed, its signature or algorithm is not accepted, its kid is unknown, or a claim check (iss, aud, nbf, required claims) failed. The log line says which check; the client is not told.' },
@@ -29,6 +29,7 @@ export const reasons = {
   client_body_timeout: { status: 408, message: 'Request Timeout', doc: 'The client stopped sending the request body for longer than the route\'s idleTimeout before the upstream answered.' },
   request_body_too_large: { status: 413, message: 'Content Too Large', doc: 'The request body is larger than the route\'s request-size-limit: refused before the upstream is contacted when declared, or the upstream attempt is aborted when a streamed body crosses the limit.' },
   uri_too_long: { status: 414, message: 'URI Too Long', doc: 'The request target is longer than server.maxUrlLength.' },
+  expectation_failed: { status: 417, message: 'Expectation Failed', doc: 'The request has an Expect header other than 100-continue, which Gatehouse cannot meet.' },
   unsupported_media_type: { status: 415, message: 'Unsupported Media Type', doc: 'The request body\'s Content-Type is not on the route\'s content-type allow-list.' },
   headers_too_large: { status: 431, message: 'Request Header Fields Too Large', doc: 'The request head is larger than server.maxHeaderSize.' },
   client_aborted: { status: 499, message: 'Client Closed Request', doc: 'Logged only: the client went away before the response was complete; the upstream request was aborted.' },

@@ -68,7 +68,7 @@ export class PolicyContext implements RequestContext {
 
   constructor(init: {
     requestId: string; route: string; method: string; path: string; query: string; clientIp: string;
-    headers: IncomingHttpHeaders; isUpgrade: boolean;
+    headers: IncomingHttpHeaders; isUpgrade: boolean; hasBody?: boolean;
   }) {
     this.requestId = init.requestId;
     this.route = init.route;
@@ -81,7 +81,7 @@ export class PolicyContext implements RequestContext {
     this.isUpgrade = init.isUpgrade;
     const declared = init.headers['content-length'];
     this.contentLength = declared === undefined ? undefined : Number(declared);
-    this.hasBody = (this.contentLength !== undefined && this.contentLength > 0) || init.headers['transfer-encoding'] !== undefined;
+    this.hasBody = init.hasBody ?? ((this.contentLength !== undefined && this.contentLength > 0) || init.headers['transfer-encoding'] !== undefined);
   }
 
   queryParam(name: string): string | undefined {

@@ -7,10 +7,11 @@ import { apiKeyAuth } from './api-key-auth.ts';
 import { contentTypeFilter } from './content-type-filter.ts';
 import { cors } from './cors.ts';
 import { ipFilter } from './ip-filter.ts';
+import { jwtAuth } from './jwt-auth.ts';
 import { requestSizeLimit } from './request-size-limit.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, apiKeyAuth, requestSizeLimit, contentTypeFilter,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);

@@ -78,7 +78,7 @@ export async function startCluster(initial: Config, count: number, log: Logger):
   started = true;
   const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${config.listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     ready: () => workers.size === count,
     async reload(next) {
       const answers = await Promise.all([...workers].map(async (w) => {
@@ -111,7 +111,7 @@ export function runWorker(log: Logger): void {
   process.on('message', (m: ToWorker) => {
     if (m.type === 'config') {
       if (!instance) {
-        startInstance(m.config).then((started) => {
+        startInstance(m.config, log).then((started) => {
           instance = started;
           send({ type: 'listening', port: started.address.port });
         }, (error: unknown) => {

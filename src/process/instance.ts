@@ -1,54 +1,93 @@
 /**
- * One serving instance: a Gateway behind a listening HTTP server. Both the single-process mode and every
- * cluster worker run exactly this; config loading and watching live above it (supervisor.ts).
+ * One serving instance: a Gateway behind a listening HTTP server, or behind the HTTPS listener (plus its
+ * optional HTTP redirect listener) when listen.tls is set. Both the single-process mode and every cluster
+ * worker run exactly this; config loading and watching live above it (supervisor.ts).
  */
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 import { Gateway } from '../runtime/gateway.ts';
-import { applyServerSettings, createGatewayServer } from '../server/http-server.ts';
+import { applyServerSettings, createGatewayServer, type ReloadableServer } from '../server/http-server.ts';
+import { startRedirectListener } from '../server/https-redirect.ts';
+import { createTlsListener, type TlsListener } from '../server/tls-server.ts';
 
 export interface Instance {
   readonly gateway: Gateway;
-  readonly server: http.Server;
+  readonly server: Server;
   readonly address: AddressInfo;
-  /** Swaps in a new config; throws (old config keeps serving) if the runtime cannot be built. */
+  /** The HTTP-to-HTTPS redirect listener's address, when listen.tls.redirectHttp is set. */
+  readonly redirectAddress: AddressInfo | undefined;
+  /**
+   * Swaps in a new config; throws (old config keeps serving) if the runtime cannot be built. `listen` (TLS
+   * settings included) is kept from the start; the certificate files are re-read.
+   */
   reload(config: Config): void;
   /** Stops accepting, lets in-flight requests finish (bounded by server.drainTimeout), closes pools. */
   shutdown(): Promise<{ drained: boolean }>;
 }
 
-export async function startInstance(config: Config): Promise<Instance> {
+interface Listener {
+  readonly server: Server & ReloadableServer;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+}
+
+function plainListener(server: http.Server): Listener {
+  return { server, closeIdleConnections: () => server.closeIdleConnections(), closeAllConnections: () => server.closeAllConnections() };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** `log` receives the HTTPS listener's certificate reload errors (default: a process logger at log.level). */
+export async function startInstance(config: Config, log?: Logger): Promise<Instance> {
   const gateway = new Gateway(config);
-  const server = createGatewayServer(gateway);
-  server.listen(config.listen.port, config.listen.host);
+  const tlsConfig = config.listen.tls;
+  let tls: TlsListener | undefined;
+  let redirect: http.Server | undefined;
+  let listener: Listener;
   try {
-    await once(server, 'listening');
+    tls = tlsConfig ? createTlsListener(gateway, tlsConfig, log ?? createLogger(config.log.level)) : undefined;
+    listener = tls ?? plainListener(createGatewayServer(gateway));
+    listener.server.listen(config.listen.port, config.listen.host);
+    await once(listener.server, 'listening');
+    const { port } = listener.server.address() as AddressInfo;
+    if (tlsConfig?.redirectHttp) redirect = await startRedirectListener(tlsConfig.redirectHttp, () => port, gateway);
   } catch (error) {
+    if (tls?.server.listening) await closeServer(tls.server);
+    await tls?.close();
     await gateway.close();
     throw error;
   }
+  const server = listener.server;
   let closing: Promise<{ drained: boolean }> | undefined;
   return {
     gateway,
     server,
     address: server.address() as AddressInfo,
+    redirectAddress: redirect?.address() as AddressInfo | undefined,
     reload(next) {
       gateway.reload(next);
       applyServerSettings(server, next.server);
+      tls?.contexts.reload();
     },
     shutdown() {
       closing ??= (async () => {
         gateway.startDraining();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        const closed = Promise.all([closeServer(server), redirect && closeServer(redirect)]);
+        listener.closeIdleConnections();
+        redirect?.closeIdleConnections();
         const drained = await gateway.drained(gateway.runtime.config.server.drainTimeout);
-        server.closeAllConnections();
+        listener.closeAllConnections();
+        redirect?.closeAllConnections();
         await closed;
         // Requests cut at the drain timeout finish (and write their access log line) as their sockets close,
         // a tick later; closing the access log before that would make those writes throw.
         if (!drained) await gateway.drained(1000);
+        await tls?.close();
         await gateway.close();
         return { drained };
       })();

@@ -38,17 +38,17 @@ export function workerCount(workers: Config['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
 }
 
-function urlOf(address: AddressInfo): string {
+function urlOf(address: AddressInfo, scheme = 'http'): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  return `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 }
 
 async function startBackend(config: Config, log: Logger): Promise<Backend> {
   const n = workerCount(config.workers);
   if (n > 1) return startCluster(config, n, log);
-  const instance = await startInstance(config);
+  const instance = await startInstance(config, log);
   return {
-    url: urlOf(instance.address),
+    url: urlOf(instance.address, config.listen.tls ? 'https' : 'http'),
     ready: () => !instance.gateway.draining,
     reload: async (next) => instance.reload(next),
     shutdown: () => instance.shutdown(),

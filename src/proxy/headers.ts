@@ -19,6 +19,10 @@ const HOP_BY_HOP = new Set([
 // `expect` is answered by Gatehouse's own server (100-continue) and never forwarded.
 const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
 
+function isGatewayOwned(name: string): boolean {
+  return HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || name === 'host';
+}
+
 function connectionListed(value: string | undefined): Set<string> | undefined {
   if (!value || value === 'keep-alive' || value === 'close') return undefined;
   const names = value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s && s !== 'close' && s !== 'keep-alive');
@@ -73,6 +77,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
       if (name === 'connection') connection = raw[i + 1];
       continue;
     }
+    // CGI/WSGI servers read X_Forwarded_For as X-Forwarded-For: underscore spellings of the headers
+    // Gatehouse owns are dropped too.
+    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'))) continue;
     if (name === 'host' || name === ':authority') {
       host ??= raw[i + 1];
       continue;

@@ -14,7 +14,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { Exchange } from './exchange.ts';
 import { sendError, sendLocalReply } from './reply.ts';
 import { resolveRequest, type Resolution } from './resolve-request.ts';
-import { newExchange } from './server-stage.ts';
+import { newExchange, requestHasBody } from './server-stage.ts';
 
 type Resolved = Exclude<Resolution, { refuse: Reason }>;
 
@@ -25,6 +25,19 @@ interface InFlight {
 function refuse(res: http.ServerResponse, ex: Exchange, reason: Reason, headers?: Record<string, string>): void {
   ex.reason = reason;
   ex.status = sendError(res, reason, ex.requestId, headers);
+}
+
+/** Answers a request the gateway refuses before routing (e.g. an Expect it cannot meet), and logs it. */
+export function refuseRequest(gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, reason: Reason): void {
+  const runtime = gateway.runtime;
+  runtime.enter();
+  const ex = newExchange(req, runtime.edge);
+  res.on('close', () => {
+    runtime.accessLog.write(ex);
+    runtime.leave();
+  });
+  res.shouldKeepAlive = false;
+  refuse(res, ex, reason);
 }
 
 /** `expectsContinue`: the client waits for 100 Continue before sending its body (server 'checkContinue'). */
@@ -52,7 +65,7 @@ export function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http
 
   const ctx = new PolicyContext({
     requestId: ex.requestId, route: resolved.route.name, method: ex.method, path: ex.path, query: resolved.query,
-    clientIp: ex.clientIp, headers: req.headers, isUpgrade: false,
+    clientIp: ex.clientIp, headers: req.headers, isUpgrade: false, hasBody: requestHasBody(req),
   });
   const outcome = runRequestPolicies(chain, ctx);
   if (outcome instanceof Promise) {
@@ -82,8 +95,7 @@ function forward(
   gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, ex: Exchange, resolved: Resolved,
   ctx: PolicyContext | undefined, flight: InFlight, expectsContinue: boolean,
 ): void {
-  const headers = req.headers;
-  const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+  const hasBody = requestHasBody(req);
   const handler = new ProxyHandler(req, res, ex, resolved.route, resolved.target, hasBody, gateway.deadlines, gateway.runtime.edge, ctx);
   flight.handler = handler;
   if (expectsContinue) res.writeContinue();

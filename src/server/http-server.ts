@@ -3,12 +3,15 @@
  * upgrade path (websocket.ts) and the parser-error answers (client-error.ts).
  */
 import http from 'node:http';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.ts';
 import { proxyUpgrade } from '../proxy/websocket.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { handleClientError } from './client-error.ts';
-import { onRequest } from './handle-request.ts';
+import { reasons } from '../observability/reasons.ts';
+import { onRequest, refuseRequest } from './handle-request.ts';
+import { rawErrorResponse } from './reply.ts';
 import { newExchange } from './server-stage.ts';
 
 export function serverOptions(server: Config['server']): http.ServerOptions {
@@ -19,25 +22,54 @@ export function serverOptions(server: Config['server']): http.ServerOptions {
     keepAliveTimeout: server.keepAliveTimeout,
     // Node checks header/request timeouts on this interval (30 s by default), which would let them fire late.
     connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(server.headersTimeout / 4))),
+    // The server stage checks Host itself, so a missing one gets the JSON 400 with a request ID and a log line.
+    requireHostHeader: false,
   };
 }
 
 export function createGatewayServer(gateway: Gateway): http.Server {
+  return attachGateway(http.createServer(serverOptions(gateway.runtime.config.server)), gateway);
+}
+
+/**
+ * Wires a server's requests, upgrades and HTTP/1.1 parse errors to the gateway: the plain listener's, or the
+ * HTTPS listener's (tls-server.ts), whose HTTP/1.1 side emits the same events and whose HTTP/2 requests come
+ * as compatible request/response objects. `prepare` runs first on every request (HTTPS: HSTS, HTTP/2 Host).
+ */
+export function attachGateway<S extends net.Server>(server: S, gateway: Gateway, prepare?: (req: http.IncomingMessage, res: http.ServerResponse) => void): S {
   const settings = gateway.runtime.config.server;
-  const server = http.createServer(serverOptions(settings), (req, res) => onRequest(gateway, req, res));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    prepare?.(req, res);
+    onRequest(gateway, req, res);
+  });
   // Answered by Gatehouse: 100 Continue only once the route's policies admitted the request (a declared
   // length over a size limit gets 413 before the client sends its body).
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(gateway, req, res, true));
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    prepare?.(req, res);
+    onRequest(gateway, req, res, true);
+  });
   if (settings.maxConnections !== undefined) server.maxConnections = settings.maxConnections;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(gateway, req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
     handleClientError(err, socket, gateway.runtime);
   });
+  // Without these, Node would close a CONNECT without a byte and answer an unknown Expect with a bare 417.
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    if (req.httpVersionMajor !== 2) return refuseConnect(gateway, req, socket);
+    // An HTTP/2 CONNECT (HTTPS listener) is a stream with a response object, not a raw socket.
+    const res = socket as unknown as http.ServerResponse;
+    prepare?.(req, res);
+    refuseRequest(gateway, req, res, 'bad_path');
+  });
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => refuseRequest(gateway, req, res, 'expectation_failed'));
   return server;
 }
 
+/** The settings applyServerSettings changes: http.Server's, also found on the HTTPS listener's servers. */
+export type ReloadableServer = Pick<http.Server, 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxConnections'>;
+
 /** Applies the server settings that can change without a restart. */
-export function applyServerSettings(server: http.Server, settings: Config['server']): void {
+export function applyServerSettings(server: ReloadableServer, settings: Config['server']): void {
   server.headersTimeout = settings.headersTimeout;
   server.requestTimeout = settings.requestTimeout;
   server.keepAliveTimeout = settings.keepAliveTimeout;
@@ -56,4 +88,16 @@ function onUpgrade(gateway: Gateway, req: http.IncomingMessage, socket: Duplex, 
     runtime.leave();
   };
   proxyUpgrade({ gateway, runtime, req, socket, head, ex, done });
+}
+
+/** CONNECT asks the gateway to be a forward proxy, which it is not: 400 bad_path (authority-form target). */
+function refuseConnect(gateway: Gateway, req: http.IncomingMessage, socket: Duplex): void {
+  const runtime = gateway.runtime;
+  const ex = newExchange(req, runtime.edge);
+  ex.path = (req.url ?? '').slice(0, 256);
+  ex.reason = 'bad_path';
+  ex.status = reasons.bad_path.status;
+  socket.on('error', () => socket.destroy());
+  socket.end(rawErrorResponse('bad_path', ex.requestId));
+  runtime.accessLog.write(ex);
 }

@@ -5,11 +5,13 @@
  * - Percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded and other escapes upper-cased
  *   (RFC 3986 §6.2.2), so `/%61pi` routes like `/api` and cannot slip past a route meant for `/api`.
  * - Refused (returns undefined -> 400 bad_path): `.`/`..` segments, raw or encoded; encoded `/` `\` and NUL;
- *   raw backslash and NUL; double encoding (`%25` followed by two hex digits); malformed escapes.
+ *   raw backslash and NUL; double encoding (`%25` followed by two hex digits once unreserved escapes are
+ *   decoded, so `%25%32%65` too); malformed escapes.
  * - Case is significant (RFC 3986): `/API` is not `/api`.
  */
 const NEEDS_WORK = /[%\\\0]|\/\/|\/\.(?:\/|\.|$)/;
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
 
 export function normalizePath(path: string): string | undefined {
   if (path.charCodeAt(0) !== 47 /* / */) return undefined;
@@ -32,11 +34,13 @@ function decodeUnreserved(path: string): string | undefined {
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
     const code = parseInt(hex, 16);
     const char = String.fromCharCode(code);
-    // Encoded separators, NUL and a second layer of encoding change meaning between hops: refuse them.
+    // Encoded separators and NUL change meaning between hops: refuse them.
     if (char === '/' || char === '\\' || code === 0) return undefined;
-    if (char === '%' && /^[0-9A-Fa-f]{2}/.test(path.slice(i + 3, i + 5))) return undefined;
     out += path.slice(last, i) + (UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`);
     last = i + 3;
   }
-  return out + path.slice(last);
+  out += path.slice(last);
+  // A second layer of encoding is refused as it stands after decoding, not only as it was sent: `%25%32%65`
+  // decodes to `%252e`, an encoded `%2e`, which a hop that decodes once more would read as a dot segment.
+  return DOUBLE_ENCODED.test(out) ? undefined : out;
 }

@@ -5,6 +5,7 @@
  * refusals included — carries a request ID and is logged.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Reason } from '../observability/reasons.ts';
 import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
@@ -59,7 +60,11 @@ export function checkRequestTarget(req: IncomingMessage, ex: Exchange, limits: S
   const rawPath = q === -1 ? url : url.slice(0, q);
   ex.path = rawPath.length > 2048 ? `${rawPath.slice(0, 2048)}...` : rawPath;
   if (url.length > limits.maxUrlLength) return { refuse: 'uri_too_long' };
-  if (headerBytes(req.rawHeaders) > limits.maxHeaderSize) return { refuse: 'headers_too_large' };
+  const head = headerFacts(req.rawHeaders);
+  if (head.bytes > limits.maxHeaderSize) return { refuse: 'headers_too_large' };
+  // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400 (Node's own answer would be a bare
+  // one, without request ID or log line, so Gatehouse checks it here). HTTP/2 carries :authority instead.
+  if (head.hosts > 1 || (head.hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) return { refuse: 'bad_request' };
   const path = normalizePath(rawPath);
   if (path === undefined) return { refuse: 'bad_path' };
   ex.path = path;
@@ -68,8 +73,22 @@ export function checkRequestTarget(req: IncomingMessage, ex: Exchange, limits: S
 
 // Node counts the URL toward its own header limit, so the server is configured with room for both and
 // each limit is checked here on its own.
-function headerBytes(raw: string[]): number {
-  let total = 0;
-  for (let i = 0; i < raw.length; i++) total += raw[i]!.length + 2;
-  return total;
+function headerFacts(raw: string[]): { bytes: number; hosts: number } {
+  let bytes = 0;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // HTTP/2 pseudo-headers (:path is the URL, limited on its own) are not part of the header budget.
+    if (name.charCodeAt(0) === 58) continue;
+    bytes += name.length + raw[i + 1]!.length + 4;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  return { bytes, hosts };
+}
+
+/** HTTP/2 has no Transfer-Encoding: a stream that did not end with its headers carries a body. */
+export function requestHasBody(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  if ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined) return true;
+  return req.httpVersionMajor === 2 && headers['content-length'] === undefined && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
 }

@@ -284,17 +284,29 @@ describe('gatehouse demo (npm start)', () => {
     assert.equal(instances[2], instances[0]);
     assert.equal(instances[3], instances[1]);
 
+    // orders needs a JWT: 401 without, 200 with the token the banner prints (its subject reaches the service).
+    const noToken = await get(`${url}/api/orders`);
+    assert.equal(noToken.status, 401);
+    assert.equal((JSON.parse(noToken.body) as { error: { reason: string } }).error.reason, 'token_missing');
+    const bearer = /Authorization: Bearer ([\w-]+\.[\w-]+\.[\w-]+)/.exec(banner)?.[1];
+    assert.ok(bearer, `the banner prints a ready token:\n${banner}`);
+    const orders = await get(`${url}/api/orders`, { authorization: `Bearer ${bearer}` });
+    assert.equal(orders.status, 200, orders.body);
+    assert.equal((JSON.parse(orders.body) as { headers: Record<string, string> }).headers['x-user-id'], 'demo-user');
+
+    assert.equal((await get(`${url}/api/inventory/items/1`)).status, 401, 'inventory needs an API key');
     const inventory = new Set<string>();
     for (let i = 0; i < 5; i++) {
-      const r = await get(`${url}/api/inventory/items/1`, { 'x-user-id': 'alice' });
+      const r = await get(`${url}/api/inventory/items/1`, { 'x-api-key': 'demo-inventory-key', 'x-cart-id': 'c-17', 'x-user-id': 'spoofed' });
       assert.equal(r.status, 200);
       const body = JSON.parse(r.body) as { instance: string; url: string; headers: Record<string, string> };
       assert.equal(body.url, '/items/1', 'the /api/inventory prefix is stripped');
-      assert.equal(body.headers['x-user-id'], 'alice');
+      assert.equal(body.headers['x-user-id'], undefined, 'a client-sent identity header never reaches the service');
+      assert.equal(body.headers['x-consumer-id'], 'demo-shop');
       assert.equal(body.headers['x-request-id'], r.headers['x-request-id']);
       inventory.add(body.instance);
     }
-    assert.equal(inventory.size, 1, `one user sticks to one instance: ${[...inventory].join(',')}`);
+    assert.equal(inventory.size, 1, `one cart sticks to one instance: ${[...inventory].join(',')}`);
     assert.equal((await get(`${adminUrl}/ready`)).status, 200);
 
     proc.kill('SIGINT');

@@ -22,7 +22,7 @@ export function testConfig(input: Omit<ConfigInput, 'listen'> & Partial<Pick<Con
   const log = accessLogPath ?? join(tempDir(), 'access.log');
   return configSchema.parse({
     ...input,
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { ...input.listen, host: '127.0.0.1', port: 0 },
     admin: { enabled: false },
     log: { level: 'warn', access: { enabled: true, path: log }, ...input.log },
   });
@@ -42,7 +42,7 @@ export async function startGateway(input: Parameters<typeof testConfig>[0]): Pro
   const accessLogPath = join(tempDir(), 'access.log');
   const instance = await startInstance(testConfig(input, accessLogPath));
   return {
-    url: `http://127.0.0.1:${instance.address.port}`,
+    url: `${instance.gateway.runtime.config.listen.tls ? 'https' : 'http'}://127.0.0.1:${instance.address.port}`,
     instance,
     accessLogPath,
     reload: (next) => instance.reload(testConfig(next, accessLogPath)),

@@ -1,0 +1,126 @@
+/**
+ * `gatehouse token`: mints a development JWT that the config's own jwt-auth policy accepts. It signs with the
+ * first jwt-auth issuer that has a `secret` (HS256/384/512), with that issuer's iss and aud. With --route it
+ * uses the policy that applies to that route (the route's own, else the inherited gateway-wide one).
+ * Public-key issuers are skipped: their private keys are not in the config. Exit 2 when no issuer fits.
+ */
+import { SignJWT } from 'jose';
+import { formatProblem, loadConfigFile, type LoadResult } from '../config/load.ts';
+import { parseDuration } from '../config/units.ts';
+import { GatewayError } from '../errors.ts';
+import { parse } from './args.ts';
+import { demoConfigFile } from './demo-config.ts';
+
+export const tokenUsage = `gatehouse token [-c FILE] [--sub ID] [--scope "a b"] [--ttl 1h] [--route NAME]
+  Prints a development JWT signed with the first jwt-auth issuer in FILE (default examples/demo.yaml)
+  that has a secret. --route NAME: the jwt-auth policy that applies to that route.`;
+
+export interface TokenIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly load: (file: string) => Promise<LoadResult>;
+}
+
+/** What the token is signed for, found in a loaded config. */
+export interface SigningIssuer {
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly algorithm: string;
+  readonly secret: string;
+  /** Scopes and claims the policy requires, to warn about a token that would be refused. */
+  readonly scopes: readonly string[];
+  readonly requiredClaims: readonly string[];
+}
+
+type Loose = Record<string, unknown>;
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const asObject = (value: unknown): Loose | undefined => (value !== null && typeof value === 'object' ? value as Loose : undefined);
+const strings = (value: unknown): string[] => asList(value).filter((s): s is string => typeof s === 'string');
+
+function jwtPolicy(policies: unknown): Loose | undefined {
+  return asList(policies).map(asObject).find((p) => p?.type === 'jwt-auth');
+}
+
+function signingIssuer(policy: Loose | undefined): SigningIssuer | undefined {
+  if (!policy) return undefined;
+  for (const entry of asList(policy.issuers)) {
+    const issuer = asObject(entry);
+    const algorithm = strings(issuer?.algorithms).find((alg) => /^HS(256|384|512)$/.test(alg));
+    if (!issuer || typeof issuer.secret !== 'string' || typeof issuer.issuer !== 'string' || !algorithm) continue;
+    const audience = typeof issuer.audience === 'string' ? issuer.audience : strings(issuer.audience)[0];
+    return { issuer: issuer.issuer, audience, algorithm, secret: issuer.secret, scopes: strings(policy.scopes), requiredClaims: strings(policy.requiredClaims) };
+  }
+  return undefined;
+}
+
+/**
+ * The issuer to sign with, or a message saying why there is none. The config is read defensively: only the
+ * `policies` lists (top level and per route) and jwt-auth's own settings matter here.
+ */
+export function findSigningIssuer(config: unknown, route?: string): SigningIssuer | string {
+  const root = asObject(config) ?? {};
+  const routes = asList(root.routes).map(asObject);
+  if (route !== undefined) {
+    const found = routes.find((r) => r?.name === route);
+    if (!found) return `no route named "${route}"`;
+    const own = jwtPolicy(found.policies);
+    const policy = own ?? (found.inheritPolicies === false ? undefined : jwtPolicy(root.policies));
+    if (!policy) return `route "${route}" has no jwt-auth policy`;
+    return signingIssuer(policy) ?? `the jwt-auth policy of route "${route}" has no issuer with a secret (HS256/384/512)`;
+  }
+  for (const policies of [root.policies, ...routes.map((r) => r?.policies)]) {
+    const found = signingIssuer(jwtPolicy(policies));
+    if (found) return found;
+  }
+  return 'no jwt-auth issuer with a secret (HS256/384/512): add one, or mint tokens with your identity provider';
+}
+
+/** Signs a development token for `found` (the demo prints one in its banner). */
+export async function mintToken(found: SigningIssuer, sub: string, scopes: readonly string[], ttlMs: number): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ ...(scopes.length ? { scope: scopes.join(' ') } : {}) })
+    .setProtectedHeader({ alg: found.algorithm, typ: 'JWT' })
+    .setIssuer(found.issuer)
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + Math.ceil(ttlMs / 1000));
+  if (found.audience !== undefined) jwt.setAudience(found.audience);
+  return jwt.sign(new TextEncoder().encode(found.secret));
+}
+
+const defaultIo: TokenIo = { stdout: process.stdout, stderr: process.stderr, load: (file) => loadConfigFile(file) };
+
+export async function tokenCommand(argv: string[], io: Partial<TokenIo> = {}): Promise<number> {
+  const { stdout, stderr, load } = { ...defaultIo, ...io };
+  const { values } = parse(argv, {
+    config: { type: 'string', short: 'c', default: demoConfigFile },
+    sub: { type: 'string', default: 'demo-user' },
+    scope: { type: 'string' },
+    ttl: { type: 'string', default: '1h' },
+    route: { type: 'string' },
+  });
+  const ttl = parseDuration(values.ttl);
+  if (ttl === undefined || ttl < 1000) throw new GatewayError('GW_ERR_USAGE', `--ttl must be a duration of at least 1s such as "15m" or "1h", got "${values.ttl}"`);
+  if (values.sub === '') throw new GatewayError('GW_ERR_USAGE', '--sub must not be empty');
+
+  const result = await load(values.config);
+  if (!result.ok) {
+    for (const problem of result.problems) stderr.write(`${formatProblem(problem)}\n`);
+    return 2;
+  }
+  const found = findSigningIssuer(result.config, values.route);
+  if (typeof found === 'string') {
+    stderr.write(`gatehouse token: ${values.config}: ${found}\n`);
+    return 2;
+  }
+
+  const scopes = (values.scope ?? '').split(' ').filter(Boolean);
+  stdout.write(`${await mintToken(found, values.sub, scopes, ttl)}\n`);
+
+  const missingScopes = found.scopes.filter((s) => !scopes.includes(s));
+  if (missingScopes.length) stderr.write(`note: the policy requires scopes ${missingScopes.join(' ')}; add --scope "${found.scopes.join(' ')}"\n`);
+  const missingClaims = found.requiredClaims.filter((c) => !['iss', 'sub', 'iat', 'exp', 'scope', ...(found.audience ? ['aud'] : [])].includes(c));
+  if (missingClaims.length) stderr.write(`note: the policy requires claims this token lacks: ${missingClaims.join(', ')}\n`);
+  return 0;
+}

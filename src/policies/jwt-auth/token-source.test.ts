@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { PolicyContext } from '../../pipeline/context.ts';
+import { bearerToken, cookieValue, takeToken } from './token-source.ts';
+
+function ctx(headers: IncomingHttpHeaders = {}, query = ''): PolicyContext {
+  return new PolicyContext({ requestId: 'r1', route: 'r', method: 'GET', path: '/', query, clientIp: '127.0.0.1', headers, isUpgrade: false });
+}
+
+describe('bearer tokens', () => {
+  it('reads the token after the Bearer scheme in any letter case', () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) assert.equal(bearerToken(`${scheme} abc.def.ghi`), 'abc.def.ghi', scheme);
+  });
+
+  it('tolerates several spaces or tabs around the token', () => {
+    assert.equal(bearerToken('Bearer   abc  '), 'abc');
+    assert.equal(bearerToken('Bearer\tabc'), 'abc');
+  });
+
+  it('finds nothing for other schemes, a missing separator or an empty token', () => {
+    for (const value of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearerabc', 'Bearer', 'Bearer ', 'Bearer    ', 'Bearex abc', 'Token abc']) {
+      assert.equal(bearerToken(value), undefined, String(value));
+    }
+  });
+});
+
+describe('cookie values', () => {
+  it('finds the named cookie among others', () => {
+    assert.equal(cookieValue('a=1; session=tok.en.x; b=2', 'session'), 'tok.en.x');
+    assert.equal(cookieValue('session=first', 'session'), 'first');
+    assert.equal(cookieValue('a=1;session=x', 'session'), 'x');
+  });
+
+  it('removes surrounding quotes', () => {
+    assert.equal(cookieValue('session="q.u.o"', 'session'), 'q.u.o');
+  });
+
+  it('does not match a cookie whose name merely starts or ends with the name', () => {
+    assert.equal(cookieValue('mysession=1; sessions=2', 'session'), undefined);
+  });
+
+  it('finds nothing when absent, empty or without a header', () => {
+    assert.equal(cookieValue(undefined, 'session'), undefined);
+    assert.equal(cookieValue('', 'session'), undefined);
+    assert.equal(cookieValue('session=', 'session'), undefined);
+    assert.equal(cookieValue('session', 'session'), undefined);
+    assert.equal(cookieValue('other=1', 'session'), undefined);
+  });
+});
+
+describe('taking the token from a request', () => {
+  const all = { header: true, cookie: 'session', query: 'access_token' };
+
+  it('prefers the header, then the cookie, then the query parameter', () => {
+    assert.equal(takeToken(ctx({ authorization: 'Bearer h', cookie: 'session=c' }, '?access_token=q'), all), 'h');
+    assert.equal(takeToken(ctx({ cookie: 'session=c' }, '?access_token=q'), all), 'c');
+    assert.equal(takeToken(ctx({}, '?access_token=q'), all), 'q');
+    assert.equal(takeToken(ctx({ authorization: 'Basic x' }, '?access_token=q'), all), 'q');
+  });
+
+  it('removes the query parameter even when another source wins', () => {
+    const c = ctx({ authorization: 'Bearer h' }, '?a=1&access_token=q&b=2');
+    takeToken(c, all);
+    assert.equal(c.query, '?a=1&b=2');
+  });
+
+  it('ignores the Authorization header when header is off', () => {
+    assert.equal(takeToken(ctx({ authorization: 'Bearer h' }), { header: false, cookie: 'session' }), undefined);
+  });
+
+  it('ignores sources that are not configured', () => {
+    assert.equal(takeToken(ctx({ cookie: 'session=c' }, '?access_token=q'), { header: true }), undefined);
+  });
+
+  it('treats an empty query parameter as no token but still removes it', () => {
+    const c = ctx({}, '?access_token=');
+    assert.equal(takeToken(c, all), undefined);
+    assert.equal(c.query, '');
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * The plain-HTTP redirect listener (listen.tls.redirectHttp): answers every request with 308 https_redirect
+ * to the same host name, path and query on HTTPS (308 keeps the method and body). Nothing is proxied here.
+ *
+ * The host name comes from the Host header, its port replaced by the HTTPS one (left out when it is 443). A
+ * missing or malformed Host, or a request target that is not a path (absolute form, `*`), gets 400
+ * bad_request instead: the Location only ever names the host the client asked for. Answers carry the usual
+ * JSON body and X-Request-ID; they are not written to the access log.
+ */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ListenTlsConfig } from '../config/tls-schema.ts';
+import { requestIdFrom } from '../observability/request-id.ts';
+import type { Gateway } from '../runtime/gateway.ts';
+import { handleClientError } from './client-error.ts';
+import { serverOptions } from './http-server.ts';
+import { sendError } from './reply.ts';
+
+type RedirectConfig = NonNullable<ListenTlsConfig['redirectHttp']>;
+
+// A DNS name (labels of letters, digits, "-" and "_"), an IPv4 address, or a bracketed IPv6 literal; then an optional port.
+const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?)(?::\d{1,5})?$/i;
+
+/** The https:// URL for a request on the redirect listener, or undefined when its Host or target is unusable. */
+export function redirectLocation(host: string | undefined, target: string | undefined, httpsPort: number): string | undefined {
+  if (!host || host.length > 260 || !target?.startsWith('/')) return undefined;
+  const m = HOST.exec(host);
+  if (!m) return undefined;
+  const name = m[1]!.toLowerCase().replace(/\.$/, '');
+  if (name.length > 253 || name.length === 0) return undefined;
+  return `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}`;
+}
+
+/** Starts the redirect listener; `httpsPort` is the HTTPS listener's bound port (asked per request). */
+export async function startRedirectListener(config: RedirectConfig, httpsPort: () => number, gateway: Gateway): Promise<http.Server> {
+  const server = http.createServer(serverOptions(gateway.runtime.config.server), (req, res) => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const location = redirectLocation(req.headers.host, req.url, config.httpsPort ?? httpsPort());
+    if (gateway.draining) res.shouldKeepAlive = false;
+    try {
+      sendError(res, location === undefined ? 'bad_request' : 'https_redirect', requestId, location === undefined ? undefined : { location });
+    } catch {
+      // Node refused the Location (a character it will not put in a header): the target was unusable.
+      sendError(res, 'bad_request', requestId);
+    }
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => handleClientError(err, socket, gateway.runtime));
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  return server;
+}
