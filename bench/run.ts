@@ -99,7 +99,7 @@ async function startTargets(settings: Settings, pin: Pinning, dir: string): Prom
     [node, ...prof('baseline'), here('./baseline-proxy.ts'), '-c', gatehouseConfig], (l) => !!listeningUrl(l));
   targets.push({ name: 'baseline', url: listeningUrl(baseline.line)!, proxy: baseline.child });
   const gateway = async (name: TargetName, config: string, log: string | undefined) => {
-    const started = await startChild(name, pin.prefix(PROXY_CORE), [node, ...prof(name), here('../src/main.ts'), 'start', '-c', config],
+    const started = await startChild(name, pin.prefix(PROXY_CORE), [node, ...settings.gatehouseFlags, ...prof(name), here('../src/main.ts'), 'start', '-c', config],
       (l) => l.includes('gateway listening') && !!listeningUrl(l));
     targets.push({ name, url: listeningUrl(started.line)!, proxy: started.child, ...(log ? { accessLog: log } : {}) });
   };
@@ -321,7 +321,7 @@ async function main(): Promise<number> {
     pinned: pin.enabled,
     settings: {
       rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections,
-      nologVariant: settings.nologVariant, profile: settings.profile,
+      nologVariant: settings.nologVariant, profile: settings.profile, gatehouseFlags: settings.gatehouseFlags,
     },
     medians: analysis.medians,
     ratios: analysis.ratios,

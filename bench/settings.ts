@@ -10,6 +10,7 @@ export const usage = `node bench/run.ts [options]        (npm run bench -- [opti
   --nolog-variant   also run Gatehouse with the access log off (diagnostic: isolates the access log's cost)
   --profile         run the proxies under --cpu-prof and summarise their hot spots (CPU figures then include
                     the profiler's overhead; the temp dir is kept)
+  --gatehouse-flags "F"  extra Node/V8 flags for the Gatehouse processes only (diagnostic, e.g. GC experiments)
   --json FILE       also write the JSON summary to FILE
   --keep            keep the temp dir (configs, access log)`;
 
@@ -22,6 +23,7 @@ export interface Settings {
   readonly profile: boolean;
   readonly json: string | undefined;
   readonly keep: boolean;
+  readonly gatehouseFlags: readonly string[];
 }
 
 function intFlag(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
@@ -38,7 +40,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     options: {
       rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
       quick: { type: 'boolean' }, 'nolog-variant': { type: 'boolean' }, profile: { type: 'boolean' },
-      json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'gatehouse-flags': { type: 'string' },
     },
   });
   if (values.help) return undefined;
@@ -52,5 +54,6 @@ export function parseSettings(argv: string[]): Settings | undefined {
     profile: values.profile === true,
     json: values.json,
     keep: values.keep === true,
+    gatehouseFlags: (values['gatehouse-flags'] ?? '').split(' ').filter(Boolean),
   };
 }
