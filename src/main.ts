@@ -14,7 +14,6 @@ import { validate, validateUsage } from './cli/validate.ts';
 import { GatewayError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { runWorker } from './process/cluster.ts';
-import { tuneGarbageCollector } from './process/gc-tuning.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -71,8 +70,6 @@ async function main(argv: string[]): Promise<number | undefined> {
       throw new GatewayError('GW_ERR_USAGE', `unknown command or flag "${command}" (see gatehouse --help)`);
   }
 }
-
-tuneGarbageCollector();
 
 if (cluster.isWorker) {
   runWorker(createLogger('info', { worker: true }));
