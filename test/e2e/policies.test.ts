@@ -325,3 +325,34 @@ describe('trusted proxies', () => {
     }
   });
 });
+
+describe('server.maxConnections', () => {
+  it('closes connections beyond the limit at once, while the ones within it are served', async () => {
+    const up = await startUpstream(echo('svc'));
+    const gw = await startGateway({ server: { maxConnections: 2 }, upstreams: { svc: { targets: [{ url: up.url }] } }, routes: [{ name: 'all', match: { path: '/' }, upstream: 'svc' }] });
+    const port = Number(new URL(gw.url).port);
+    const open = async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => { data += c; });
+      socket.on('error', () => {});
+      return { socket, data: () => data };
+    };
+    try {
+      const held = [await open(), await open()];
+      for (const c of held) c.socket.write('GET /held HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => held.every((c) => c.data().includes('HTTP/1.1 200')), 3000, 'the two allowed connections served');
+      const extra = await open();
+      extra.socket.write('GET /extra HTTP/1.1\r\nHost: x\r\n\r\n');
+      await Promise.race([once(extra.socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('the third connection was not closed')), 3000))]);
+      assert.equal(extra.data(), '');
+      assert.equal(seen(up, '/extra').length, 0);
+      for (const c of held) c.socket.destroy();
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});
