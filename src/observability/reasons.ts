@@ -12,7 +12,7 @@ export interface ReasonInfo {
 
 export const reasons = {
   bad_request: { status: 400, message: 'Bad Request', doc: 'The request could not be parsed as HTTP (malformed request line, header or chunked encoding, conflicting framing headers), or an HTTP/1.1 request has no Host or more than one.' },
-  bad_path: { status: 400, message: 'Bad Request: unsafe path', doc: 'The path holds dot segments, an encoded slash or backslash, a NUL byte, double percent-encoding or is not in origin form. Such paths are refused rather than guessed at.' },
+  bad_path: { status: 400, message: 'Bad Request: unsafe path', doc: 'The path holds dot segments, an encoded slash or backslash, a NUL byte, double percent-encoding, escaped bytes that are not UTF-8, or is not in origin form. Such paths are refused rather than guessed at.' },
   token_missing: { status: 401, message: 'Unauthorized: a bearer token is required', doc: 'The route requires a JWT and none was found in the configured places (Authorization: Bearer, cookie, query parameter). WWW-Authenticate names the realm.' },
   token_invalid: { status: 401, message: 'Unauthorized: invalid token', doc: 'The JWT is malformed, its signature or algorithm is not accepted, its kid is unknown, or a claim check (iss, aud, nbf, required claims) failed. The log line says which check; the client is not told.' },
   token_expired: { status: 401, message: 'Unauthorized: token expired', doc: 'The JWT\'s exp is in the past (beyond the configured leeway).' },

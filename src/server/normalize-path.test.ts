@@ -31,4 +31,10 @@ describe('normalizePath', () => {
   it('keeps a literal %25 that is not followed by hex digits', () => {
     assert.equal(normalizePath('/100%25off'), '/100%25off');
   });
+
+  it('refuses escaped bytes that are not UTF-8 and keeps those that are', () => {
+    for (const p of ['/x/%C3', '/%FF', '/x/%E2%82', '/%C0%AF']) assert.equal(normalizePath(p), undefined, p);
+    assert.equal(normalizePath('/caf%C3%A9'), '/caf%C3%A9');
+    assert.equal(normalizePath('/%e2%82%ac'), '/%E2%82%AC');
+  });
 });

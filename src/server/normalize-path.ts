@@ -6,7 +6,7 @@
  *   (RFC 3986 §6.2.2), so `/%61pi` routes like `/api` and cannot slip past a route meant for `/api`.
  * - Refused (returns undefined -> 400 bad_path): `.`/`..` segments, raw or encoded; encoded `/` `\` and NUL;
  *   raw backslash and NUL; double encoding (`%25` followed by two hex digits once unreserved escapes are
- *   decoded, so `%25%32%65` too); malformed escapes.
+ *   decoded, so `%25%32%65` too); malformed escapes; escaped bytes that are not UTF-8 (`%C3` alone, `%FF`).
  * - Case is significant (RFC 3986): `/API` is not `/api`.
  */
 const NEEDS_WORK = /[%\\\0]|\/\/|\/\.(?:\/|\.|$)/;
@@ -42,5 +42,19 @@ function decodeUnreserved(path: string): string | undefined {
   out += path.slice(last);
   // A second layer of encoding is refused as it stands after decoding, not only as it was sent: `%25%32%65`
   // decodes to `%252e`, an encoded `%2e`, which a hop that decodes once more would read as a dot segment.
-  return DOUBLE_ENCODED.test(out) ? undefined : out;
+  if (DOUBLE_ENCODED.test(out)) return undefined;
+  return isUtf8Escapes(out) ? out : undefined;
+}
+
+/**
+ * Escaped bytes must spell UTF-8: routers (ours included) and most frameworks cannot decode `/x/%C3` and
+ * would each do something different with it, so it is refused rather than passed on to be guessed at.
+ */
+function isUtf8Escapes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
