@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
+import { identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { duration, size } from './units.ts';
@@ -141,9 +142,8 @@ export const configSchema = z.strictObject({
  * on one would never see a value: say so rather than silently matching nothing.
  */
 function identityIssues(config: { identity: z.output<typeof identitySchema>; upstreams: Record<string, { hashOn?: string | undefined }>; routes: Array<{ match: { headers?: Record<string, string> | undefined } }> }) {
-  const { consumerHeader, subjectHeader, scopesHeader, claimHeaders, stripHeaders } = config.identity;
-  const names = new Set([consumerHeader, subjectHeader, scopesHeader, ...Object.keys(claimHeaders), ...stripHeaders]);
-  const isIdentity = (name: string) => names.has(name.toLowerCase().replaceAll('_', '-'));
+  const names = identityHeaders(config.identity).names;
+  const isIdentity = (name: string) => isIdentityHeader(names, name.toLowerCase());
   const issues: Array<{ path: Array<string | number>; message: string }> = [];
   const why = 'is an identity header: Gatehouse removes client copies before routing';
   for (const [name, upstream] of Object.entries(config.upstreams)) {

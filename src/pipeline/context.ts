@@ -81,7 +81,7 @@ export class PolicyContext implements RequestContext {
     this.isUpgrade = init.isUpgrade;
     const declared = init.headers['content-length'];
     this.contentLength = declared === undefined ? undefined : Number(declared);
-    this.hasBody = init.hasBody ?? ((this.contentLength !== undefined && this.contentLength > 0) || init.headers['transfer-encoding'] !== undefined);
+    this.hasBody = init.hasBody ?? declaresBody(init.headers);
   }
 
   queryParam(name: string): string | undefined {
@@ -111,6 +111,12 @@ export class PolicyContext implements RequestContext {
   addResponseHeader(name: string, value: string): void {
     (this.responseHeaders ??= []).push(name, value);
   }
+}
+
+/** The headers announce a body: a Content-Length other than 0, or a Transfer-Encoding. */
+export function declaresBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
 }
 
 function decodeQueryName(raw: string): string {

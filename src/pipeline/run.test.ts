@@ -7,7 +7,7 @@ import { SharedResources } from '../runtime/shared-resources.ts';
 import { PolicyContext, type RequestContext } from './context.ts';
 import { definePolicy, type Policy, type PolicyKind } from './policy.ts';
 import { reply, type LocalReply } from './reply.ts';
-import { closeChain, compileChain, EMPTY_CHAIN, runRequestPolicies, type NamedPolicy } from './run.ts';
+import { closePolicies, compileChain, EMPTY_CHAIN, runRequestPolicies, type NamedPolicy } from './run.ts';
 
 type Outcome = LocalReply | undefined;
 type Behaviour = (ctx: RequestContext) => Outcome | Promise<Outcome>;
@@ -259,7 +259,7 @@ describe('closing a chain', () => {
       return { definition: named.definition, policy: { ...named.policy, close: () => closed.push(type) } };
     };
     const chain = compileChain([closing('low', 1), fake('no-close', 5), closing('high', 10)], log);
-    closeChain(chain);
+    closePolicies(chain.policies);
     assert.deepEqual(closed, ['high', 'low']);
   });
 });

@@ -109,6 +109,6 @@ async function continueFrom(steps: readonly Step[], start: number, ctx: RequestC
   return undefined;
 }
 
-export function closeChain(chain: PolicyChain): void {
-  for (const { policy } of chain.policies) policy.close?.();
+export function closePolicies(policies: readonly NamedPolicy[]): void {
+  for (const { policy } of policies) policy.close?.();
 }

@@ -46,7 +46,6 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   readonly #edge: EdgeSettings;
   /** The policies' decisions for this request (undefined: the route has none). */
   readonly #policy: PolicyContext | undefined;
-  readonly #bodyLimit: number;
   #controller: Dispatcher.DispatchController | null = null;
   /** Set when the exchange ended before undici started the request: abort it as soon as it starts. */
   #pending: GatewayAbort | undefined;
@@ -63,7 +62,6 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   ) {
     this.#edge = edge;
     this.#policy = policy;
-    this.#bodyLimit = policy ? policy.bodyLimit : Infinity;
     this.#req = req;
     this.#res = res;
     this.#ex = ex;
@@ -111,7 +109,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onBodySent(chunk: Buffer | string): void {
     this.#ex.bytesIn += chunk.length;
     this.#lastActivity = performance.now();
-    if (this.#ex.bytesIn > this.#bodyLimit && this.#phase === 'request-body') this.#finish('request_body_too_large', 413);
+    const policy = this.#policy;
+    if (policy !== undefined && this.#ex.bytesIn > policy.bodyLimit && this.#phase === 'request-body') this.#finish('request_body_too_large', 413);
   }
 
   onRequestSent(): void {

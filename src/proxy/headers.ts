@@ -8,7 +8,6 @@ import type { IncomingMessage } from 'node:http';
 import type { PolicyContext } from '../pipeline/context.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
-import { isIdentityHeader } from './identity-headers.ts';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
@@ -19,8 +18,8 @@ const HOP_BY_HOP = new Set([
 // `expect` is answered by Gatehouse's own server (100-continue) and never forwarded.
 const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
 
-function isGatewayOwned(name: string): boolean {
-  return HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || name === 'host';
+function isGatewayOwned(name: string, identityNames: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || identityNames.has(name) || name === 'host';
 }
 
 function connectionListed(value: string | undefined): Set<string> | undefined {
@@ -73,13 +72,13 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || isIdentityHeader(identityNames, name)) {
+    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || identityNames.has(name)) {
       if (name === 'connection') connection = raw[i + 1];
       continue;
     }
-    // CGI/WSGI servers read X_Forwarded_For as X-Forwarded-For: underscore spellings of the headers
-    // Gatehouse owns are dropped too.
-    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'))) continue;
+    // CGI/WSGI servers read X_User_Id as X-User-Id and X_Forwarded_For as X-Forwarded-For: underscore
+    // spellings of the headers Gatehouse owns (identity headers included) are dropped too.
+    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), identityNames)) continue;
     if (name === 'host' || name === ':authority') {
       host ??= raw[i + 1];
       continue;

@@ -32,6 +32,11 @@ export function headerValue(value: unknown): string | undefined {
   return SAFE_VALUE.test(text) ? text : encodeURIComponent(text);
 }
 
+function add(out: string[], name: string, value: unknown): void {
+  const text = headerValue(value);
+  if (text !== undefined && text !== '') out.push(name, text);
+}
+
 export function identityHeaders(config: Config['identity']): IdentityHeaders {
   const claimHeaders = Object.entries(config.claimHeaders);
   const names = new Set([config.consumerHeader, config.subjectHeader, config.scopesHeader, ...claimHeaders.map(([h]) => h), ...config.stripHeaders]);
@@ -39,14 +44,10 @@ export function identityHeaders(config: Config['identity']): IdentityHeaders {
     names,
     headersFor(identity) {
       const out: string[] = [];
-      const add = (name: string, value: unknown) => {
-        const text = headerValue(value);
-        if (text !== undefined && text !== '') out.push(name, text);
-      };
-      add(config.consumerHeader, identity.consumer);
-      add(config.subjectHeader, identity.subject);
-      if (identity.scopes?.length) add(config.scopesHeader, identity.scopes);
-      if (identity.claims) for (const [header, claim] of claimHeaders) add(header, identity.claims[claim]);
+      add(out, config.consumerHeader, identity.consumer);
+      add(out, config.subjectHeader, identity.subject);
+      if (identity.scopes?.length) add(out, config.scopesHeader, identity.scopes);
+      if (identity.claims) for (const [header, claim] of claimHeaders) add(out, header, identity.claims[claim]);
       return out;
     },
   };

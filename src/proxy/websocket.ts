@@ -12,8 +12,8 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { mergeHeaders, rawErrorResponse } from '../server/reply.ts';
-import { resolveRequest, type Resolution } from '../server/resolve-request.ts';
-import { PolicyContext } from '../pipeline/context.ts';
+import { noteIdentity, policyContextFor, resolveRequest, type Resolved } from '../server/resolve-request.ts';
+import type { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { runRequestPolicies } from '../pipeline/run.ts';
 import { forwardedInfo, upstreamRequestHeaders } from './headers.ts';
@@ -47,8 +47,6 @@ function rawHead(statusLine: string, raw: Buffer[] | string[] | null, skip: Set<
   return head;
 }
 
-type Resolved = Exclude<Resolution, { refuse: Reason }>;
-
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
 export function proxyUpgrade(ctx: UpgradeContext): void {
@@ -60,14 +58,11 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
   if ('refuse' in resolved) return refuse(ctx, resolved.refuse, resolved.allow === undefined ? '' : `allow: ${resolved.allow}\r\n`);
   if (resolved.route.policies.steps.length === 0) return dispatchUpgrade(ctx, resolved, undefined);
   // The route's policies (auth, ip-filter, limits) decide before any 101.
-  const policy = new PolicyContext({
-    requestId: ex.requestId, route: resolved.route.name, method: ex.method, path: ex.path, query: resolved.query,
-    clientIp: ex.clientIp, headers: req.headers, isUpgrade: true,
-  });
+  const policy = policyContextFor(req, ex, resolved, true);
   const decide = (decided: LocalReply | undefined) => {
     if (socket.destroyed) return;
     if (!decided) {
-      if (policy.identity) ex.consumer = policy.identity.consumer ?? policy.identity.subject;
+      noteIdentity(ex, policy);
       return dispatchUpgrade(ctx, resolved, policy);
     }
     const headers = mergeHeaders({ ...decided.headers }, policy.responseHeaders);

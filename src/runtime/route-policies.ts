@@ -5,9 +5,8 @@
  */
 import type { Config, RouteConfig } from '../config/schema.ts';
 import type { PolicyEntry } from '../config/policies-schema.ts';
-import type { Logger } from '../observability/logger.ts';
 import type { PolicyDeps } from '../pipeline/policy.ts';
-import { closeChain, compileChain, EMPTY_CHAIN, type NamedPolicy, type PolicyChain } from '../pipeline/run.ts';
+import { closePolicies, compileChain, EMPTY_CHAIN, type NamedPolicy, type PolicyChain } from '../pipeline/run.ts';
 import { policyDefinition } from '../policies/registry.ts';
 
 export interface RoutePolicies {
@@ -26,17 +25,16 @@ export function buildRoutePolicies(config: Config, deps: PolicyDeps): RoutePolic
     return named;
   };
   let defaults: NamedPolicy[] | undefined;
-  const log: Logger = deps.log;
   return {
     chainFor(route) {
       defaults ??= config.policies.map(create);
       const own = route.policies.map(create);
       const inherited = route.inheritPolicies ? defaults.filter((d) => !own.some((o) => o.definition.type === d.definition.type)) : [];
       const all = [...inherited, ...own];
-      return all.length === 0 ? EMPTY_CHAIN : compileChain(all, log);
+      return all.length === 0 ? EMPTY_CHAIN : compileChain(all, deps.log);
     },
     close() {
-      closeChain({ steps: [], policies: created });
+      closePolicies(created);
       created.length = 0;
     },
   };

@@ -6,17 +6,15 @@
  */
 import type http from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
-import { PolicyContext } from '../pipeline/context.ts';
+import type { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { runRequestPolicies } from '../pipeline/run.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { Exchange } from './exchange.ts';
 import { sendError, sendLocalReply } from './reply.ts';
-import { resolveRequest, type Resolution } from './resolve-request.ts';
+import { noteIdentity, policyContextFor, resolveRequest, type Resolved } from './resolve-request.ts';
 import { newExchange, requestHasBody } from './server-stage.ts';
-
-type Resolved = Exclude<Resolution, { refuse: Reason }>;
 
 interface InFlight {
   handler: ProxyHandler | undefined;
@@ -63,10 +61,7 @@ export function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http
   const chain = resolved.route.policies;
   if (chain.steps.length === 0) return forward(gateway, req, res, ex, resolved, undefined, flight, expectsContinue);
 
-  const ctx = new PolicyContext({
-    requestId: ex.requestId, route: resolved.route.name, method: ex.method, path: ex.path, query: resolved.query,
-    clientIp: ex.clientIp, headers: req.headers, isUpgrade: false, hasBody: requestHasBody(req),
-  });
+  const ctx = policyContextFor(req, ex, resolved, false);
   const outcome = runRequestPolicies(chain, ctx);
   if (outcome instanceof Promise) {
     outcome.then((decided) => afterPolicies(gateway, req, res, ex, resolved, ctx, decided, flight, expectsContinue),
@@ -86,8 +81,7 @@ function afterPolicies(
     ex.status = sendLocalReply(res, decided, ex.requestId, ctx.responseHeaders);
     return;
   }
-  const identity = ctx.identity;
-  if (identity) ex.consumer = identity.consumer ?? identity.subject;
+  noteIdentity(ex, ctx);
   forward(gateway, req, res, ex, resolved, ctx, flight, expectsContinue);
 }
 
@@ -95,7 +89,7 @@ function forward(
   gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, ex: Exchange, resolved: Resolved,
   ctx: PolicyContext | undefined, flight: InFlight, expectsContinue: boolean,
 ): void {
-  const hasBody = requestHasBody(req);
+  const hasBody = ctx ? ctx.hasBody : requestHasBody(req);
   const handler = new ProxyHandler(req, res, ex, resolved.route, resolved.target, hasBody, gateway.deadlines, gateway.runtime.edge, ctx);
   flight.handler = handler;
   if (expectsContinue) res.writeContinue();

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { reasons, type Reason } from '../observability/reasons.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import { reply, type LocalReply } from '../pipeline/reply.ts';
 
 export function errorBody(reason: Reason, requestId: string, message?: string): string {
   const info = reasons[reason];
@@ -12,21 +12,8 @@ export function errorBody(reason: Reason, requestId: string, message?: string): 
 }
 
 /** Sends the error reply unless headers already went out; returns the status used. */
-export function sendError(
-  res: ServerResponse, reason: Reason, requestId: string, extraHeaders?: Record<string, string>,
-): number {
-  const { status } = reasons[reason];
-  if (res.headersSent || res.destroyed) return status;
-  const body = errorBody(reason, requestId);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-request-id': requestId,
-    ...extraHeaders,
-  });
-  res.end(body);
-  return status;
+export function sendError(res: ServerResponse, reason: Reason, requestId: string, extraHeaders?: Record<string, string>): number {
+  return sendLocalReply(res, reply(reason, extraHeaders), requestId, undefined);
 }
 
 /** Adds a flat [name, value, ...] list to a header record; repeated names are joined with ", ". */
@@ -42,22 +29,22 @@ export function mergeHeaders(into: Record<string, string>, added: readonly strin
  * Sends a policy's local reply: the JSON error body (or no body, e.g. a CORS preflight's 204), the reply's
  * headers, and the headers policies added for every response of the request. Returns the status used.
  */
-export function sendLocalReply(res: ServerResponse, reply: LocalReply, requestId: string, added: readonly string[] | undefined): number {
-  if (res.headersSent || res.destroyed) return reply.status;
-  const headers = mergeHeaders({ ...reply.headers }, added);
+export function sendLocalReply(res: ServerResponse, local: LocalReply, requestId: string, added: readonly string[] | undefined): number {
+  if (res.headersSent || res.destroyed) return local.status;
+  const headers = mergeHeaders({ ...local.headers }, added);
   headers['x-request-id'] = requestId;
-  if (reply.empty) {
-    res.writeHead(reply.status, headers);
+  if (local.empty) {
+    res.writeHead(local.status, headers);
     res.end();
-    return reply.status;
+    return local.status;
   }
-  const body = errorBody(reply.reason, requestId, reply.message);
+  const body = errorBody(local.reason, requestId, local.message);
   headers['content-type'] = 'application/json; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(body));
   headers['cache-control'] = 'no-store';
-  res.writeHead(reply.status, headers);
+  res.writeHead(local.status, headers);
   res.end(body);
-  return reply.status;
+  return local.status;
 }
 
 /** A complete raw HTTP/1.1 error response, for sockets that have no ServerResponse (clientError, upgrade). */

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Reason } from '../observability/reasons.ts';
+import { declaresBody } from '../pipeline/context.ts';
 import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import { forwardedFacts } from './client-ip.ts';
@@ -89,6 +90,6 @@ function headerFacts(raw: string[]): { bytes: number; hosts: number } {
 /** HTTP/2 has no Transfer-Encoding: a stream that did not end with its headers carries a body. */
 export function requestHasBody(req: IncomingMessage): boolean {
   const headers = req.headers;
-  if ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined) return true;
+  if (declaresBody(headers)) return true;
   return req.httpVersionMajor === 2 && headers['content-length'] === undefined && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
 }
