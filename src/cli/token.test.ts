@@ -4,9 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { LoadResult } from '../config/load.ts';
+import pino from 'pino';
+import { loadConfigFile, type LoadResult } from '../config/load.ts';
 import { GatewayError } from '../errors.ts';
-import { policyTypes } from '../policies/registry.ts';
+import { PolicyContext } from '../pipeline/context.ts';
+import { jwtAuth, type JwtAuthConfig } from '../policies/jwt-auth.ts';
+import { SharedResources } from '../runtime/shared-resources.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, tokenCommand, type TokenIo } from './token.ts';
 
@@ -110,7 +113,17 @@ describe('gatehouse token', () => {
     const { fake, err } = io();
     assert.equal(await tokenCommand([], fake), 0);
     assert.match(err.join(''), /requires scopes orders:read/);
-    assert.match(err.join(''), /requires claims this token lacks: tenant/);
+    assert.match(err.join(''), /requires claims this token lacks: tenant\n/);
+  });
+
+  it('notes a required scope or aud claim only when the token lacks it', async () => {
+    const policy = jwtPolicy([{ issuer: 'https://dev.local/', algorithms: ['HS256'], secret: SECRET }], { requiredClaims: ['sub', 'scope', 'aud'] });
+    const bare = io({ ok: true, config: { policies: [policy], routes: [] } as never });
+    assert.equal(await tokenCommand([], bare.fake), 0);
+    assert.match(bare.err.join(''), /requires claims this token lacks: scope, aud\n/);
+    const scoped = io({ ok: true, config: { policies: [policy], routes: [] } as never });
+    assert.equal(await tokenCommand(['--scope', 'a'], scoped.fake), 0);
+    assert.match(scoped.err.join(''), /requires claims this token lacks: aud\n/);
   });
 
   it('exits 2 with a message when no issuer has a secret', async () => {
@@ -141,13 +154,24 @@ describe('gatehouse token with a real config file', () => {
   it('mints a token the demo config\'s orders route admits', async () => {
     const out: string[] = [];
     assert.equal(await tokenCommand(['--scope', 'orders:read'], { ...quiet, stdout: { write: (s: string) => out.push(s) } }), 0);
-    const { payload } = decodeParts(out[0]!.trim());
+    const token = out[0]!.trim();
+    const payload = decodeJwt(token);
     assert.equal(payload.iss, 'https://demo.gatehouse.local/');
     assert.equal(payload.aud, 'demo');
     assert.equal(payload.scope, 'orders:read');
+    // The route's own jwt-auth policy, built from the same file, is the judge.
+    const loaded = await loadConfigFile(demoConfigFile);
+    assert.ok(loaded.ok);
+    const entry = loaded.config.routes.find((r) => r.name === 'orders')?.policies.find((p) => p.type === 'jwt-auth');
+    assert.ok(entry, 'the demo orders route has a jwt-auth policy');
+    const policy = jwtAuth.create(entry as unknown as JwtAuthConfig, { log: pino({ level: 'silent' }), shared: new SharedResources() });
+    const request = new PolicyContext({ requestId: 'r1', route: 'orders', method: 'GET', path: '/api/orders', query: '', clientIp: '127.0.0.1', headers: { authorization: `Bearer ${token}` }, isUpgrade: false });
+    assert.equal(await policy.onRequest!(request), undefined, 'admitted');
+    assert.equal(request.identity?.subject, 'demo-user');
+    policy.close!();
   });
 
-  it('signs with an issuer read through loadConfigFile', { skip: !policyTypes.includes('jwt-auth') && 'jwt-auth is not in the policy registry yet' }, async () => {
+  it('signs with an issuer read through loadConfigFile', async () => {
     const file = join(dir, 'gatehouse.yaml');
     writeFileSync(file, `upstreams:
   app: { targets: [{ url: "http://127.0.0.1:7001" }] }
@@ -169,7 +193,3 @@ routes:
     await jwtVerify(out[0]!.trim(), new TextEncoder().encode(SECRET), { issuer: 'https://dev.local/' });
   });
 });
-
-function decodeParts(token: string): { payload: Record<string, unknown> } {
-  return { payload: decodeJwt(token) };
-}

@@ -4,7 +4,7 @@
  * uses the policy that applies to that route (the route's own, else the inherited gateway-wide one).
  * Public-key issuers are skipped: their private keys are not in the config. Exit 2 when no issuer fits.
  */
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { formatProblem, loadConfigFile, type LoadResult } from '../config/load.ts';
 import { parseDuration } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
@@ -116,11 +116,13 @@ export async function tokenCommand(argv: string[], io: Partial<TokenIo> = {}): P
   }
 
   const scopes = (values.scope ?? '').split(' ').filter(Boolean);
-  stdout.write(`${await mintToken(found, values.sub, scopes, ttl)}\n`);
+  const token = await mintToken(found, values.sub, scopes, ttl);
+  stdout.write(`${token}\n`);
 
   const missingScopes = found.scopes.filter((s) => !scopes.includes(s));
   if (missingScopes.length) stderr.write(`note: the policy requires scopes ${missingScopes.join(' ')}; add --scope "${found.scopes.join(' ')}"\n`);
-  const missingClaims = found.requiredClaims.filter((c) => !['iss', 'sub', 'iat', 'exp', 'scope', ...(found.audience ? ['aud'] : [])].includes(c));
+  const claims = decodeJwt(token);
+  const missingClaims = found.requiredClaims.filter((c) => !(c in claims));
   if (missingClaims.length) stderr.write(`note: the policy requires claims this token lacks: ${missingClaims.join(', ')}\n`);
   return 0;
 }

@@ -404,6 +404,13 @@ describe('jwt-auth verified-token cache', () => {
     assert.ok(h.policy.onRequest!(ctx(bearer(token))) instanceof Promise);
   });
 
+  it('does not cache a token admitted within the leeway after its exp', async () => {
+    const h = hs();
+    const token = await sign({ exp: T0 / 1000 - 10 });
+    assert.equal(await h.run(ctx(bearer(token))), undefined);
+    assert.ok(h.policy.onRequest!(ctx(bearer(token))) instanceof Promise, 'verified again, not a hit');
+  });
+
   it('verifies every time when the cache is off', async () => {
     const h = hs({ cache: { maxEntries: 0 } });
     const token = await sign();
@@ -541,12 +548,27 @@ describe('jwt-auth with a JWKS URL', () => {
     await server.close();
   });
 
+  it('tries each key of the set for a token without kid, and refetches nothing when none verifies', async () => {
+    const anonymous = async (key: CryptoKey): Promise<JWK> => ({ ...(await exportJWK(key)), alg: 'RS256' });
+    const server = await jwksServer([await anonymous(rsa.publicKey), await anonymous(rotated.publicKey)]);
+    const h = jwksHarness(server.url);
+    assert.equal(await h.run(ctx(bearer(await sign({}, { alg: 'RS256', key: rotated.privateKey })))), undefined, 'the second key verifies');
+    const stranger = await generateKeyPair('RS256');
+    assertRefused(await h.run(ctx(bearer(await sign({}, { alg: 'RS256', key: stranger.privateKey })))), 401, 'token_invalid');
+    assert.equal(JSON.parse(h.lines.at(-1)!).check, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    assert.equal(server.hits(), 1, 'keys matched, the signature did not: no refetch');
+    h.policy.close!();
+    await server.close();
+  });
+
   it('stops fetching once closed', async () => {
     const server = await jwksServer([rsaJwk]);
     const h = jwksHarness(server.url, { jwksCacheAge: '20ms' });
     await until(() => server.hits() >= 2, 2000, 'background refresh');
     h.policy.close!();
     assert.equal(h.shared.size, 0);
+    // A request sent just before close may still arrive; count from after that, over several cache ages.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     const hits = server.hits();
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(server.hits(), hits);
@@ -554,9 +576,24 @@ describe('jwt-auth with a JWKS URL', () => {
   });
 });
 
-it('maps jose errors without leaking their text', () => {
-  // A guard that the jose error classes this policy relies on still exist under these names.
+it('maps each jose error to a reason and logs the failed check, never the library text', async () => {
+  // The jose error classes the verifier tells apart still exist under these names.
   for (const name of ['JWTExpired', 'JWTClaimValidationFailed', 'JOSEError', 'JWKSNoMatchingKey', 'JWKSMultipleMatchingKeys', 'JWSSignatureVerificationFailed'] as const) {
     assert.equal(typeof errors[name], 'function', name);
+  }
+  const h = hs({}, { audience: 'api' });
+  const cases: Array<[token: string, reason: string, check: string]> = [
+    [await sign({ aud: 'api', exp: T0 / 1000 - 60 }), 'token_expired', 'exp'],
+    [await sign({ aud: 'api', nbf: T0 / 1000 + 120 }), 'token_invalid', 'nbf check_failed'],
+    [await sign({ aud: 'web' }), 'token_invalid', 'aud check_failed'],
+    [await sign({ aud: 'api' }, { key: new TextEncoder().encode('z'.repeat(32)) }), 'token_invalid', 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+    [await sign({ aud: 'api' }, { alg: 'HS512', key: new TextEncoder().encode(SECRET.repeat(2)) }), 'token_invalid', 'ERR_JOSE_ALG_NOT_ALLOWED'],
+    ['a.b.c', 'token_invalid', 'ERR_JWS_INVALID'],
+  ];
+  for (const [token, reason, check] of cases) {
+    assertRefused(await h.run(ctx(bearer(token))), 401, reason);
+    const line = JSON.parse(h.lines.at(-1)!) as Record<string, unknown>;
+    assert.equal(line.check, check, check);
+    assert.equal(line.reason, reason, check);
   }
 });

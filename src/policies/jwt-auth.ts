@@ -5,9 +5,10 @@
  * Each issuer has an algorithm allow-list and one key source (secret, PEM, JWK or JWKS URL); HS* and
  * public-key algorithms never share an issuer, so algorithm confusion finds no key.
  *
- * Verified tokens are kept in an LRU (by token), no longer than their exp: a hit answers
- * synchronously after re-checking exp, nbf and the route's scopes, only a miss returns a promise. Refusals
- * carry RFC 6750 WWW-Authenticate challenges; the failed check goes to the debug log, never to the client.
+ * Verified tokens are kept in an LRU (by token), no longer than their exp: a hit answers synchronously
+ * after re-checking exp and nbf (the route's scopes are checked once, when the token is verified), only a
+ * miss returns a promise. Refusals carry RFC 6750 WWW-Authenticate challenges; the failed check goes to the
+ * debug log, never to the client.
  * JWKS keys that never loaded give 503 auth_keys_unavailable rather than blaming the token.
  */
 import { LRUCache } from 'lru-cache';
@@ -52,21 +53,23 @@ const issuerSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS* algorithms cannot be mixed with public-key algorithms in one issuer (algorithm confusion); use two issuer entries' });
     return;
   }
+  const source = sources[0]!;
   if (issuer.secret !== undefined) {
+    const least = minSecretBytes(issuer.algorithms);
     if (symmetric.length === 0) ctx.addIssue({ code: 'custom', path: ['secret'], message: `a secret verifies only HS256/HS384/HS512; ${issuer.algorithms.join(', ')} need publicKey, jwk or jwksUrl` });
-    else if (Buffer.byteLength(issuer.secret) < minSecretBytes(issuer.algorithms)) ctx.addIssue({ code: 'custom', path: ['secret'], message: `secret is too short: at least ${minSecretBytes(issuer.algorithms)} bytes for ${symmetric.join(', ')}` });
+    else if (Buffer.byteLength(issuer.secret) < least) ctx.addIssue({ code: 'custom', path: ['secret'], message: `secret is too short: at least ${least} bytes for ${symmetric.join(', ')}` });
     return;
   }
   if (symmetric.length > 0) {
-    ctx.addIssue({ code: 'custom', path: [sources[0]!], message: `${symmetric.join(', ')} verify with a secret, not ${sources[0]}` });
+    ctx.addIssue({ code: 'custom', path: [source], message: `${symmetric.join(', ')} verify with a secret, not ${source}` });
     return;
   }
   try {
     const key = importPublicKey(issuer);
     const mismatch = key && issuer.algorithms.map((alg) => keyMismatch(key, alg)).find(Boolean);
-    if (mismatch) ctx.addIssue({ code: 'custom', path: [sources[0]!], message: mismatch });
+    if (mismatch) ctx.addIssue({ code: 'custom', path: [source], message: mismatch });
   } catch (error) {
-    ctx.addIssue({ code: 'custom', path: [sources[0]!], message: (error as Error).message });
+    ctx.addIssue({ code: 'custom', path: [source], message: (error as Error).message });
   }
 });
 
@@ -104,11 +107,16 @@ const REALM = 'Bearer realm="gatehouse"';
  */
 const KEY_CHARS = 24;
 
+/** A verified token, with everything a cache hit needs worked out once. */
 interface Verified {
   readonly token: string;
-  readonly identity: Identity & { readonly scopes: readonly string[] };
-  readonly exp: number | undefined;
-  readonly nbf: number | undefined;
+  readonly identity: Identity;
+  /** Wall-clock ms from which nbf (with leeway) admits the token: jose's check, in ms so a hit only compares. */
+  readonly validFromMs: number;
+  /** Wall-clock ms from which exp (with leeway) refuses it. */
+  readonly expiredFromMs: number;
+  /** The debug-log check naming the first route scope the token lacks; undefined when it has them all. */
+  readonly lacksScope: string | undefined;
 }
 
 /** The scopes granted by a token: `scope` (space-separated) or else `scp` (array or string). */
@@ -132,7 +140,7 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
       continue;
     }
     const options = {
-      url: issuer.jwksUrl, log, ...(monotonic ? { now: monotonic } : {}),
+      url: issuer.jwksUrl, log, now: monotonic,
       cacheAge: issuer.jwksCacheAge ?? JWKS_DEFAULTS.cacheAge,
       refetchInterval: issuer.jwksRefetchInterval ?? JWKS_DEFAULTS.refetchInterval,
       timeout: issuer.jwksTimeout ?? JWKS_DEFAULTS.timeout,
@@ -157,27 +165,33 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
     return answer;
   };
 
+  // The hit path: comparisons only, no allocation.
   const admit = (ctx: RequestContext, entry: Verified, nowMs: number): LocalReply | undefined => {
-    const now = Math.floor(nowMs / 1000);
-    if (entry.exp !== undefined && entry.exp <= now - leeway) return refuse(ctx, expired, 'exp');
-    if (entry.nbf !== undefined && entry.nbf > now + leeway) return refuse(ctx, invalid, 'nbf');
-    const granted = entry.identity.scopes;
-    for (let i = 0; i < required.length; i++) {
-      if (!granted.includes(required[i]!)) return refuse(ctx, insufficient, `scope ${required[i]} not granted`);
-    }
+    if (nowMs >= entry.expiredFromMs) return refuse(ctx, expired, 'exp');
+    if (nowMs < entry.validFromMs) return refuse(ctx, invalid, 'nbf');
+    if (entry.lacksScope !== undefined) return refuse(ctx, insufficient, entry.lacksScope);
     ctx.identity = entry.identity;
     return undefined;
   };
 
   const remember = (token: string, payload: JWTPayload, nowMs: number): Verified => {
     const consumer = config.consumerClaim === undefined ? undefined : payload[config.consumerClaim];
+    const scopes = grantedScopes(payload);
+    const lacking = required.find((scope) => !scopes.includes(scope));
     const identity = {
-      scopes: Object.freeze(grantedScopes(payload)),
+      scopes: Object.freeze(scopes),
       claims: Object.freeze(payload),
       ...(typeof payload.sub === 'string' ? { subject: payload.sub } : {}),
       ...(typeof consumer === 'string' || typeof consumer === 'number' ? { consumer: String(consumer) } : {}),
     };
-    const entry: Verified = { token, identity: Object.freeze(identity), exp: payload.exp, nbf: payload.nbf };
+    // jose compares whole seconds (floor(now / 1000)) with exp and nbf: these bounds are the same tests in ms.
+    const entry: Verified = {
+      token,
+      identity: Object.freeze(identity),
+      validFromMs: payload.nbf === undefined ? -Infinity : Math.ceil(payload.nbf - leeway) * 1000,
+      expiredFromMs: payload.exp === undefined ? Infinity : Math.ceil(payload.exp + leeway) * 1000,
+      lacksScope: lacking === undefined ? undefined : `scope ${lacking} not granted`,
+    };
     // The entry never outlives the token's exp (lru-cache drops it), and each hit re-checks exp anyway.
     const ttl = Math.min(config.cache.maxAge, payload.exp === undefined ? Infinity : payload.exp * 1000 - nowMs);
     if (tokens && ttl >= 1) tokens.set(token.slice(-KEY_CHARS), entry, { ttl: Math.floor(ttl) });

@@ -29,8 +29,8 @@ export interface JwksCacheOptions {
   /** Bound on one fetch, connection to last byte (ms). */
   readonly timeout: number;
   readonly log: Logger;
-  /** Monotonic milliseconds, for the refetch rate limit (tests inject one). */
-  readonly now?: () => number;
+  /** Monotonic milliseconds, for the refetch rate limit (tests inject one); performance.now by default. */
+  readonly now?: (() => number) | undefined;
 }
 
 /** The wait before retry number `failures` (1-based): doubles from `first`, never above `max`. */
@@ -39,7 +39,6 @@ export function retryDelay(failures: number, first: number, max: number): number
 }
 
 export class JwksCache implements Closable {
-  readonly url: string;
   readonly #options: JwksCacheOptions;
   readonly #now: () => number;
   readonly #firstRetry: number;
@@ -53,7 +52,6 @@ export class JwksCache implements Closable {
   #closed = false;
 
   constructor(options: JwksCacheOptions) {
-    this.url = options.url;
     this.#options = options;
     this.#now = options.now ?? performance.now.bind(performance);
     // Retries start within a second (sooner when kid refetches may be sooner) and never wait longer than the

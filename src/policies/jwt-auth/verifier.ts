@@ -61,15 +61,16 @@ export function jwksVerifier(rules: IssuerRules, cache: JwksCache): Verify {
   return async (token, now) => {
     const keys = cache.keys ?? await cache.refetch();
     if (!keys) return UNAVAILABLE;
+    const opts = options(rules, now);
     try {
-      return { ok: true, payload: await verifyWithSet(token, keys, options(rules, now)) };
+      return { ok: true, payload: await verifyWithSet(token, keys, opts) };
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) return refusal(error);
     }
     const fresh = await cache.refetch();
     if (!fresh || fresh === keys) return invalid('kid not in the JWKS');
     try {
-      return { ok: true, payload: await verifyWithSet(token, fresh, options(rules, now)) };
+      return { ok: true, payload: await verifyWithSet(token, fresh, opts) };
     } catch (error) {
       return error instanceof errors.JWKSNoMatchingKey ? invalid('kid not in the JWKS') : refusal(error);
     }
