@@ -95,7 +95,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Nearest-rank percentile of an ascending array (NaN when empty). */
-export function percentile(sorted: Float64Array, p: number): number {
+function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }

@@ -6,7 +6,7 @@ import { median } from './load.ts';
 
 export const TARGET_CPU_RATIO = 1.15;
 /** Above this median share of the proxy core taken by other work, the run is flagged as noisy. */
-export const NOISY_PCT = 10;
+const NOISY_PCT = 10;
 
 export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog';
 
@@ -33,7 +33,7 @@ export interface Run {
 
 export interface Medians { rps: number; p50: number; p99: number; cpuUs: number; upstreamCpuUs: number; otherLoadPct: number; rounds: number }
 
-export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const pad = (s: string, n: number) => s.padStart(n);
 const percent = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)}%` : 'n/a');
 const times = (n: number) => (Number.isFinite(n) ? `${n.toFixed(3)}x` : 'n/a');
@@ -45,7 +45,7 @@ export function runLine(run: Run, label: string): string {
     `other load on proxy core ${pad(percent(run.otherLoadPct), 4)}${failed}`;
 }
 
-export function mediansOf(runs: readonly Run[], target: TargetName): Medians {
+function mediansOf(runs: readonly Run[], target: TargetName): Medians {
   const mine = runs.filter((r) => r.target === target);
   const m = (key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'upstreamCpuUs' | 'otherLoadPct') => median(mine.map((r) => r[key]));
   return {
@@ -55,7 +55,7 @@ export function mediansOf(runs: readonly Run[], target: TargetName): Medians {
 }
 
 /** a/b CPU per request within each round (the two ran back to back, on the same state of the machine). */
-export function pairedCpuRatios(runs: readonly Run[], a: TargetName, b: TargetName): number[] {
+function pairedCpuRatios(runs: readonly Run[], a: TargetName, b: TargetName): number[] {
   const ratios: number[] = [];
   for (const round of new Set(runs.map((r) => r.round))) {
     const x = runs.find((r) => r.round === round && r.target === a);

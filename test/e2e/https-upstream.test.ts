@@ -1,11 +1,10 @@
 /**
  * https:// targets: certificates are verified (against the system CAs plus an optional `tls.ca` file), SNI
  * is sent, and a certificate the gateway cannot verify is a 502 upstream_connect_failure, not a silent
- * downgrade. Certificates are generated at test time with openssl.
+ * downgrade. Certificates are generated at test time with openssl (helpers/test-certs.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import https from 'node:https';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -13,17 +12,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { startGateway, tempDir, type TestGateway } from '../helpers/start-gateway.ts';
+import { createTestCa } from '../helpers/test-certs.ts';
 
 const dir = tempDir('gatehouse-tls-');
 const file = (name: string) => join(dir, name);
-
-function makeCertificates(): void {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Gatehouse Test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=upstream.test', '-keyout', 'server.key', '-out', 'server.csr']);
-  execFileSync('sh', ['-c', 'printf "subjectAltName=DNS:upstream.test,IP:127.0.0.1\\n" > san.ext'], { cwd: dir });
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.pem']);
-}
 
 describe('https targets', () => {
   let server: https.Server;
@@ -32,8 +24,8 @@ describe('https targets', () => {
   const gateways: TestGateway[] = [];
 
   before(async () => {
-    makeCertificates();
-    server = https.createServer({ key: readFileSync(file('server.key')), cert: readFileSync(file('server.pem')) }, (req, res) => {
+    const { cert, key } = createTestCa(dir).issue('server', 'upstream.test', ['upstream.test', '127.0.0.1']);
+    server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       seenServernames.push((req.socket as TLSSocket).servername);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`secure ${req.url}`);

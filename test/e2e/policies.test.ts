@@ -11,29 +11,19 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
+import { request, type Answer } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
-function request(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(base);
-    const req = http.request({
-      host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers, agent: false, signal: AbortSignal.timeout(5000),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
+/** An open raw connection to `gw` that collects what it receives as text (socket errors are left to `data()`). */
+async function rawConnection(gw: TestGateway): Promise<{ socket: net.Socket; data: () => string }> {
+  const socket = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  let data = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => { data += c; });
+  socket.on('error', () => {});
+  return { socket, data: () => data };
 }
 
 const reasonOf = (a: Answer): string => (JSON.parse(a.body) as { error: { reason: string } }).error.reason;
@@ -125,16 +115,12 @@ describe('policies end to end', () => {
 
     it('runs before the 101 on an upgrade: no key, no upgrade, and the upstream sees nothing', async () => {
       const before = up.received.length;
-      const { port } = new URL(gw.url);
-      const socket = net.connect(Number(port), '127.0.0.1');
+      const { socket, data } = await rawConnection(gw);
       socket.write('GET /keyed/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
-      let data = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (c: string) => { data += c; });
       await once(socket, 'close');
-      assert.match(data, /^HTTP\/1\.1 401 /);
-      assert.match(data, /www-authenticate: ApiKey/i);
-      assert.match(data, /"reason":"api_key_missing"/);
+      assert.match(data(), /^HTTP\/1\.1 401 /);
+      assert.match(data(), /www-authenticate: ApiKey/i);
+      assert.match(data(), /"reason":"api_key_missing"/);
       assert.equal(up.received.length, before);
     });
   });
@@ -250,31 +236,25 @@ describe('policies end to end', () => {
     });
 
     it('answers Expect: 100-continue with 413 before the client sends a body over the limit', async () => {
-      const { port } = new URL(gw.url);
-      const socket = net.connect(Number(port), '127.0.0.1');
+      const { socket, data } = await rawConnection(gw);
       socket.write('POST /small/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
-      let data = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (c: string) => { data += c; });
-      await until(() => data.includes('request_body_too_large'), 3000, '413 answer');
-      assert.match(data, /^HTTP\/1\.1 413 /);
-      assert.doesNotMatch(data, /100 Continue/);
+      await until(() => data().includes('request_body_too_large'), 3000, '413 answer');
+      assert.match(data(), /^HTTP\/1\.1 413 /);
+      assert.doesNotMatch(data(), /100 Continue/);
       socket.destroy();
       assert.equal(seen(up, '/small/expect').length, 0);
     });
 
     it('answers Expect: 100-continue with 100 when admitted, then forwards', async () => {
-      const { port } = new URL(gw.url);
-      const socket = net.connect(Number(port), '127.0.0.1');
+      const { socket, data } = await rawConnection(gw);
       socket.write('POST /small/expect-ok HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
-      let data = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (c: string) => { data += c; });
-      await until(() => data.includes('100 Continue'), 3000, '100 Continue');
+      await until(() => data().includes('100 Continue'), 3000, '100 Continue');
       socket.write('0123456789');
       await once(socket, 'close');
-      assert.match(data, /HTTP\/1\.1 200 /);
-      assert.equal(seen(up, '/small/expect-ok')[0]?.headers.expect, undefined);
+      assert.match(data(), /HTTP\/1\.1 200 /);
+      const forwarded = seen(up, '/small/expect-ok');
+      assert.equal(forwarded.length, 1, 'forwarded once');
+      assert.equal(forwarded[0]!.headers.expect, undefined);
     });
   });
 
@@ -330,21 +310,11 @@ describe('server.maxConnections', () => {
   it('closes connections beyond the limit at once, while the ones within it are served', async () => {
     const up = await startUpstream(echo('svc'));
     const gw = await startGateway({ server: { maxConnections: 2 }, upstreams: { svc: { targets: [{ url: up.url }] } }, routes: [{ name: 'all', match: { path: '/' }, upstream: 'svc' }] });
-    const port = Number(new URL(gw.url).port);
-    const open = async () => {
-      const socket = net.connect(port, '127.0.0.1');
-      await once(socket, 'connect');
-      let data = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (c: string) => { data += c; });
-      socket.on('error', () => {});
-      return { socket, data: () => data };
-    };
     try {
-      const held = [await open(), await open()];
+      const held = [await rawConnection(gw), await rawConnection(gw)];
       for (const c of held) c.socket.write('GET /held HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => held.every((c) => c.data().includes('HTTP/1.1 200')), 3000, 'the two allowed connections served');
-      const extra = await open();
+      const extra = await rawConnection(gw);
       extra.socket.write('GET /extra HTTP/1.1\r\nHost: x\r\n\r\n');
       await Promise.race([once(extra.socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('the third connection was not closed')), 3000))]);
       assert.equal(extra.data(), '');

@@ -7,43 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly rawHeaders: string[];
-  readonly body: string;
-}
-
-interface RequestOptions {
-  readonly method?: string;
-  readonly headers?: Record<string, string>;
-  readonly body?: string;
-}
-
-/** One request on a fresh connection, failing after 5 s. */
-function request(base: string, path: string, options: RequestOptions = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(base);
-    const req = http.request({
-      host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers,
-      agent: false, signal: AbortSignal.timeout(5000),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+import { request, type Answer } from '../helpers/e2e-process.ts';
+import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { assertGatewayError, rawRequest as rawHttpRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 interface Echoed {
   readonly upstream: string;
@@ -58,97 +28,14 @@ function echoed(answer: Answer): Echoed {
   return JSON.parse(answer.body) as Echoed;
 }
 
-interface ErrorBody {
-  readonly error: { readonly status: number; readonly reason: string; readonly message: string; readonly requestId: string };
-}
-
-/** Asserts the gateway's own JSON error answer: status, reason, body shape, and the request ID in both places. */
-function assertGatewayError(status: number, headers: Record<string, string | string[] | undefined>, body: string, reason: string): ErrorBody {
-  assert.match(String(headers['content-type']), /^application\/json/);
-  const parsed = JSON.parse(body) as ErrorBody;
-  assert.deepEqual(Object.keys(parsed), ['error']);
-  assert.deepEqual(Object.keys(parsed.error).sort(), ['message', 'reason', 'requestId', 'status']);
-  assert.equal(parsed.error.reason, reason);
-  assert.equal(parsed.error.status, status);
-  assert.equal(typeof parsed.error.message, 'string');
-  assert.ok(parsed.error.message.length > 0);
-  assert.ok(parsed.error.requestId.length > 0);
-  assert.equal(headers['x-request-id'], parsed.error.requestId);
-  return parsed;
-}
-
-interface RawAnswer {
-  readonly statusLine: string;
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
 /**
- * Writes `parts` on a raw socket (pausing `gapMs` between parts) and parses one HTTP/1.1 response, checking
- * it is well formed: a status line, headers, and exactly Content-Length bytes of body.
+ * Writes `parts` on a raw socket (pausing `gapMs` between parts) and reads one well-formed HTTP/1.1 response
+ * (helpers/raw-http.ts), which must be framed by Content-Length.
  */
-function rawRequest(port: number, parts: ReadonlyArray<string | Buffer>, gapMs = 0, timeoutMs = 5000): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    let data = Buffer.alloc(0);
-    let settled = false;
-    const finish = (error: Error | undefined, answer?: RawAnswer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(answer!);
-    };
-    const timer = setTimeout(() => finish(new Error(`no complete response in ${timeoutMs} ms; got ${JSON.stringify(data.toString('latin1').slice(0, 300))}`)), timeoutMs);
-    const tryParse = (ended: boolean) => {
-      const end = data.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (ended) finish(new Error(`connection closed without a response head; got ${JSON.stringify(data.toString('latin1').slice(0, 300))}`));
-        return;
-      }
-      const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
-      const m = /^HTTP\/1\.1 (\d{3}) .*$/.exec(statusLine!);
-      if (!m) return finish(new Error(`malformed status line ${JSON.stringify(statusLine)}`));
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        if (colon <= 0) return finish(new Error(`malformed header line ${JSON.stringify(line)}`));
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers['content-length']);
-      if (!Number.isInteger(length)) return finish(new Error(`response without a Content-Length: ${statusLine}`));
-      const body = data.subarray(end + 4);
-      if (body.length < length) {
-        if (ended) finish(new Error(`body cut short: ${body.length} of ${length} bytes`));
-        return;
-      }
-      if (body.length > length) return finish(new Error(`${body.length - length} bytes after the body`));
-      finish(undefined, { statusLine: statusLine!, status: Number(m[1]), headers, body: body.toString('utf8') });
-    };
-    socket.on('data', (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      tryParse(false);
-    });
-    socket.on('end', () => tryParse(true));
-    // The gateway may answer and close while the client is still writing a big request: what it answered is
-    // what matters, so a write-side error only ends the wait when nothing usable arrived.
-    socket.on('error', () => tryParse(true));
-    socket.on('connect', async () => {
-      for (let i = 0; i < parts.length && !settled; i++) {
-        if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
-        if (!socket.destroyed) socket.write(parts[i]!);
-      }
-    });
-  });
-}
-
-/** The access log line for `requestId`, waiting (bounded) for it to be written: lines are written on close. */
-async function logLine(gateway: TestGateway, requestId: string): Promise<Record<string, unknown>> {
-  let line: Record<string, unknown> | undefined;
-  await until(() => (line = gateway.accessLog().find((l) => l.requestId === requestId)) !== undefined, 2000, `access log line ${requestId}`);
-  return line!;
+async function rawRequest(port: number, parts: ReadonlyArray<string | Buffer>, gapMs = 0, timeoutMs = 5000): Promise<RawResponse> {
+  const r = await rawHttpRequest(port, parts, { gapMs, timeoutMs });
+  assert.ok(r.headers['content-length'] !== undefined, `response without a Content-Length: ${r.statusLine}`);
+  return r;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -235,7 +122,7 @@ describe('routing through the gateway', () => {
     const r = await request(gateway.url, '/readonly/x', { method: 'POST', body: 'x' });
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, 'GET, HEAD');
-    assertGatewayError(405, r.headers, r.body, 'method_not_allowed');
+    assertGatewayError(r, 405, 'method_not_allowed');
     assert.equal(echoed(await request(gateway.url, '/readonly/x')).upstream, 'a');
   });
 
@@ -254,7 +141,7 @@ describe('routing through the gateway', () => {
     const before = a.received.length + b.received.length;
     const r = await request(gateway.url, '/nowhere');
     assert.equal(r.status, 404);
-    const body = assertGatewayError(404, r.headers, r.body, 'route_not_found');
+    const body = assertGatewayError(r, 404, 'route_not_found');
     assert.match(body.error.requestId, UUID);
     assert.equal(r.headers['cache-control'], 'no-store');
     assert.equal(a.received.length + b.received.length, before, 'no upstream was contacted');
@@ -471,7 +358,7 @@ describe('malformed and unsafe requests', () => {
     for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nBad Header\r\n\r\n']) {
       const r = await rawRequest(port, [garbage]);
       assert.equal(r.status, 400, JSON.stringify(garbage));
-      assertGatewayError(400, r.headers, r.body, 'bad_request');
+      assertGatewayError(r, 400, 'bad_request', JSON.stringify(garbage));
     }
     assert.equal(upstream.received.length, 0);
   });
@@ -482,12 +369,12 @@ describe('malformed and unsafe requests', () => {
     const over = `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(maxHeaderSize)}\r\n\r\n`;
     const r1 = await rawRequest(port, [over]);
     assert.equal(r1.status, 431);
-    assertGatewayError(431, r1.headers, r1.body, 'headers_too_large');
+    assertGatewayError(r1, 431, 'headers_too_large');
     // ... and far over it, where Node's parser gives up.
     const giant = `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(64 * 1024)}\r\n\r\n`;
     const r2 = await rawRequest(port, [giant]);
     assert.equal(r2.status, 431);
-    assertGatewayError(431, r2.headers, r2.body, 'headers_too_large');
+    assertGatewayError(r2, 431, 'headers_too_large');
     // Many small headers count as much as one big one.
     const many = `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 300 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')}\r\n`;
     const r3 = await rawRequest(port, [many]);
@@ -507,7 +394,7 @@ describe('malformed and unsafe requests', () => {
     const path = `/${'u'.repeat(maxUrlLength + 10)}`;
     const r = await rawRequest(port, [`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`]);
     assert.equal(r.status, 414);
-    assertGatewayError(414, r.headers, r.body, 'uri_too_long');
+    assertGatewayError(r, 414, 'uri_too_long');
     const atLimit = await rawRequest(port, [`GET /${'u'.repeat(maxUrlLength - 1)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
     assert.equal(atLimit.status, 200, 'a URL of exactly maxUrlLength is accepted');
     assert.equal(upstream.received.length, received + 1);
@@ -517,7 +404,7 @@ describe('malformed and unsafe requests', () => {
     const received = upstream.received.length;
     const r = await rawRequest(port, [`GET /${'g'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`]);
     assert.equal(r.status, 414);
-    assertGatewayError(414, r.headers, r.body, 'uri_too_long');
+    assertGatewayError(r, 414, 'uri_too_long');
     assert.equal(upstream.received.length, received);
   });
 
@@ -527,24 +414,24 @@ describe('malformed and unsafe requests', () => {
     const pieces = Array.from({ length: 12 }, (_, i) => line.slice(i * 1000, (i + 1) * 1000));
     const r1 = await rawRequest(port, pieces, 5);
     assert.equal(r1.status, 414);
-    assertGatewayError(414, r1.headers, r1.body, 'uri_too_long');
+    assertGatewayError(r1, 414, 'uri_too_long');
     // Here the overflowing packet holds the end of a request line that began in an earlier one.
     const limit = maxHeaderSize + maxUrlLength;
     const head = `GET /${'h'.repeat(limit)} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const r2 = await rawRequest(port, [head.slice(0, limit - 100), head.slice(limit - 100)], 20);
     assert.equal(r2.status, 414);
-    assertGatewayError(414, r2.headers, r2.body, 'uri_too_long');
+    assertGatewayError(r2, 414, 'uri_too_long');
   });
 
   it('answers a giant header that arrives in many packets with 431, not 414', async () => {
     const cookie = `GET /a HTTP/1.1\r\nHost: x\r\nCookie: ${'session=abcdef; '.repeat(1000)}\r\n\r\n`;
     const r1 = await rawRequest(port, Array.from({ length: 12 }, (_, i) => cookie.slice(i * 1000, (i + 1) * 1000)), 5);
     assert.equal(r1.status, 431);
-    assertGatewayError(431, r1.headers, r1.body, 'headers_too_large');
+    assertGatewayError(r1, 431, 'headers_too_large');
     const many = `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')}\r\n`;
     const r2 = await rawRequest(port, Array.from({ length: 12 }, (_, i) => many.slice(i * 1000, (i + 1) * 1000)), 5);
     assert.equal(r2.status, 431);
-    assertGatewayError(431, r2.headers, r2.body, 'headers_too_large');
+    assertGatewayError(r2, 431, 'headers_too_large');
   });
 
   it('answers a request head sent too slowly with 408 request_timeout after server.headersTimeout', async () => {
@@ -554,7 +441,7 @@ describe('malformed and unsafe requests', () => {
     const r = await rawRequest(port, parts, 100, 4000);
     const elapsed = performance.now() - started;
     assert.equal(r.status, 408);
-    assertGatewayError(408, r.headers, r.body, 'request_timeout');
+    assertGatewayError(r, 408, 'request_timeout');
     assert.ok(elapsed >= 500, `answered after ${elapsed} ms, before the 500 ms headersTimeout`);
     assert.ok(elapsed < 1500, `answered after ${elapsed} ms`);
     assert.equal(upstream.received.filter((x) => x.url === '/slow').length, 0);
@@ -569,7 +456,7 @@ describe('malformed and unsafe requests', () => {
     for (const path of paths) {
       const r = await rawRequest(port, [`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
       assert.equal(r.status, 400, path);
-      assertGatewayError(400, r.headers, r.body, 'bad_path');
+      assertGatewayError(r, 400, 'bad_path', path);
       const line = await logLine(gateway, r.headers['x-request-id']!);
       assert.equal(line.reason, 'bad_path', path);
     }

@@ -16,9 +16,10 @@ import { after, before, describe, it } from 'node:test';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { reasons, type Reason } from '../../src/observability/reasons.ts';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
-import { echo, startUpstream, until, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
-import { assertGatewayError, type RawResponse } from '../helpers/raw-http.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { request, type Answer } from '../helpers/e2e-process.ts';
+import { closedPort, echo, startUpstream, until, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
+import { assertGatewayError } from '../helpers/raw-http.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 // ---------------------------------------------------------------- keys, tokens
 
@@ -74,40 +75,6 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 // ---------------------------------------------------------------- HTTP
 
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
-function request(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(base);
-    const req = http.request({ host: url.hostname, port: url.port, path, method: 'GET', headers, agent: false, signal: AbortSignal.timeout(5000) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The answer in raw-http's shape, for its shared error-body check (repeated headers joined, so duplicates show). */
-function asRaw(a: Answer): RawResponse {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(a.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  return { statusLine: `HTTP/1.1 ${a.status}`, status: a.status, headers, body: a.body };
-}
-
-/** The access log line for `requestId`, waiting (bounded) for it: lines are written when responses close. */
-async function logLine(gateway: TestGateway, requestId: string): Promise<Record<string, unknown>> {
-  let line: Record<string, unknown> | undefined;
-  await until(() => (line = gateway.accessLog().find((l) => l.requestId === requestId)) !== undefined, 2000, `access log line ${requestId}`);
-  return line!;
-}
-
 const CHALLENGE = 'Bearer realm="gatehouse"';
 const INVALID = `${CHALLENGE}, error="invalid_token"`;
 const EXPIRED = `${CHALLENGE}, error="invalid_token", error_description="The access token expired"`;
@@ -122,13 +89,13 @@ const LIBRARY_TEXT = /jose|JWS|JWK|JWT[A-Z]|ERR_|claim|signature|verif|kid|alg|T
 async function refused(gw: TestGateway, up: FakeUpstream, path: string, headers: Record<string, string>, status: number, reason: Reason,
   challenge: string | null, secrets: string[], what = path): Promise<string> {
   const before = up.received.length;
-  const a = await request(gw.url, path, headers);
+  const a = await request(gw.url, path, { headers });
   return checkRefusal(gw, up, a, before, path, status, reason, challenge, secrets, what);
 }
 
 async function checkRefusal(gw: TestGateway, up: FakeUpstream, a: Answer, before: number | undefined, path: string, status: number, reason: Reason,
   challenge: string | null, secrets: string[], what: string): Promise<string> {
-  const body = assertGatewayError(asRaw(a), status, reason, what);
+  const body = assertGatewayError(a, status, reason, what);
   assert.equal(body.error.message, reasons[reason].message, `${what}: the catalogue message, nothing else`);
   assert.doesNotMatch(body.error.message, LIBRARY_TEXT, what);
   if (challenge === null) assert.equal(a.headers['www-authenticate'], undefined, `${what}: no challenge`);
@@ -148,7 +115,7 @@ async function checkRefusal(gw: TestGateway, up: FakeUpstream, a: Answer, before
 
 /** Sends a request that must be admitted; returns what the upstream received for it (exactly one request). */
 async function admitted(gw: TestGateway, up: FakeUpstream, path: string, headers: Record<string, string>, what = path): Promise<Received> {
-  const a = await request(gw.url, path, headers);
+  const a = await request(gw.url, path, { headers });
   assert.equal(a.status, 200, `${what}: expected 200, got ${a.status} ${a.body.slice(0, 200)}`);
   const requestId = a.headers['x-request-id'];
   assert.ok(typeof requestId === 'string' && requestId.length > 0, `${what}: x-request-id`);
@@ -229,16 +196,6 @@ async function jwksServer(keys: JWK[], { port = 0, mode = 'up', listening = true
   });
   jwksServers.push(out);
   return out;
-}
-
-/** A port nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -406,7 +363,7 @@ describe('authentication under hostile input, end to end', () => {
     const before = rotJwks.hits();
     const tokens = await Promise.all(Array.from({ length: 5 }, () => rsToken({}, { kid: 'k2', key: next.privateKey })));
     const upBefore = up.received.length;
-    const answers = await Promise.all(tokens.map((t, i) => request(gw.url, `/rot/case7-burst-${i}`, bearer(t))));
+    const answers = await Promise.all(tokens.map((t, i) => request(gw.url, `/rot/case7-burst-${i}`, { headers: bearer(t) })));
     for (const [i, a] of answers.entries()) {
       await checkRefusal(gw, up, a, undefined, `/rot/case7-burst-${i}`, 401, 'token_invalid', INVALID, [tokens[i]!], `unknown kid #${i}`);
     }
@@ -585,7 +542,7 @@ describe('8. JWKS endpoint down at start', () => {
       await refused(gw, up, `${route}/no-token`, {}, 401, 'token_missing', CHALLENGE, [], `${label}, no token`);
       // A forged token is not "unavailable" material either way, but it must never be admitted.
       const forged = handMade({ alg: 'none' }, { iss: RS_ISS, aud: AUD, sub: 'x', tenant: 't', scope: 'orders:read', exp: nowS() + 60 });
-      const f = await request(gw.url, `${route}/forged`, bearer(forged));
+      const f = await request(gw.url, `${route}/forged`, { headers: bearer(forged) });
       assert.ok(f.status === 503 || f.status === 401, `forged token while keys never loaded: ${f.status}`);
       assert.deepEqual(up.received.filter((r) => r.url.startsWith(`${route}/`)).map((r) => r.url), [], 'nothing was forwarded while keys never loaded');
 
@@ -595,7 +552,7 @@ describe('8. JWKS endpoint down at start', () => {
       const deadline = Date.now() + 4000;
       let last: Answer | undefined;
       for (let i = 0; Date.now() < deadline; i++) {
-        last = await request(gw.url, `${route}/recover-${i}`, bearer(token));
+        last = await request(gw.url, `${route}/recover-${i}`, { headers: bearer(token) });
         if (last.status === 200) break;
         assert.equal(last.status, 503, `while recovering: ${last.status} ${last.body}`);
         await sleep(50);

@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ConfigInput } from '../../src/config/schema.ts';
 import { normalizePath } from '../../src/server/normalize-path.ts';
-import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { assertGatewayError, get, rawExchange, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 interface Echoed {
   readonly upstream: string;
@@ -23,33 +24,38 @@ function echoed(r: RawResponse, what: string): Echoed {
   return JSON.parse(r.body) as Echoed;
 }
 
-/** The access log line for `requestId`, waiting (bounded) for it: lines are written when responses close. */
-async function logLine(gateway: TestGateway, requestId: string): Promise<Record<string, unknown>> {
-  let line: Record<string, unknown> | undefined;
-  await until(() => (line = gateway.accessLog().find((l) => l.requestId === requestId)) !== undefined, 2000, `access log line ${requestId}`);
-  return line!;
+interface Served {
+  upstream: FakeUpstream;
+  gateway: TestGateway;
+  port: number;
+}
+
+/**
+ * For the enclosing describe: an echo upstream behind a gateway with one catch-all route (and `server`
+ * settings, if given), started before its tests and closed after them. The fields are set once before() ran.
+ */
+function servedByEcho(server?: ConfigInput['server']): Served {
+  const served = {} as Served;
+  before(async () => {
+    served.upstream = await startUpstream(echo('up'));
+    served.gateway = await startGateway({
+      ...(server ? { server } : {}),
+      upstreams: { up: { targets: [{ url: served.upstream.url }] } },
+      routes: [{ name: 'all', match: { path: '/' }, upstream: 'up' }],
+    });
+    served.port = served.gateway.instance.address.port;
+  });
+  after(async () => {
+    await served.gateway?.close();
+    await served.upstream?.close();
+  });
+  return served;
 }
 
 const urls = (u: FakeUpstream) => u.received.map((r) => r.url).join(', ');
 
 describe('path safety: unsafe request targets are refused with 400 bad_path', () => {
-  let upstream: FakeUpstream;
-  let gateway: TestGateway;
-  let port: number;
-
-  before(async () => {
-    upstream = await startUpstream(echo('up'));
-    gateway = await startGateway({
-      upstreams: { up: { targets: [{ url: upstream.url }] } },
-      routes: [{ name: 'all', match: { path: '/' }, upstream: 'up' }],
-    });
-    port = gateway.instance.address.port;
-  });
-
-  after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-  });
+  const served = servedByEcho();
 
   // What normalize-path.ts documents as refused: dot segments (raw or encoded), encoded / \ and NUL, raw
   // backslash, double encoding (also when assembled from encoded pieces), malformed escapes.
@@ -74,50 +80,50 @@ describe('path safety: unsafe request targets are refused with 400 bad_path', ()
 
   it('refuses every traversal and encoding variant, logs bad_path, and forwards nothing', async () => {
     for (const path of refused) {
-      const r = await rawRequest(port, [get(path)]);
+      const r = await rawRequest(served.port, [get(path)]);
       const body = assertGatewayError(r, 400, 'bad_path', path);
-      const line = await logLine(gateway, body.error.requestId);
+      const line = await logLine(served.gateway, body.error.requestId);
       assert.equal(line.status, 400, path);
       assert.equal(line.reason, 'bad_path', path);
     }
-    assert.equal(upstream.received.length, 0, `the upstream received ${urls(upstream)}`);
+    assert.equal(served.upstream.received.length, 0, `the upstream received ${urls(served.upstream)}`);
   });
 
   it('refuses absolute-form and asterisk-form targets (not origin form) with 400 bad_path', async () => {
     for (const line of ['GET http://evil/x HTTP/1.1', 'GET http://127.0.0.1/x HTTP/1.1', 'GET https://evil:443/%2e%2e/ HTTP/1.1', 'OPTIONS * HTTP/1.1']) {
-      const r = await rawRequest(port, [`${line}\r\nHost: gw.test\r\nConnection: close\r\n\r\n`]);
+      const r = await rawRequest(served.port, [`${line}\r\nHost: gw.test\r\nConnection: close\r\n\r\n`]);
       assertGatewayError(r, 400, 'bad_path', line);
     }
-    assert.equal(upstream.received.length, 0, `the upstream received ${urls(upstream)}`);
+    assert.equal(served.upstream.received.length, 0, `the upstream received ${urls(served.upstream)}`);
   });
 
   it('refuses unsafe paths on upgrade (WebSocket) requests too', async () => {
     for (const target of ['/../x', '/%2e%2e/x', '/a%2fb', '/%25%32%65', 'http://evil/x']) {
-      const r = await rawRequest(port, [`GET ${target} HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      const r = await rawRequest(served.port, [`GET ${target} HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n']);
       assertGatewayError(r, 400, 'bad_path', `upgrade ${target}`);
     }
-    assert.equal(upstream.received.length, 0, `the upstream received ${urls(upstream)}`);
+    assert.equal(served.upstream.received.length, 0, `the upstream received ${urls(served.upstream)}`);
   });
 
   it('refuses a raw NUL in the target as malformed HTTP (400 bad_request, from the parser)', async () => {
-    const r = await rawRequest(port, ['GET /a\0b HTTP/1.1\r\nHost: gw.test\r\n\r\n']);
+    const r = await rawRequest(served.port, ['GET /a\0b HTTP/1.1\r\nHost: gw.test\r\n\r\n']);
     assertGatewayError(r, 400, 'bad_request', 'raw NUL');
-    assert.equal(upstream.received.length, 0);
+    assert.equal(served.upstream.received.length, 0);
   });
 
   it('forwards names that only look like dot segments, and the query, unchanged', async () => {
-    const before = upstream.received.length;
+    const before = served.upstream.received.length;
     const kept = ['/..foo', '/.well-known/x', '/a./b', '/a..b/', '/.../x', '/x/.hidden', '/100%25off', '/x?a=/../b&c=%2e%2e&d=%2f'];
     for (const target of kept) {
-      assert.equal(echoed(await rawRequest(port, [get(target)]), target).url, target, 'forwarded unchanged');
+      assert.equal(echoed(await rawRequest(served.port, [get(target)]), target).url, target, 'forwarded unchanged');
     }
-    assert.deepEqual(upstream.received.slice(before).map((r) => r.url), kept);
+    assert.deepEqual(served.upstream.received.slice(before).map((r) => r.url), kept);
   });
 
   it('forwards the normalised form: duplicate slashes collapsed, unreserved escapes decoded, others upper-cased', async () => {
     for (const [sent, forwarded] of [['//a//b', '/a/b'], ['/%7euser/%41', '/~user/A'], ['/a%20b/%c3%a9', '/a%20b/%C3%A9'], ['/%2D%2e%5F', '/-._']]) {
-      assert.equal(echoed(await rawRequest(port, [get(sent!)]), sent!).url, forwarded, sent);
+      assert.equal(echoed(await rawRequest(served.port, [get(sent!)]), sent!).url, forwarded, sent);
     }
   });
 });
@@ -205,24 +211,7 @@ describe('route selection cannot be bypassed by another spelling of the path', (
 });
 
 describe('request head limits and slow heads', () => {
-  let upstream: FakeUpstream;
-  let gateway: TestGateway;
-  let port: number;
-
-  before(async () => {
-    upstream = await startUpstream(echo('up'));
-    gateway = await startGateway({
-      server: { maxHeaderSize: '4KiB', maxUrlLength: '1KiB', headersTimeout: '2s' },
-      upstreams: { up: { targets: [{ url: upstream.url }] } },
-      routes: [{ name: 'all', match: { path: '/' }, upstream: 'up' }],
-    });
-    port = gateway.instance.address.port;
-  });
-
-  after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-  });
+  const served = servedByEcho({ maxHeaderSize: '4KiB', maxUrlLength: '1KiB', headersTimeout: '2s' });
 
   it('answers a request head over maxHeaderSize with 431 headers_too_large', async () => {
     const cases: Array<[string, ReadonlyArray<string>]> = [
@@ -231,10 +220,10 @@ describe('request head limits and slow heads', () => {
       ['a huge header', [`GET /a HTTP/1.1\r\nHost: gw.test\r\nCookie: ${'c'.repeat(256 * 1024)}\r\n\r\n`]],
     ];
     for (const [what, parts] of cases) {
-      const body = assertGatewayError(await rawRequest(port, parts), 431, 'headers_too_large', what);
-      assert.equal((await logLine(gateway, body.error.requestId)).reason, 'headers_too_large', what);
+      const body = assertGatewayError(await rawRequest(served.port, parts), 431, 'headers_too_large', what);
+      assert.equal((await logLine(served.gateway, body.error.requestId)).reason, 'headers_too_large', what);
     }
-    assert.equal(upstream.received.length, 0, `the upstream received ${urls(upstream)}`);
+    assert.equal(served.upstream.received.length, 0, `the upstream received ${urls(served.upstream)}`);
   });
 
   it('answers a request target over maxUrlLength with 414 uri_too_long, the query counting too', async () => {
@@ -247,25 +236,25 @@ describe('request head limits and slow heads', () => {
       ['long path in four packets', [0, 1, 2, 3].map((i) => get(long).slice(i * 600, i === 3 ? undefined : (i + 1) * 600)), 10],
     ];
     for (const [what, parts, gapMs] of cases) {
-      const body = assertGatewayError(await rawRequest(port, parts, { gapMs: gapMs ?? 0 }), 414, 'uri_too_long', what);
-      assert.equal((await logLine(gateway, body.error.requestId)).reason, 'uri_too_long', what);
+      const body = assertGatewayError(await rawRequest(served.port, parts, { gapMs: gapMs ?? 0 }), 414, 'uri_too_long', what);
+      assert.equal((await logLine(served.gateway, body.error.requestId)).reason, 'uri_too_long', what);
     }
-    assert.equal(upstream.received.length, 0, `the upstream received ${urls(upstream)}`);
+    assert.equal(served.upstream.received.length, 0, `the upstream received ${urls(served.upstream)}`);
     // The limit is inclusive: a target of exactly maxUrlLength is served.
     const exact = `/${'u'.repeat(1023)}`;
-    assert.equal(echoed(await rawRequest(port, [get(exact)]), 'exact').url, exact);
+    assert.equal(echoed(await rawRequest(served.port, [get(exact)]), 'exact').url, exact);
   });
 
   it('answers a head trickled one byte a second (slowloris) with 408 request_timeout after headersTimeout, not before', async () => {
-    const received = upstream.received.length;
+    const received = served.upstream.received.length;
     const trickle = ['G', 'E', 'T', ' ', '/', 's'];
     // Also on a kept-alive connection, after a first complete request: the timeout applies to every head.
     const first = get('/first').replace('Connection: close', 'Connection: keep-alive');
     const freshParts = trickle;
     const keptParts = [first, ...trickle];
     const [fresh, kept] = await Promise.all([
-      rawExchange(port, freshParts, { gapMs: 1000, timeoutMs: 6500, responses: 1 }),
-      rawExchange(port, keptParts, { gapMs: 1000, timeoutMs: 7500, responses: 2 }),
+      rawExchange(served.port, freshParts, { gapMs: 1000, timeoutMs: 6500, responses: 1 }),
+      rawExchange(served.port, keptParts, { gapMs: 1000, timeoutMs: 7500, responses: 2 }),
     ]);
     for (const [what, r, parts, expected, offset] of [['fresh connection', fresh, freshParts, 1, 0], ['kept-alive connection', kept, keptParts, 2, 1000]] as const) {
       assert.equal(r.responses.length, expected, `${what}: ${r.bytes.toString('latin1').slice(0, 300)}`);
@@ -278,117 +267,87 @@ describe('request head limits and slow heads', () => {
       assert.ok(r.partsWritten < parts.length, `${what}: the client got to write all its bytes`);
     }
     assert.equal(echoed(kept.responses[0]!, 'first').url, '/first');
-    assert.deepEqual(upstream.received.slice(received).map((r) => r.url), ['/first'], 'the slow heads reached nothing');
+    assert.deepEqual(served.upstream.received.slice(received).map((r) => r.url), ['/first'], 'the slow heads reached nothing');
   });
 });
 
 describe('forged forwarding headers from an untrusted peer', () => {
-  let upstream: FakeUpstream;
-  let gateway: TestGateway;
-  let port: number;
-
-  before(async () => {
-    upstream = await startUpstream(echo('up'));
-    // No trustedProxies: 127.0.0.1 is an ordinary client, whatever it claims.
-    gateway = await startGateway({
-      upstreams: { up: { targets: [{ url: upstream.url }] } },
-      routes: [{ name: 'all', match: { path: '/' }, upstream: 'up' }],
-    });
-    port = gateway.instance.address.port;
-  });
-
-  after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-  });
+  // No trustedProxies: 127.0.0.1 is an ordinary client, whatever it claims.
+  const served = servedByEcho();
 
   /** The values of `name` in what the upstream received (every copy, in order). */
   const valuesOf = (raw: string[], name: string) => raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === name ? [raw[i + 1]!] : []));
 
   it('replaces X-Forwarded-For, drops X-Real-IP and Forwarded, and logs the socket peer as the client IP', async () => {
-    const r = await rawRequest(port, [
+    const r = await rawRequest(served.port, [
       'GET /whoami HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7, 8.8.8.8\r\nX-Real-IP: 6.6.6.6\r\n' +
       'Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n',
     ]);
     echoed(r, '/whoami');
-    const seen = upstream.received.at(-1)!;
+    const seen = served.upstream.received.at(-1)!;
     assert.equal(seen.url, '/whoami');
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-real-ip'), []);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'forwarded'), []);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-host'), ['gw.test']);
-    const line = await logLine(gateway, r.headers['x-request-id']!);
+    const line = await logLine(served.gateway, r.headers['x-request-id']!);
     assert.equal(line.clientIp, '127.0.0.1');
   });
 
   it('keeps X-Forwarded-For and X-Request-ID when the client names them in Connection', async () => {
-    const r = await rawRequest(port, [
+    const r = await rawRequest(served.port, [
       'GET /hop HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Request-ID: client-rid-7\r\n' +
       'Connection: close, x-forwarded-for, x-request-id, X-Forwarded-Proto, via\r\n\r\n',
     ]);
     echoed(r, '/hop');
-    const seen = upstream.received.at(-1)!;
+    const seen = served.upstream.received.at(-1)!;
     assert.equal(seen.url, '/hop');
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'via'), ['1.1 gatehouse']);
     assert.deepEqual(valuesOf(seen.rawHeaders, 'x-request-id'), [r.headers['x-request-id']]);
-    assert.equal((await logLine(gateway, r.headers['x-request-id']!)).clientIp, '127.0.0.1');
+    assert.equal((await logLine(served.gateway, r.headers['x-request-id']!)).clientIp, '127.0.0.1');
   });
 
   it('drops underscore spellings of the forwarding headers, which CGI/WSGI servers read as the real ones', async () => {
-    echoed(await rawRequest(port, [
+    echoed(await rawRequest(served.port, [
       'GET /underscore HTTP/1.1\r\nHost: gw.test\r\nX_Forwarded_For: 6.6.6.6\r\nX-Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nConnection: close\r\n\r\n',
     ]), '/underscore');
-    const seen = upstream.received.at(-1)!;
+    const seen = served.upstream.received.at(-1)!;
     const spoofed = seen.rawHeaders.filter((_v, i) => i % 2 === 0).filter((name) => /^x[-_](forwarded|real)[-_]/i.test(name) && name.includes('_'));
     assert.deepEqual(spoofed, []);
   });
 });
 
 describe('requests Node\'s server would answer on its own', () => {
-  let upstream: FakeUpstream;
-  let gateway: TestGateway;
-  let port: number;
-
-  before(async () => {
-    upstream = await startUpstream(echo('up'));
-    gateway = await startGateway({
-      upstreams: { up: { targets: [{ url: upstream.url }] } },
-      routes: [{ name: 'all', match: { path: '/' }, upstream: 'up' }],
-    });
-    port = gateway.instance.address.port;
-  });
-
-  after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-  });
+  const served = servedByEcho();
 
   it('answers an HTTP/1.1 request without Host with the JSON 400, logged', async () => {
-    const body = assertGatewayError(await rawRequest(port, ['GET /no-host HTTP/1.1\r\nConnection: close\r\n\r\n']), 400, 'bad_request', 'no Host');
-    assert.equal((await logLine(gateway, body.error.requestId)).reason, 'bad_request');
-    assert.equal(upstream.received.length, 0);
+    const body = assertGatewayError(await rawRequest(served.port, ['GET /no-host HTTP/1.1\r\nConnection: close\r\n\r\n']), 400, 'bad_request', 'no Host');
+    assert.equal((await logLine(served.gateway, body.error.requestId)).reason, 'bad_request');
+    assert.equal(served.upstream.received.length, 0);
   });
 
   it('answers CONNECT with the JSON error instead of closing the connection', async () => {
     for (const line of ['CONNECT evil.example:443 HTTP/1.1', 'CONNECT /x HTTP/1.1']) {
-      assertGatewayError(await rawRequest(port, [`${line}\r\nHost: evil.example:443\r\n\r\n`]), 400, 'bad_path', line);
+      assertGatewayError(await rawRequest(served.port, [`${line}\r\nHost: evil.example:443\r\n\r\n`]), 400, 'bad_path', line);
     }
-    assert.equal(upstream.received.length, 0);
+    assert.equal(served.upstream.received.length, 0);
   });
 
   it('refuses a request with two Host headers (RFC 9112 §3.2: MUST answer 400)', async () => {
-    const r = await rawRequest(port, [get('/two-hosts', 'Host: other.test\r\n')]);
+    const r = await rawRequest(served.port, [get('/two-hosts', 'Host: other.test\r\n')]);
     assertGatewayError(r, 400, 'bad_request', 'two Host headers');
-    assert.equal(upstream.received.length, 0);
+    assert.equal(served.upstream.received.length, 0);
   });
 
   it('answers an unknown Expect with the gateway\'s JSON error and X-Request-ID, logged', async () => {
-    const r = await rawRequest(port, ['PUT /x HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-condinue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd']);
+    const r = await rawRequest(served.port, ['PUT /x HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-condinue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd']);
     assert.match(r.headers['content-type'] ?? '', /^application\/json/, r.statusLine);
     assert.ok(r.headers['x-request-id'], 'no X-Request-ID');
-    assert.equal(upstream.received.length, 0);
+    const body = assertGatewayError(r, 417, 'expectation_failed', 'unknown Expect');
+    assert.equal((await logLine(served.gateway, body.error.requestId)).reason, 'expectation_failed');
+    assert.equal(served.upstream.received.length, 0);
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { echo, startUpstream, until, type FakeUpstream, type UpstreamHandler } from '../helpers/fake-upstream.ts';
 import { assertGatewayError, rawExchange, type ExchangeResult } from '../helpers/raw-http.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 /** A path no route takes: if the gateway parses a request for it, it answers 404 itself. */
 const SMUGGLED_PATH = '/internal/secret';
@@ -96,12 +96,10 @@ describe('request smuggling', () => {
   it('logs the refusal under the request ID it answered with', async () => {
     const r = await rawExchange(port, [malformed[0]![1]], { timeoutMs: 3000 });
     assertRefused(r, 'CL.TE');
-    const id = r.responses[0]!.headers['x-request-id'];
-    let line: Record<string, unknown> | undefined;
-    await until(() => (line = gateway.accessLog().find((l) => l.requestId === id)) !== undefined, 2000, 'the access log line');
-    assert.equal(line!.status, 400);
-    assert.equal(line!.reason, 'bad_request');
-    assert.equal(line!.clientIp, '127.0.0.1');
+    const line = await logLine(gateway, r.responses[0]!.headers['x-request-id']!);
+    assert.equal(line.status, 400);
+    assert.equal(line.reason, 'bad_request');
+    assert.equal(line.clientIp, '127.0.0.1');
   });
 
   it('parses a request pipelined after a Content-Length: 0 body as the gateway\'s own request, never the upstream\'s', async () => {

@@ -10,8 +10,9 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { echo, startUpstream, until, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { closedPort, echo, startUpstream, until, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
+import { assertGatewayError } from '../helpers/raw-http.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 /** How late a timeout may fire and still pass: loose, so a busy machine does not fail the suite. */
 const SLACK_MS = 250;
@@ -24,8 +25,6 @@ interface Outcome {
   readonly complete: boolean;
   /** performance.now() when the response ended or was cut. */
   readonly endedAt: number;
-  /** performance.now() of the last body chunk received (or of the response head). */
-  readonly lastDataAt: number;
 }
 
 interface Sent {
@@ -53,16 +52,12 @@ function send(base: string, path: string, headers: Record<string, string> = {}, 
     });
     req.on('response', (res) => {
       let text = '';
-      let lastDataAt = performance.now();
       res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-        lastDataAt = performance.now();
-      });
+      res.on('data', (c: string) => { text += c; });
       res.on('error', () => { /* a cut response: reported through `complete` */ });
       res.on('close', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, complete: res.complete, endedAt: performance.now(), lastDataAt });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, complete: res.complete, endedAt: performance.now() });
       });
     });
   });
@@ -70,42 +65,16 @@ function send(base: string, path: string, headers: Record<string, string> = {}, 
   return { req, outcome };
 }
 
-interface ErrorBody {
-  readonly error: { readonly status: number; readonly reason: string; readonly message: string; readonly requestId: string };
-}
-
-function assertGatewayError(outcome: Outcome, status: number, reason: string): void {
-  assert.equal(outcome.status, status, outcome.body);
-  assert.match(String(outcome.headers['content-type']), /^application\/json/);
-  const body = JSON.parse(outcome.body) as ErrorBody;
-  assert.equal(body.error.status, status);
-  assert.equal(body.error.reason, reason);
-  assert.equal(body.error.requestId, outcome.headers['x-request-id']);
-}
+/** How long an access log line may take to appear (helpers/start-gateway.ts's `logLine`). */
+const LOG_WAIT_MS = 3000;
 
 function assertWithin(elapsed: number, min: number, what: string): void {
   assert.ok(elapsed >= min, `${what} after ${elapsed.toFixed(1)} ms: earlier than its ${min} ms`);
   assert.ok(elapsed < min + SLACK_MS, `${what} after ${elapsed.toFixed(1)} ms: more than ${SLACK_MS} ms late`);
 }
 
-async function logLine(gateway: TestGateway, requestId: string): Promise<Record<string, unknown>> {
-  let line: Record<string, unknown> | undefined;
-  await until(() => (line = gateway.accessLog().find((l) => l.requestId === requestId)) !== undefined, 3000, `access log line ${requestId}`);
-  return line!;
-}
-
 function receivedAt(upstream: FakeUpstream, url: string): Received | undefined {
   return upstream.received.find((r) => r.url === url);
-}
-
-/** A port with nothing listening: a server is started and closed to get one. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
@@ -199,7 +168,7 @@ describe('upstream timeouts', () => {
     assertGatewayError(outcome, 504, 'upstream_response_timeout');
     assertWithin(outcome.endedAt - started, 300, 'upstream_response_timeout');
     await until(() => receivedAt(hang, '/response/1')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'resp-timeout-1');
+    const line = await logLine(gateway, 'resp-timeout-1', LOG_WAIT_MS);
     assert.equal(line.status, 504);
     assert.equal(line.reason, 'upstream_response_timeout');
     assert.ok((line.durationMs as number) >= 300, `logged ${String(line.durationMs)} ms`);
@@ -211,7 +180,7 @@ describe('upstream timeouts', () => {
     assertGatewayError(outcome, 504, 'route_timeout');
     assertWithin(outcome.endedAt - started, 200, 'route_timeout');
     await until(() => receivedAt(hang, '/route/1')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'route-timeout-1');
+    const line = await logLine(gateway, 'route-timeout-1', LOG_WAIT_MS);
     assert.equal(line.reason, 'route_timeout');
     // The route timeout counts from arrival, which is what durationMs measures.
     assert.ok((line.durationMs as number) >= 200, `logged ${String(line.durationMs)} ms`);
@@ -222,7 +191,7 @@ describe('upstream timeouts', () => {
     const outcome = await send(gateway.url, '/refused', { 'x-request-id': 'refused-1' }).outcome;
     assertGatewayError(outcome, 502, 'upstream_connect_failure');
     assert.ok(outcome.endedAt - started < 1000, 'a refused connect is not waited out');
-    const line = await logLine(gateway, 'refused-1');
+    const line = await logLine(gateway, 'refused-1', LOG_WAIT_MS);
     assert.equal(line.reason, 'upstream_connect_failure');
     assert.equal(line.status, 502);
   });
@@ -232,7 +201,7 @@ describe('upstream timeouts', () => {
     const outcome = await send(gateway.url, '/hole', { 'x-request-id': 'connect-timeout-1' }).outcome;
     assertGatewayError(outcome, 504, 'upstream_connect_timeout');
     assertWithin(outcome.endedAt - started, 300, 'upstream_connect_timeout');
-    const line = await logLine(gateway, 'connect-timeout-1');
+    const line = await logLine(gateway, 'connect-timeout-1', LOG_WAIT_MS);
     assert.equal(line.reason, 'upstream_connect_timeout');
   });
 
@@ -304,7 +273,7 @@ describe('body timeouts and the client going away', () => {
     assert.equal(outcome.complete, false, 'the client must see the response cut short');
     assertWithin(outcome.endedAt - wroteAt.get('/silent/1')!, 300, 'the idle cut');
     await until(() => receivedAt(upstream, '/silent/1')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'body-idle-1');
+    const line = await logLine(gateway, 'body-idle-1', LOG_WAIT_MS);
     assert.equal(line.reason, 'upstream_body_timeout');
     assert.equal(line.status, 504, 'docs/reasons.md: logged with 504 when headers were already sent');
   });
@@ -315,7 +284,7 @@ describe('body timeouts and the client going away', () => {
     assert.equal(outcome.complete, true);
     assert.equal(outcome.body, `partial${Array.from({ length: 14 }, (_, i) => `chunk${i + 1}`).join('')}`);
     assert.ok(outcome.endedAt - started >= 1400, 'the body took longer than the idle timeout several times over');
-    const line = await logLine(gateway, 'trickle-1');
+    const line = await logLine(gateway, 'trickle-1', LOG_WAIT_MS);
     assert.equal(line.status, 200);
     assert.equal(line.reason, undefined);
     assert.equal(receivedAt(upstream, '/trickle/1')?.aborted, false);
@@ -327,7 +296,7 @@ describe('body timeouts and the client going away', () => {
     await until(() => receivedAt(upstream, '/hang/1') !== undefined, 2000, 'the request to reach the upstream');
     req.destroy();
     await until(() => receivedAt(upstream, '/hang/1')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'gone-1');
+    const line = await logLine(gateway, 'gone-1', LOG_WAIT_MS);
     assert.equal(line.status, 499);
     assert.equal(line.reason, 'client_aborted');
   });
@@ -339,7 +308,7 @@ describe('body timeouts and the client going away', () => {
     await new Promise((r) => setTimeout(r, 150));
     req.destroy();
     await until(() => receivedAt(upstream, '/trickle/gone')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'gone-2');
+    const line = await logLine(gateway, 'gone-2', LOG_WAIT_MS);
     assert.equal(line.status, 499);
     assert.equal(line.reason, 'client_aborted');
   });
@@ -353,7 +322,7 @@ describe('body timeouts and the client going away', () => {
     assertGatewayError(result, 408, 'client_body_timeout');
     assertWithin(result.endedAt - wrote, 300, 'client_body_timeout');
     await until(() => receivedAt(upstream, '/echo/slow')?.aborted === true, 2000, 'the upstream to see its request aborted');
-    const line = await logLine(gateway, 'slow-body-1');
+    const line = await logLine(gateway, 'slow-body-1', LOG_WAIT_MS);
     assert.equal(line.reason, 'client_body_timeout');
     assert.equal(line.bytesIn, 10);
     req.destroy();
@@ -371,7 +340,7 @@ describe('body timeouts and the client going away', () => {
     const result = await outcome;
     assert.equal(result.status, 200, result.body);
     assert.equal((JSON.parse(result.body) as { bodyBytes: number }).bodyBytes, 8000);
-    const line = await logLine(gateway, 'moving-1');
+    const line = await logLine(gateway, 'moving-1', LOG_WAIT_MS);
     assert.equal(line.bytesIn, 8000);
     assert.equal(line.reason, undefined);
   });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
@@ -19,7 +19,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { startInstance, type Instance } from '../../src/process/instance.ts';
-import { poll } from '../helpers/e2e-process.ts';
+import { get, poll } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { startGateway, tempDir, testConfig, type TestGateway } from '../helpers/start-gateway.ts';
 import { createTestCa, handshake, type TestCa } from '../helpers/test-certs.ts';
@@ -250,14 +250,7 @@ describe('the HTTPS listener', () => {
 
   it('redirects plain HTTP with 308 to the same host, path and query on the HTTPS port', async () => {
     const redirectPort = gateway.instance.redirectAddress!.port;
-    const answer = await new Promise<Answer>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: redirectPort, path: '/a/b?c=d&e', headers: { host: 'Shop.Test:8080' }, agent: false, signal: AbortSignal.timeout(5000) }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      }).on('error', reject);
-    });
+    const answer = await get(`http://127.0.0.1:${redirectPort}/a/b?c=d&e`, { host: 'Shop.Test:8080' });
     assert.equal(answer.status, 308);
     assert.equal(answer.headers.location, `https://shop.test:${port}/a/b?c=d&e`);
     assert.equal((JSON.parse(answer.body) as { error: { reason: string } }).error.reason, 'https_redirect');

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { rawExchange, type RawResponse } from '../helpers/raw-http.ts';
 import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 /** Opens a client WebSocket, failing after 5 s. */
@@ -69,38 +70,19 @@ async function closed(ws: WebSocket, timeoutMs = 3000): Promise<{ code: number; 
   return { code, reason: reason.toString(), at: performance.now() };
 }
 
-interface RawAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-/** Sends a raw upgrade request and reads the answer until the gateway closes the connection. */
-function rawUpgrade(port: number, path: string, extra = ''): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    let data = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no complete answer in 3 s; got ${JSON.stringify(data)}`));
-    }, 3000);
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => { data += c; });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const end = data.indexOf('\r\n\r\n');
-      if (end === -1) return reject(new Error(`no response head: ${JSON.stringify(data)}`));
-      const [statusLine, ...lines] = data.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
-      const body = data.slice(end + 4);
-      assert.equal(Buffer.byteLength(body, 'latin1'), Number(headers['content-length']), 'body length matches Content-Length');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine!)?.[1]), headers, body });
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`);
-  });
+/**
+ * Sends a raw upgrade request and reads the answer until the gateway closes the connection: exactly one
+ * well-formed response (helpers/raw-http.ts), its body as long as its Content-Length says.
+ */
+async function rawUpgrade(port: number, path: string): Promise<RawResponse> {
+  const r = await rawExchange(port, [`GET ${path} HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`], { timeoutMs: 3000 });
+  const got = JSON.stringify(r.bytes.toString('latin1'));
+  assert.ok(r.closed, `no complete answer in 3 s; got ${got}`);
+  assert.equal(r.malformed, undefined, `${r.malformed}; got ${got}`);
+  assert.equal(r.responses.length, 1, `${r.responses.length} responses; got ${got}`);
+  assert.ok(r.responses[0]!.headers['content-length'] !== undefined, `no Content-Length to check the body against; got ${got}`);
+  return r.responses[0]!;
 }
 
 describe('WebSocket through the gateway', () => {

@@ -13,6 +13,9 @@ import { exitOf, get, jsonLines, killIfRunning, pidAlive, poll, runCli, saveAtom
 import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 
+/** What the primary logs when a worker dies (src/process/cluster.ts). */
+const WORKER_DIED = 'worker died; starting a replacement';
+
 let upstream: FakeUpstream;
 let gw: SpawnedGateway | undefined;
 const workerPids = new Set<number>();
@@ -127,7 +130,7 @@ describe('workers: 2', () => {
     await g.waitForLog('config reloaded', 10_000);
 
     process.kill(victim, 'SIGKILL');
-    const died = JSON.parse(await g.waitForLog('worker died', 10_000)) as { workerPid: number; signal: string };
+    const died = JSON.parse(await g.waitForLog(WORKER_DIED, 10_000)) as { workerPid: number; signal: string };
     assert.equal(died.workerPid, victim);
     assert.equal(died.signal, 'SIGKILL');
     await until(() => !pidAlive(victim), 5000, 'the killed worker to be gone');
@@ -151,7 +154,7 @@ describe('workers: 2', () => {
     for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
     assert.equal(await exitOf(g.proc, 15_000), 0, g.logLines.join('\n'));
     await until(() => [...pids].every((p) => !pidAlive(p)), 5000, 'every worker to exit');
-    assert.deepEqual(jsonLines(g.logLines).filter((l) => l.msg === 'worker died'), [], 'a drain is not a death');
+    assert.deepEqual(jsonLines(g.logLines).filter((l) => l.msg === WORKER_DIED), [], 'a drain is not a death');
   });
 
   it('fails the start with exit 1 when a worker cannot start, instead of replacing workers forever', async () => {
@@ -172,6 +175,6 @@ routes: [{ name: a, match: { path: /a }, upstream: u }]
     assert.equal(r.code, 1);
     assert.match(r.stderr, /EADDRINUSE/, 'the reason is logged');
     assert.match(r.stderr, /worker \d+ exited \(code 1\) before answering "listening"/);
-    assert.deepEqual(jsonLines(r.stderr.split('\n')).filter((l) => l.msg === 'worker died; starting a replacement'), []);
+    assert.deepEqual(jsonLines(r.stderr.split('\n')).filter((l) => l.msg === WORKER_DIED), []);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Tools for process-level end-to-end tests: run the CLI to completion, save a config the way editors do,
- * make one-off HTTP requests on fresh connections, and wait for a child process to exit. Every wait is
- * bounded in time; every loop in count.
+ * Tools for end-to-end tests: run the CLI to completion, save a config the way editors do, make one-off
+ * HTTP requests on fresh connections, and wait for a child process to exit. Every wait is bounded in time;
+ * every loop in count.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -75,18 +75,39 @@ export interface Answer {
   readonly body: string;
 }
 
-/** One GET, on a fresh connection unless an `agent` is given, failing after `timeoutMs`. */
-export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000, agent: http.Agent | false = false): Promise<Answer> {
+export interface RequestOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Buffer;
+  readonly timeoutMs?: number;
+  /** A keep-alive agent to reuse connections; by default each request has a fresh connection. */
+  readonly agent?: http.Agent | false;
+}
+
+/**
+ * One request for `path` (sent as given: never normalised the way a URL would be) to the server at `base`,
+ * on a fresh connection unless an `agent` is given, failing after `timeoutMs` (5 s by default).
+ */
+export function request(base: string, path: string, options: RequestOptions = {}): Promise<Answer> {
+  const { method = 'GET', headers = {}, body, timeoutMs = 5000, agent = false } = options;
+  const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
-      let body = '';
+    const req = http.request({ host: hostname, port, path, method, headers, agent, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
       res.on('error', reject);
     });
     req.on('error', reject);
+    req.end(body);
   });
+}
+
+/** One GET for `url` (see `request`). */
+export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000, agent: http.Agent | false = false): Promise<Answer> {
+  const { origin, pathname, search } = new URL(url);
+  return request(origin, pathname + search, { headers, timeoutMs, agent });
 }
 
 /**

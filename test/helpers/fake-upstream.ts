@@ -1,6 +1,7 @@
 /**
  * Real HTTP upstreams for tests, on 127.0.0.1 port 0. Each records what it received (method, url, headers,
  * body size) and whether the request was aborted by the gateway, so tests can assert what an upstream saw.
+ * Also a port with nothing listening, for targets that refuse connections.
  */
 import http from 'node:http';
 import { once } from 'node:events';
@@ -68,4 +69,14 @@ export async function until(predicate: () => boolean, timeoutMs = 2000, what = '
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A port nothing listens on: bound on 127.0.0.1, then released. */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

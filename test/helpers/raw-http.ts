@@ -33,7 +33,7 @@ const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
  * connection close. A response to HEAD has no body: `headCount` says how many of the first responses
  * answer HEAD requests.
  */
-export function parseResponses(data: Buffer, eof: boolean, headCount = 0): Parsed {
+function parseResponses(data: Buffer, eof: boolean, headCount = 0): Parsed {
   const responses: RawResponse[] = [];
   let at = 0;
   const stop = (malformed?: string): Parsed => ({ responses, rest: data.subarray(at), malformed });
@@ -117,8 +117,7 @@ export interface ExchangeResult extends Parsed {
   /** The server closed (or reset) the connection. */
   readonly closed: boolean;
   readonly timedOut: boolean;
-  /** ms from connect to the first byte received, and to the end of the exchange. */
-  readonly firstByteMs: number | undefined;
+  /** ms from connect to the end of the exchange. */
   readonly elapsedMs: number;
   /** How many parts were written before the exchange ended. */
   readonly partsWritten: number;
@@ -132,18 +131,16 @@ export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer>,
     let data = Buffer.alloc(0);
     let settled = false;
     let connectedAt = performance.now();
-    let firstByteMs: number | undefined;
     let partsWritten = 0;
     const finish = (closed: boolean, timedOut: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...parseResponses(data, closed, headCount), bytes: data, closed, timedOut, firstByteMs, elapsedMs: performance.now() - connectedAt, partsWritten });
+      resolve({ ...parseResponses(data, closed, headCount), bytes: data, closed, timedOut, elapsedMs: performance.now() - connectedAt, partsWritten });
     };
     const timer = setTimeout(() => finish(false, true), timeoutMs);
     socket.on('data', (chunk: Buffer) => {
-      firstByteMs ??= performance.now() - connectedAt;
       data = Buffer.concat([data, chunk]);
       if (wanted !== undefined && parseResponses(data, false, headCount).responses.length >= wanted) finish(false, false);
     });
@@ -164,14 +161,15 @@ export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer>,
   });
 }
 
-/** One request, one well-formed response (fails with what arrived otherwise). */
+/** One request, one well-formed response and no byte after it (fails with what arrived otherwise). */
 export async function rawRequest(port: number, parts: ReadonlyArray<string | Buffer>, options: ExchangeOptions = {}): Promise<RawResponse> {
   const r = await rawExchange(port, parts, { responses: 1, ...options });
   const first = r.responses[0];
+  const got = () => JSON.stringify(r.bytes.toString('latin1').slice(0, 300));
   if (!first) {
-    const got = JSON.stringify(r.bytes.toString('latin1').slice(0, 300));
-    throw new Error(`no complete response (${r.timedOut ? 'timed out' : 'connection closed'}${r.malformed ? `, ${r.malformed}` : ''}); got ${got}`);
+    throw new Error(`no complete response (${r.timedOut ? 'timed out' : 'connection closed'}${r.malformed ? `, ${r.malformed}` : ''}); got ${got()}`);
   }
+  if (r.responses.length > 1 || r.rest.length > 0) throw new Error(`bytes after the response; got ${got()}`);
   return first;
 }
 
@@ -184,14 +182,28 @@ export interface GatewayError {
   readonly error: { readonly status: number; readonly reason: string; readonly message: string; readonly requestId: string };
 }
 
+/** What `assertGatewayError` reads: a RawResponse, or an answer from node:http (helpers/e2e-process.ts). */
+export interface AnyResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | number | undefined>>;
+  readonly body: string;
+  readonly statusLine?: string;
+}
+
+/** A header's value as one string: repeated values joined, so that a duplicate shows. */
+function headerOf(r: AnyResponse, name: string): string | undefined {
+  const value = r.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value === undefined ? undefined : String(value);
+}
+
 /**
  * Asserts the gateway's own error answer: the status, the JSON body `{"error":{status, reason, message,
  * requestId}}` with `reason` (from the catalogue, its status matching), and X-Request-ID equal to requestId.
  */
-export function assertGatewayError(r: RawResponse, status: number, reason: string, what = ''): GatewayError {
-  const label = `${what} -> ${r.statusLine} ${r.body.slice(0, 200)}`;
+export function assertGatewayError(r: AnyResponse, status: number, reason: string, what = ''): GatewayError {
+  const label = `${what} -> ${r.statusLine ?? `HTTP/1.1 ${r.status}`} ${r.body.slice(0, 200)}`;
   assert.equal(r.status, status, label);
-  assert.match(r.headers['content-type'] ?? '', /^application\/json/, label);
+  assert.match(headerOf(r, 'content-type') ?? '', /^application\/json/, label);
   let parsed: GatewayError;
   try {
     parsed = JSON.parse(r.body) as GatewayError;
@@ -206,6 +218,6 @@ export function assertGatewayError(r: RawResponse, status: number, reason: strin
   assert.equal(typeof parsed.error.message, 'string', label);
   assert.ok(parsed.error.message.length > 0, label);
   assert.ok(parsed.error.requestId.length > 0, label);
-  assert.equal(r.headers['x-request-id'], parsed.error.requestId, `x-request-id header: ${label}`);
+  assert.equal(headerOf(r, 'x-request-id'), parsed.error.requestId, `x-request-id header: ${label}`);
   return parsed;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { startInstance, type Instance } from '../../src/process/instance.ts';
+import { until } from './fake-upstream.ts';
 
 export const mainScript = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -31,8 +32,6 @@ export function testConfig(input: Omit<ConfigInput, 'listen'> & Partial<Pick<Con
 export interface TestGateway {
   readonly url: string;
   readonly instance: Instance;
-  readonly accessLogPath: string;
-  reload(input: Parameters<typeof testConfig>[0]): void;
   /** The access log lines written so far, parsed (flushes first). */
   accessLog(): Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -44,8 +43,6 @@ export async function startGateway(input: Parameters<typeof testConfig>[0]): Pro
   return {
     url: `${instance.gateway.runtime.config.listen.tls ? 'https' : 'http'}://127.0.0.1:${instance.address.port}`,
     instance,
-    accessLogPath,
-    reload: (next) => instance.reload(testConfig(next, accessLogPath)),
     accessLog() {
       instance.gateway.runtime.accessLog.flush();
       if (!existsSync(accessLogPath)) return [];
@@ -55,6 +52,13 @@ export async function startGateway(input: Parameters<typeof testConfig>[0]): Pro
       await instance.shutdown();
     },
   };
+}
+
+/** The access log line for `requestId`, waiting (bounded) for it: lines are written when responses close. */
+export async function logLine(gateway: TestGateway, requestId: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
+  let line: Record<string, unknown> | undefined;
+  await until(() => (line = gateway.accessLog().find((l) => l.requestId === requestId)) !== undefined, timeoutMs, `access log line ${requestId}`);
+  return line!;
 }
 
 export interface SpawnedGateway {
