@@ -4,13 +4,13 @@
  * loader on a broken config, so they cannot drift either. `--check` exits 1 when the file differs from what
  * would be generated; `--out FILE` writes or checks another file.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatProblem, loadConfigText } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { MAX_TIMER_MS } from '../src/config/units.ts';
+import { tableCell as cell, writeOrCheck } from './generated-doc.ts';
 
 export const configDocPath = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
 
@@ -220,8 +220,6 @@ export function leafPaths(): string[] {
     .filter((row) => !row.container).map((row) => row.path);
 }
 
-const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
-
 function renderSection(key: string, schema: z.ZodType): string {
   const [self, ...children] = rowsOf(schema, key);
   const container = childObject(schema);
@@ -322,14 +320,7 @@ ${sections.join('\n')}`;
 function main(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, out: { type: 'string' } } });
   const file = values.out ?? configDocPath;
-  const rendered = renderConfigDocs();
-  if (!values.check) {
-    writeFileSync(file, rendered);
-    return 0;
-  }
-  if (existsSync(file) && readFileSync(file, 'utf8') === rendered) return 0;
-  process.stderr.write(`${file} is out of date: run node scripts/gen-config-docs.ts\n`);
-  return 1;
+  return writeOrCheck({ file, shownAs: file, script: 'scripts/gen-config-docs.ts' }, renderConfigDocs(), values.check === true);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2));

@@ -3,16 +3,14 @@
  * priority and settings (type, default, description from its schema). `--check` exits 1 when the file
  * differs from what would be generated.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { policyDefinitions } from '../src/policies/registry.ts';
 import { rowsOf } from './gen-config-docs.ts';
+import { tableCell as cell, writeOrCheck } from './generated-doc.ts';
 
 export const policiesDocPath = fileURLToPath(new URL('../docs/policies.md', import.meta.url));
-
-const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function section(definition: (typeof policyDefinitions)[number]): string {
   const [, ...rows] = rowsOf(definition.schema as z.ZodType, '');
@@ -70,14 +68,6 @@ ${ordered.map(section).join('\n')}`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { check: { type: 'boolean' } } });
-  const text = renderPoliciesDocs();
-  if (values.check) {
-    const current = existsSync(policiesDocPath) ? readFileSync(policiesDocPath, 'utf8') : '';
-    if (current !== text) {
-      process.stderr.write('docs/policies.md is out of date: run node scripts/gen-policies-docs.ts\n');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(policiesDocPath, text);
-  }
+  const doc = { file: policiesDocPath, shownAs: 'docs/policies.md', script: 'scripts/gen-policies-docs.ts' };
+  process.exitCode = writeOrCheck(doc, renderPoliciesDocs(), values.check === true);
 }

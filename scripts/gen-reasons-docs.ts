@@ -2,16 +2,16 @@
  * Writes docs/reasons.md from the reason catalogue (src/observability/reasons.ts).
  * `--check` exits 1 when the committed file differs, so the docs never drift from the code.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { reasons } from '../src/observability/reasons.ts';
+import { tableCell, writeOrCheck } from './generated-doc.ts';
 
 export const reasonsDocPath = fileURLToPath(new URL('../docs/reasons.md', import.meta.url));
 
 export function renderReasonsDoc(): string {
   const rows = Object.entries(reasons)
     .sort(([a, x], [b, y]) => x.status - y.status || a.localeCompare(b))
-    .map(([reason, info]) => `| \`${reason}\` | ${info.status} | ${info.doc.replaceAll('|', '\\|')} |`);
+    .map(([reason, info]) => `| \`${reason}\` | ${info.status} | ${tableCell(info.doc)} |`);
   return `# Reasons
 
 Every response Gatehouse makes itself (rather than relaying from an upstream) names a **reason**: a stable
@@ -32,14 +32,6 @@ ${rows.join('\n')}
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rendered = renderReasonsDoc();
-  if (process.argv.includes('--check')) {
-    const current = existsSync(reasonsDocPath) ? readFileSync(reasonsDocPath, 'utf8') : '';
-    if (current !== rendered) {
-      process.stderr.write('docs/reasons.md is out of date: run node scripts/gen-reasons-docs.ts\n');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(reasonsDocPath, rendered);
-  }
+  const doc = { file: reasonsDocPath, shownAs: 'docs/reasons.md', script: 'scripts/gen-reasons-docs.ts' };
+  process.exitCode = writeOrCheck(doc, renderReasonsDoc(), process.argv.includes('--check'));
 }

@@ -17,22 +17,12 @@ import { runWorker } from './process/cluster.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+const usages = [startUsage, validateUsage, proxyUsage, demoUsage, hashKeyUsage, tokenUsage, 'gatehouse --help | --version'];
+
 const help = `Gatehouse ${version}: an API gateway.
 
 Usage:
-  ${startUsage.replaceAll('\n', '\n  ')}
-
-  ${validateUsage.replaceAll('\n', '\n  ')}
-
-  ${proxyUsage.replaceAll('\n', '\n  ')}
-
-  ${demoUsage.replaceAll('\n', '\n  ')}
-
-  ${hashKeyUsage.replaceAll('\n', '\n  ')}
-
-  ${tokenUsage.replaceAll('\n', '\n  ')}
-
-  gatehouse --help | --version
+  ${usages.map((usage) => usage.replaceAll('\n', '\n  ')).join('\n\n  ')}
 
 Docs: docs/configuration.md (every config key), docs/policies.md (every policy), docs/reasons.md (every
 error reason), docs/security.md (the trust model).
@@ -77,7 +67,7 @@ if (cluster.isWorker) {
   main(process.argv.slice(2)).then((code) => {
     if (code !== undefined) process.exitCode = code;
   }, (error: unknown) => {
-    const code = error instanceof GatewayError || (error as { code?: string }).code === 'GW_ERR_CONFIG_INVALID' ? 2 : 1;
+    const code = error instanceof GatewayError ? 2 : 1;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${styleText('red', 'gatehouse:')} ${message}\n`);
     if (code === 1 && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);

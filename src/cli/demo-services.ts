@@ -22,7 +22,7 @@ export const demoServices: readonly DemoService[] = [
 
 const SHOWN_HEADERS = ['host', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-user-id', 'x-user-scopes', 'x-consumer-id', 'x-cart-id', 'x-api-version', 'authorization', 'x-api-key'];
 
-export function createDemoService(service: DemoService): http.Server {
+function createDemoService(service: DemoService): http.Server {
   return http.createServer((req, res) => {
     let bodyBytes = 0;
     req.on('data', (chunk: Buffer) => { bodyBytes += chunk.length; });

@@ -9,7 +9,6 @@ import { createLogger } from '../observability/logger.ts';
 import { fileSource } from '../process/config-source.ts';
 import { runGateway } from '../process/supervisor.ts';
 import { parse, portOf } from './args.ts';
-import { stripUndefined } from './start.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, mintToken } from './token.ts';
 
@@ -22,7 +21,7 @@ export async function demo(argv: string[]): Promise<void> {
   const { values } = parse(argv, { port: { type: 'string' }, 'admin-port': { type: 'string' } });
   const stopServices = await startDemoServices();
   const log = createLogger('warn');
-  const overrides = stripUndefined({ port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') });
+  const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') };
   let gateway;
   try {
     gateway = await runGateway(fileSource(demoConfigFile, overrides), log, false);

@@ -13,7 +13,7 @@ export const proxyUsage = `gatehouse proxy --listen HOST:PORT --to URL [--to URL
   Proxies every request on HOST:PORT to the targets, round-robin, with request IDs, trace context and the
   access log on. --admin defaults to 127.0.0.1:9901; "--admin off" disables it.`;
 
-export function proxyConfig(argv: string[]): Config {
+function proxyConfig(argv: string[]): Config {
   const { values } = parse(argv, {
     listen: { type: 'string', default: '127.0.0.1:8080' },
     to: { type: 'string', multiple: true },

@@ -19,10 +19,5 @@ export async function start(argv: string[]): Promise<RunningGateway> {
   });
   if (!values.config) throw new GatewayError('GW_ERR_USAGE', 'start needs a config file: gatehouse start -c gatehouse.yaml');
   const overrides = { port: portOf(values.port, '--port'), workers: workersOf(values.workers) };
-  const log = createLogger();
-  return runGateway(fileSource(values.config, stripUndefined(overrides)), log);
-}
-
-export function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+  return runGateway(fileSource(values.config, overrides), createLogger());
 }

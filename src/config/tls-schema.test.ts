@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { listenTlsSchema } from './tls-schema.ts';
 
 // Loading a config checks only that the files exist; their contents are read when the listener starts.
@@ -11,6 +11,7 @@ const cert = join(dir, 'cert.pem');
 const key = join(dir, 'key.pem');
 writeFileSync(cert, '');
 writeFileSync(key, '');
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function problems(input: Record<string, unknown>): Array<{ path: string; message: string }> {
   const result = listenTlsSchema.safeParse({ cert, key, ...input });

@@ -6,40 +6,23 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { parseDuration } from './units.ts';
+import { duration } from './units.ts';
 
 const pemFile = z.string().min(1).refine((path) => existsSync(path), 'file not found (relative paths resolve from the working directory)');
 
 const sniName = z.string().max(253).regex(/^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i, 'must be a host name, optionally starting with "*."');
 
-const DAY_MS = 86_400_000;
 /** What browsers require for the HSTS preload list (hstspreload.org): at least one year. */
-const PRELOAD_MIN_MS = 365 * DAY_MS;
+const PRELOAD_MIN_MS = 365 * 86_400_000;
 
-/**
- * HSTS max-age is measured in months, past the ~24 days a config duration() allows (it is never a timer), so
- * it has its own parser: the usual units plus "d" for days. The parsed value is milliseconds, like every duration.
- */
-function longDuration() {
-  return z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const days = typeof value === 'string' ? /^\s*(\d+)\s*d\s*$/.exec(value) : null;
-    const ms = days ? Number(days[1]) * DAY_MS : parseDuration(value);
-    if (ms === undefined || !Number.isSafeInteger(ms)) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)}: use e.g. "365d", "180d", "12h" or "0s"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
-
-export const tlsCertificateSchema = z.strictObject({
+const tlsCertificateSchema = z.strictObject({
   hosts: z.array(sniName).min(1).describe('Server names (SNI) this certificate is served for: exact names, or "*.example.com" for any one-label subdomain (not example.com itself, not a.b.example.com). Case-insensitive; an exact name wins over a wildcard.'),
   cert: pemFile.describe('Path of the PEM certificate chain, leaf first.'),
   key: pemFile.describe('Path of the PEM private key of `cert`.'),
 }).describe('A certificate chosen by the server name the client asks for (SNI).');
 
-export const hstsSchema = z.strictObject({
-  maxAge: longDuration().prefault('180d').describe('How long browsers remember to use HTTPS only, e.g. "180d", "365d" (the "d" unit is allowed here). "0s" tells browsers to forget.'),
+const hstsSchema = z.strictObject({
+  maxAge: duration({ days: true }).prefault('180d').describe('How long browsers remember to use HTTPS only, e.g. "180d", "365d" (the "d" unit is allowed here). "0s" tells browsers to forget.'),
   includeSubDomains: z.boolean().default(false).describe('Apply the policy to every subdomain too. Turn on only when all of them serve HTTPS.'),
   preload: z.boolean().default(false).describe('Add the `preload` directive (asks to be on browsers\' built-in HTTPS list; needs maxAge of at least 365d and includeSubDomains). Hard to undo.'),
 }).superRefine((hsts, ctx) => {
@@ -48,7 +31,7 @@ export const hstsSchema = z.strictObject({
   if (!hsts.includeSubDomains) ctx.addIssue({ code: 'custom', path: ['includeSubDomains'], message: 'preload needs includeSubDomains: true' });
 }).describe('Send Strict-Transport-Security on every response of the HTTPS listener (an upstream\'s own header is passed on instead).');
 
-export const redirectHttpSchema = z.strictObject({
+const redirectHttpSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0').describe('Address of the plain-HTTP redirect listener.'),
   port: z.number().int().min(0).max(65535).default(80).describe('Port of the plain-HTTP redirect listener (0 picks a free port).'),
   httpsPort: z.number().int().min(1).max(65535).optional()

@@ -41,6 +41,13 @@ describe('parseDuration', () => {
     for (const input of [-1, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(parseDuration(input), undefined, String(input));
     assert.equal(parseDuration('-1s'), undefined);
   });
+
+  it('accepts days only when asked to, and the other units then too', () => {
+    assert.equal(parseDuration('180d', true), 180 * 86_400_000);
+    assert.equal(parseDuration(' 1.5 d ', true), 129_600_000);
+    assert.equal(parseDuration('12h', true), 43_200_000);
+    for (const input of ['1D', '1w', 'd', '1d2h']) assert.equal(parseDuration(input, true), undefined, input);
+  });
 });
 
 describe('parseSize', () => {
@@ -109,5 +116,26 @@ describe('duration() and size() schema fields', () => {
     const tooLong = duration().safeParse('597h');
     assert.equal(tooLong.success, false);
     assert.match(tooLong.error?.issues[0]?.message ?? '', /^duration "597h" is too long: at most 2147483647ms/);
+  });
+});
+
+describe('duration({ days: true }), for periods that are never timers', () => {
+  const long = duration({ days: true });
+
+  it('takes days and has no timer cap', () => {
+    assert.equal(long.parse('365d'), 365 * 86_400_000);
+    assert.equal(long.parse('0s'), 0);
+    assert.equal(long.parse(MAX_TIMER_MS + 1), MAX_TIMER_MS + 1);
+  });
+
+  it('refuses what is no duration, or more days than a number holds exactly, with examples in days', () => {
+    for (const input of ['a year', '1e3d', `${2 ** 53}d`]) {
+      const parsed = long.safeParse(input);
+      assert.equal(parsed.error?.issues[0]?.message, `invalid duration ${JSON.stringify(input)}: use e.g. "365d", "180d", "12h" or "0s"`, input);
+    }
+  });
+
+  it('leaves plain duration() without days', () => {
+    assert.equal(duration().safeParse('1d').error?.issues[0]?.message, 'invalid duration "1d": use e.g. "250ms", "30s", "5m", "1h"');
   });
 });

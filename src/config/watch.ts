@@ -1,17 +1,40 @@
 /**
- * Watches the config file with chokidar (fs.watch goes deaf after the first atomic rename, which is how
- * editors and Kubernetes ConfigMaps save). Bursts of events are coalesced into one reload.
+ * Watches files with chokidar (fs.watch goes deaf after the first atomic rename, which is how editors, certbot
+ * and Kubernetes ConfigMaps and Secrets save) and coalesces each burst of events into one call. Used for the
+ * config file (process/supervisor.ts) and the directories of the TLS certificates (server/tls-contexts.ts).
  */
 import { watch } from 'chokidar';
 
-export function watchConfig(file: string, onChange: () => void, debounceMs = 100): () => Promise<void> {
-  const watcher = watch(file, { ignoreInitial: true, atomic: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+export interface WatchOptions {
+  /** Watching failed (e.g. the system's inotify limit was reached); unheard, chokidar's 'error' would end the process. */
+  readonly onError: (error: unknown) => void;
+  /** Quiet time after the last event before `onChange` runs: one call for a burst. */
+  readonly debounceMs?: number;
+  /**
+   * The paths are directories: react to any change of their entries (not deeper), symlinks not followed, so
+   * a replaced symlink counts as a change of the directory holding it.
+   */
+  readonly directories?: boolean;
+  /** Also call `onChange` once the initial scan is done: a file replaced while chokidar was scanning fires no event. */
+  readonly whenReady?: boolean;
+}
+
+/** Calls `onChange` after files under `paths` are written or replaced; returns a function that stops watching. */
+export function watchPaths(paths: string | string[], onChange: () => void, options: WatchOptions): () => Promise<void> {
+  const { debounceMs = 100, directories = false } = options;
+  const watcher = watch(paths, {
+    ignoreInitial: true, atomic: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+    ...(directories ? { depth: 0, followSymlinks: false } : {}),
+  });
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(onChange, debounceMs);
   };
-  watcher.on('change', fire).on('add', fire);
+  if (directories) watcher.on('all', fire);
+  else watcher.on('change', fire).on('add', fire);
+  if (options.whenReady) watcher.on('ready', fire);
+  watcher.on('error', options.onError);
   return async () => {
     if (timer) clearTimeout(timer);
     await watcher.close();

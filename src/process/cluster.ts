@@ -10,7 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { startInstance } from './instance.ts';
+import { listenerUrl, startInstance } from './instance.ts';
 import type { Backend } from './supervisor.ts';
 
 type ToWorker = { type: 'config'; config: Config } | { type: 'drain' };
@@ -76,9 +76,8 @@ export async function startCluster(initial: Config, count: number, log: Logger):
     throw error;
   }
   started = true;
-  const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
   return {
-    url: `${config.listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: listenerUrl(config.listen.tls ? 'https' : 'http', config.listen.host, port),
     ready: () => workers.size === count,
     async reload(next) {
       const answers = await Promise.all([...workers].map(async (w) => {

@@ -11,22 +11,20 @@ export interface ConfigSource {
   load(): Promise<LoadResult>;
 }
 
+/** Command-line overrides; undefined leaves the file's value. */
 export interface Overrides {
-  readonly port?: number;
-  readonly host?: string;
-  readonly workers?: number | 'auto';
-  readonly adminPort?: number;
-  readonly accessLog?: string;
+  readonly port?: number | undefined;
+  readonly workers?: number | 'auto' | undefined;
+  readonly adminPort?: number | undefined;
 }
 
-export function applyOverrides(config: Config, o: Overrides): Config {
-  if (Object.values(o).every((v) => v === undefined)) return config;
-  return structuredClone({
+function applyOverrides(config: Config, o: Overrides): Config {
+  // The loaded config is deeply frozen: the parts not overridden are shared, never copied.
+  return Object.freeze({
     ...config,
-    listen: { host: o.host ?? config.listen.host, port: o.port ?? config.listen.port },
-    admin: { ...config.admin, port: o.adminPort ?? config.admin.port },
+    listen: Object.freeze({ ...config.listen, port: o.port ?? config.listen.port }),
+    admin: Object.freeze({ ...config.admin, port: o.adminPort ?? config.admin.port }),
     workers: o.workers ?? config.workers,
-    log: o.accessLog === undefined ? config.log : { ...config.log, access: { ...config.log.access, path: o.accessLog } },
   });
 }
 

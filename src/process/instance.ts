@@ -38,6 +38,12 @@ function plainListener(server: http.Server): Listener {
   return { server, closeIdleConnections: () => server.closeIdleConnections(), closeAllConnections: () => server.closeAllConnections() };
 }
 
+/** The URL a client on this machine reaches a listener on `host`:`port` by (0.0.0.0 through 127.0.0.1). */
+export function listenerUrl(scheme: 'http' | 'https', host: string, port: number): string {
+  const name = host === '0.0.0.0' ? '127.0.0.1' : host;
+  return `${scheme}://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
 function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => server.close(() => resolve()));
 }
@@ -55,7 +61,7 @@ export async function startInstance(config: Config, log?: Logger): Promise<Insta
     listener.server.listen(config.listen.port, config.listen.host);
     await once(listener.server, 'listening');
     const { port } = listener.server.address() as AddressInfo;
-    if (tlsConfig?.redirectHttp) redirect = await startRedirectListener(tlsConfig.redirectHttp, () => port, gateway);
+    if (tlsConfig?.redirectHttp) redirect = await startRedirectListener(tlsConfig.redirectHttp, port, gateway);
   } catch (error) {
     if (tls?.server.listening) await closeServer(tls.server);
     await tls?.close();

@@ -13,11 +13,12 @@ import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
 import { formatProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { watchConfig } from '../config/watch.ts';
+import { watchPaths } from '../config/watch.ts';
+import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startCluster } from './cluster.ts';
 import type { ConfigSource } from './config-source.ts';
-import { startInstance } from './instance.ts';
+import { listenerUrl, startInstance } from './instance.ts';
 
 export interface Backend {
   readonly url: string;
@@ -34,13 +35,8 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-export function workerCount(workers: Config['workers']): number {
+function workerCount(workers: Config['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
-}
-
-function urlOf(address: AddressInfo, scheme = 'http'): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 }
 
 async function startBackend(config: Config, log: Logger): Promise<Backend> {
@@ -48,7 +44,7 @@ async function startBackend(config: Config, log: Logger): Promise<Backend> {
   if (n > 1) return startCluster(config, n, log);
   const instance = await startInstance(config, log);
   return {
-    url: urlOf(instance.address, config.listen.tls ? 'https' : 'http'),
+    url: listenerUrl(config.listen.tls ? 'https' : 'http', instance.address.address, instance.address.port),
     ready: () => !instance.gateway.draining,
     reload: async (next) => instance.reload(next),
     shutdown: () => instance.shutdown(),
@@ -57,7 +53,7 @@ async function startBackend(config: Config, log: Logger): Promise<Backend> {
 
 export async function runGateway(source: ConfigSource, log: Logger, handleSignals = true): Promise<RunningGateway> {
   const first = await source.load();
-  if (!first.ok) throw Object.assign(new Error(first.problems.map(formatProblem).join('\n')), { code: 'GW_ERR_CONFIG_INVALID' });
+  if (!first.ok) throw new GatewayError('GW_ERR_CONFIG_INVALID', first.problems.map(formatProblem).join('\n'));
   let config = first.config;
   const backend = await startBackend(config, log);
   let draining = false;
@@ -73,7 +69,8 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
       throw error;
     }
   }
-  const adminUrl = admin ? urlOf(admin.address() as AddressInfo) : undefined;
+  const adminAddress = admin?.address() as AddressInfo | undefined;
+  const adminUrl = adminAddress && listenerUrl('http', adminAddress.address, adminAddress.port);
   log.info({ url: backend.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
 
   let reloading: Promise<boolean> = Promise.resolve(true);
@@ -98,7 +95,9 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   };
   // Reloads run one at a time, in order: a burst of saves never interleaves two swaps.
   const reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
-  const stopWatching = source.file ? watchConfig(source.file, () => void reload()) : undefined;
+  const stopWatching = source.file === undefined ? undefined : watchPaths(source.file, () => void reload(), {
+    onError: (error) => log.error({ err: error }, 'watching the config file failed'),
+  });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => stopping ??= (async () => {

@@ -32,14 +32,16 @@ export function redirectLocation(host: string | undefined, target: string | unde
   return `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}`;
 }
 
-/** Starts the redirect listener; `httpsPort` is the HTTPS listener's bound port (asked per request). */
-export async function startRedirectListener(config: RedirectConfig, httpsPort: () => number, gateway: Gateway): Promise<http.Server> {
+/** Starts the redirect listener; `boundPort` is the HTTPS listener's, used unless config.httpsPort is set. */
+export async function startRedirectListener(config: RedirectConfig, boundPort: number, gateway: Gateway): Promise<http.Server> {
+  const httpsPort = config.httpsPort ?? boundPort;
   const server = http.createServer(serverOptions(gateway.runtime.config.server), (req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const location = redirectLocation(req.headers.host, req.url, config.httpsPort ?? httpsPort());
+    const location = redirectLocation(req.headers.host, req.url, httpsPort);
     if (gateway.draining) res.shouldKeepAlive = false;
     try {
-      sendError(res, location === undefined ? 'bad_request' : 'https_redirect', requestId, location === undefined ? undefined : { location });
+      if (location === undefined) sendError(res, 'bad_request', requestId);
+      else sendError(res, 'https_redirect', requestId, { location });
     } catch {
       // Node refused the Location (a character it will not put in a header): the target was unusable.
       sendError(res, 'bad_request', requestId);

@@ -13,26 +13,22 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import tls from 'node:tls';
-import { watch } from 'chokidar';
 import type { ListenTlsConfig } from '../config/tls-schema.ts';
+import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
-interface Pair {
-  readonly cert: string;
-  readonly key: string;
-}
-
-interface Loaded {
-  readonly context: tls.SecureContext;
+interface Files {
   readonly cert: Buffer;
   readonly key: Buffer;
 }
 
 interface Entry {
-  readonly pair: Pair;
-  readonly hosts: readonly string[];
-  loaded: Loaded;
+  /** The configured paths. */
+  readonly cert: string;
+  readonly key: string;
+  /** What was read from them last time it loaded, and the context made of it. */
+  loaded: Files & { readonly context: tls.SecureContext };
 }
 
 export interface TlsContexts {
@@ -40,94 +36,77 @@ export interface TlsContexts {
   readonly serverOptions: tls.TlsOptions;
   /** Lets the server's default context (clients without SNI) follow file changes. */
   attach(server: tls.Server): void;
-  /** Re-reads every pair now (what a file change triggers); returns how many changed but failed, keeping their old context. */
-  reload(): number;
+  /** Re-reads every pair now (what a file change triggers); a pair that changed but fails keeps its old context. */
+  reload(): void;
   /** Stops watching the files. */
   close(): Promise<void>;
 }
 
-function read(pair: Pair): { cert: Buffer; key: Buffer } {
-  return { cert: readFileSync(pair.cert), key: readFileSync(pair.key) };
+function read(entry: { cert: string; key: string }): Files {
+  return { cert: readFileSync(entry.cert), key: readFileSync(entry.key) };
 }
 
-function load(files: { cert: Buffer; key: Buffer }, minVersion: tls.SecureVersion): Loaded {
+function load(files: Files, minVersion: tls.SecureVersion): Entry['loaded'] {
   return { context: tls.createSecureContext({ ...files, minVersion }), ...files };
 }
 
 /** Loads every certificate (throwing GW_ERR_STARTUP naming the files if one cannot be used) and starts watching. */
-export function createTlsContexts(config: ListenTlsConfig, log: Logger, debounceMs = 100): TlsContexts {
+export function createTlsContexts(config: ListenTlsConfig, log: Logger): TlsContexts {
   const minVersion = config.minVersion;
-  const pairs: Array<{ pair: Pair; hosts: readonly string[] }> = [
-    { pair: { cert: config.cert, key: config.key }, hosts: [] },
-    ...config.certificates.map((c) => ({ pair: { cert: c.cert, key: c.key }, hosts: c.hosts })),
-  ];
-  const entries: Entry[] = pairs.map(({ pair, hosts }) => {
+  // The default certificate first: it serves no name of its own.
+  const entries: Entry[] = [config, ...config.certificates].map(({ cert, key }) => {
     try {
-      return { pair, hosts, loaded: load(read(pair), minVersion) };
+      return { cert, key, loaded: load(read({ cert, key }), minVersion) };
     } catch (error) {
-      throw new GatewayError('GW_ERR_STARTUP', `listen.tls: cannot use certificate ${pair.cert} with key ${pair.key}: ${(error as Error).message}`, { cause: error });
+      throw new GatewayError('GW_ERR_STARTUP', `listen.tls: cannot use certificate ${cert} with key ${key}: ${(error as Error).message}`, { cause: error });
     }
   });
   const fallback = entries[0]!;
-  let exact = new Map<string, tls.SecureContext>();
-  let wildcard = new Map<string, tls.SecureContext>();
-  const index = () => {
-    exact = new Map();
-    wildcard = new Map();
-    for (const { hosts, loaded } of entries) {
-      for (const name of hosts) {
-        const host = name.toLowerCase();
-        if (host.startsWith('*.')) wildcard.set(host.slice(2), loaded.context);
-        else exact.set(host, loaded.context);
-      }
+  // Names map to entries, not contexts: a reload replaces an entry's context and lookups see it at once.
+  const exact = new Map<string, Entry>();
+  const wildcard = new Map<string, Entry>();
+  config.certificates.forEach(({ hosts }, i) => {
+    for (const name of hosts) {
+      const host = name.toLowerCase();
+      if (host.startsWith('*.')) wildcard.set(host.slice(2), entries[i + 1]!);
+      else exact.set(host, entries[i + 1]!);
     }
-  };
-  index();
+  });
   const servers: tls.Server[] = [];
 
   const lookup = (servername: string): tls.SecureContext => {
     const name = servername.toLowerCase().replace(/\.$/, '');
-    const found = exact.get(name);
-    if (found) return found;
     const dot = name.indexOf('.');
-    return (dot > 0 ? wildcard.get(name.slice(dot + 1)) : undefined) ?? fallback.loaded.context;
+    const entry = exact.get(name) ?? (dot > 0 ? wildcard.get(name.slice(dot + 1)) : undefined) ?? fallback;
+    return entry.loaded.context;
   };
 
-  const reload = (): number => {
+  const reload = (): void => {
     const changed: string[] = [];
-    let failed = 0;
     for (const entry of entries) {
       try {
-        const files = read(entry.pair);
+        const files = read(entry);
         if (files.cert.equals(entry.loaded.cert) && files.key.equals(entry.loaded.key)) continue;
         entry.loaded = load(files, minVersion);
-        changed.push(entry.pair.cert);
+        changed.push(entry.cert);
       } catch (error) {
-        failed++;
-        log.error({ cert: entry.pair.cert, key: entry.pair.key, err: error }, 'TLS certificate reload failed: the previous certificate keeps serving');
+        log.error({ cert: entry.cert, key: entry.key, err: error }, 'TLS certificate reload failed: the previous certificate keeps serving');
       }
     }
-    if (changed.length === 0) return failed;
-    index();
+    if (changed.length === 0) return;
     const { cert, key } = fallback.loaded;
     for (const server of servers) server.setSecureContext({ cert, key, minVersion });
     log.info({ certificates: changed }, 'TLS certificates reloaded');
-    return failed;
   };
 
-  const dirs = [...new Set(entries.flatMap((e) => [dirname(e.pair.cert), dirname(e.pair.key)]))];
-  const watcher = watch(dirs, {
-    ignoreInitial: true, depth: 0, followSymlinks: false, atomic: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
-  });
-  let timer: NodeJS.Timeout | undefined;
+  const dirs = [...new Set(entries.flatMap((e) => [dirname(e.cert), dirname(e.key)]))];
   // A cert and its key are usually replaced together: one reload for the burst, not a failing one in between.
   // Events for unrelated files in the same directories cost a re-read that finds the bytes unchanged.
-  const onEvent = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, debounceMs);
-  };
-  // A file replaced between the first read and the end of chokidar's initial scan fires no event: re-read at 'ready'.
-  watcher.on('all', onEvent).on('ready', onEvent).on('error', (error) => log.error({ err: error }, 'watching TLS certificate files failed'));
+  const stopWatching = watchPaths(dirs, reload, {
+    directories: true,
+    whenReady: true,
+    onError: (error) => log.error({ err: error }, 'watching TLS certificate files failed'),
+  });
 
   return {
     serverOptions: {
@@ -140,9 +119,6 @@ export function createTlsContexts(config: ListenTlsConfig, log: Logger, debounce
       servers.push(server);
     },
     reload,
-    async close() {
-      if (timer) clearTimeout(timer);
-      await watcher.close();
-    },
+    close: stopWatching,
   };
 }

@@ -8,7 +8,8 @@
  * destroys that connection, never answers in plain HTTP, never throws. HTTP/1.1 over TLS gets the same
  * limits and timeouts as the plain listener; an HTTP/2 session gets the header limit as its
  * SETTINGS_MAX_HEADER_LIST_SIZE (the server stage then checks URL and header sizes exactly) and is asked to
- * finish (GOAWAY) after server.keepAliveTimeout without a frame. WebSockets work over HTTP/1.1 only.
+ * finish (GOAWAY) after server.keepAliveTimeout without a frame. WebSockets work over HTTP/1.1 only. With
+ * `hsts`, every response carries Strict-Transport-Security, unless it has its own (an upstream's is passed on).
  */
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -38,6 +39,55 @@ export function hstsValue(hsts: NonNullable<ListenTlsConfig['hsts']>): string {
   return `max-age=${Math.floor(hsts.maxAge / 1000)}${hsts.includeSubDomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`;
 }
 
+const HSTS = 'strict-transport-security';
+
+const isHsts = (name: unknown) => typeof name === 'string' && name.length === HSTS.length && name.toLowerCase() === HSTS;
+
+/**
+ * `headers` (a record, or a flat [name, value, ...] list as Gatehouse writes them) with Strict-Transport-Security
+ * added, unless the response already names one: an upstream's own is passed on instead. Without headers the
+ * header is set on the response, for the writeHead Node makes itself when a body is written first.
+ */
+function withHsts<H extends http.OutgoingHttpHeaders | readonly unknown[]>(
+  res: http.ServerResponse | http2.Http2ServerResponse, headers: H | undefined, value: string,
+): H | undefined {
+  if (res.hasHeader(HSTS)) return headers;
+  if (headers === undefined) {
+    res.setHeader(HSTS, value);
+    return headers;
+  }
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) if (isHsts(headers[i])) return headers;
+    return [...headers, HSTS, value] as unknown as H;
+  }
+  for (const name in headers) if (isHsts(name)) return headers;
+  return { ...headers, [HSTS]: value };
+}
+
+type Http1Headers = http.OutgoingHttpHeaders | http.OutgoingHttpHeader[];
+type Http2Headers = http.OutgoingHttpHeaders | readonly string[];
+
+/**
+ * Response classes that send Strict-Transport-Security on every response by adding it to the headers
+ * writeHead is given. A setHeader on each request would do the same, but would send every HTTP/1.1 response
+ * through Node's slower path that merges set headers with written ones (about 1 µs more per response).
+ */
+export function hstsResponses(value: string) {
+  class Http1Response extends http.ServerResponse {
+    override writeHead(statusCode: number, message?: string | Http1Headers, headers?: Http1Headers): this {
+      if (typeof message === 'string') return super.writeHead(statusCode, message, withHsts(this, headers, value));
+      return super.writeHead(statusCode, withHsts(this, message ?? headers, value));
+    }
+  }
+  class Http2Response extends http2.Http2ServerResponse {
+    override writeHead(statusCode: number, message?: string | Http2Headers, headers?: Http2Headers): this {
+      if (typeof message === 'string') return super.writeHead(statusCode, message, withHsts(this, headers, value));
+      return super.writeHead(statusCode, withHsts(this, message ?? headers, value));
+    }
+  }
+  return { ServerResponse: Http1Response, Http2ServerResponse: Http2Response };
+}
+
 function h2Options(server: Config['server']): http2.SecureServerOptions {
   return {
     allowHTTP1: true,
@@ -48,25 +98,27 @@ function h2Options(server: Config['server']): http2.SecureServerOptions {
   };
 }
 
+/** HTTP/2 names the host in :authority; routing, logging and balancing read Host. */
+function authorityAsHost(req: http.IncomingMessage): void {
+  if (req.httpVersionMajor === 2 && req.headers.host === undefined) {
+    const authority = req.headers[':authority'];
+    if (typeof authority === 'string') req.headers.host = authority;
+  }
+}
+
 export function createTlsListener(gateway: Gateway, config: ListenTlsConfig, log: Logger): TlsListener {
   const settings = gateway.runtime.config.server;
   const contexts = createTlsContexts(config, log);
-  // serverOptions() also configures the HTTP/1.1 side of the http2 server (Node applies it to its fallback).
-  const options = { ...serverOptions(settings), ...contexts.serverOptions };
+  const responses = config.hsts ? hstsResponses(hstsValue(config.hsts)) : {};
+  // serverOptions() and the ServerResponse class also configure the HTTP/1.1 side of the http2 server (Node
+  // applies them to its fallback).
+  const options = { ...serverOptions(settings), ...contexts.serverOptions, ...responses };
   const server = (config.http2
     ? http2.createSecureServer({ ...options, ...h2Options(settings) })
     : https.createServer(options)) as tls.Server & ReloadableServer;
   contexts.attach(server);
 
-  const hsts = config.hsts ? hstsValue(config.hsts) : undefined;
-  attachGateway(server, gateway, (req, res) => {
-    if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
-    // HTTP/2 names the host in :authority; routing, logging and balancing read Host.
-    if (req.httpVersionMajor === 2 && req.headers.host === undefined) {
-      const authority = req.headers[':authority'];
-      if (typeof authority === 'string') req.headers.host = authority;
-    }
-  });
+  attachGateway(server, gateway, config.http2 ? authorityAsHost : undefined);
 
   // http2's own handler turns handshake failures into 'clientError', whose handler would answer in plain HTTP.
   server.removeAllListeners('tlsClientError');
