@@ -7,25 +7,23 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
 import { identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
+import { headerName, host, lowerHeaderName, port } from './fields.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { duration, size } from './units.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 
-const port = z.number().int().min(0).max(65535);
-const host = z.string().min(1);
-
 export const listenSchema = z.strictObject({
-  host: host.default('0.0.0.0').describe('Address the gateway listens on.'),
-  port: port.default(8080).describe('Port the gateway listens on (0 picks a free port).'),
+  host: host().default('0.0.0.0').describe('Address the gateway listens on.'),
+  port: port().default(8080).describe('Port the gateway listens on (0 picks a free port).'),
   tls: listenTlsSchema.optional(),
 }).describe('Where the gateway accepts client traffic: plain HTTP, or HTTPS (with HTTP/2) when `tls` is set.');
 
 export const adminSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready).'),
-  host: host.default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network.'),
-  port: port.default(9901).describe('Port of the admin listener (0 picks a free port).'),
+  host: host().default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network.'),
+  port: port().default(9901).describe('Port of the admin listener (0 picks a free port).'),
 }).describe('The admin listener: liveness and readiness for orchestrators.');
 
 export const serverSchema = z.strictObject({
@@ -42,7 +40,7 @@ export const serverSchema = z.strictObject({
 /** Headers no identity header may be named after: Gatehouse or HTTP itself sets them. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive',
   'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'authorization', 'cookie']);
-const identityHeader = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name').transform((s) => s.toLowerCase())
+const identityHeader = lowerHeaderName()
   .refine((s) => !RESERVED_HEADERS.has(s), 'this header is set by Gatehouse or HTTP itself; choose another name');
 
 export const identitySchema = z.strictObject({
@@ -95,7 +93,6 @@ export const upstreamSchema = z.strictObject({
   }
 }).describe('A named group of interchangeable targets.');
 
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name');
 
 export const routeMatchSchema = z.strictObject({
   host: z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'must be a host name, optionally starting with "*."').optional()
@@ -104,7 +101,7 @@ export const routeMatchSchema = z.strictObject({
     .describe('Path to match. A prefix at segment boundaries ("/api" matches "/api" and "/api/x", never "/apix"); ":name" segments are parameters.'),
   exact: z.boolean().default(false).describe('Match the path exactly (a trailing slash is still tolerated) instead of as a prefix.'),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional().describe('Allowed methods; others get 405 method_not_allowed with Allow. Default: all.'),
-  headers: z.record(headerName, z.string()).optional().describe('Request headers that must be present with exactly these values, e.g. { x-api-version: "2" }.'),
+  headers: z.record(headerName(), z.string()).optional().describe('Request headers that must be present with exactly these values, e.g. { x-api-version: "2" }.'),
 }).describe('What requests this route takes.');
 
 export const routeSchema = z.strictObject({

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { host, port } from './fields.ts';
 import { duration } from './units.ts';
 
 const pemFile = z.string().min(1).refine((path) => existsSync(path), 'file not found (relative paths resolve from the working directory)');
@@ -32,8 +33,8 @@ const hstsSchema = z.strictObject({
 }).describe('Send Strict-Transport-Security on every response of the HTTPS listener (an upstream\'s own header is passed on instead).');
 
 const redirectHttpSchema = z.strictObject({
-  host: z.string().min(1).default('0.0.0.0').describe('Address of the plain-HTTP redirect listener.'),
-  port: z.number().int().min(0).max(65535).default(80).describe('Port of the plain-HTTP redirect listener (0 picks a free port).'),
+  host: host().default('0.0.0.0').describe('Address of the plain-HTTP redirect listener.'),
+  port: port().default(80).describe('Port of the plain-HTTP redirect listener (0 picks a free port).'),
   httpsPort: z.number().int().min(1).max(65535).optional()
     .describe('Port written into the redirect\'s Location; defaults to the HTTPS listener\'s port. Set it when clients reach HTTPS through another port (e.g. 443 forwarded to 8443).'),
 }).describe('A plain-HTTP listener that answers every request with 308 to the same host, path and query on HTTPS.');

@@ -7,14 +7,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { lowerHeaderName } from '../config/fields.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply } from '../pipeline/reply.ts';
 
 const keyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lower-case hex digits (see `gatehouse hash-key`)');
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name').transform((s) => s.toLowerCase());
 
 export const schema = z.strictObject({
-  header: headerName.default('x-api-key').describe('Request header the key is read from.'),
+  header: lowerHeaderName().default('x-api-key').describe('Request header the key is read from.'),
   query: z.string().min(1).optional().describe('Query parameter the key may also be read from (removed from the forwarded URL). Header wins when both are present.'),
   consumers: z.array(z.strictObject({
     id: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').describe('Consumer ID, forwarded in the identity consumer header (X-Consumer-Id by default).'),

@@ -6,12 +6,13 @@
  * caches never serve one origin's answer to another. `*` is refused together with credentials.
  */
 import { z } from 'zod';
+import { headerName } from '../config/fields.ts';
 import { duration } from '../config/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply, type LocalReply } from '../pipeline/reply.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const token = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name');
+const token = headerName();
 const origin = z.string().refine((s) => s === '*' || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(s),
   'must be "*" or an origin such as https://app.example.com, optionally with "*." before the host (https://*.example.com)');
 

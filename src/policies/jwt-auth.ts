@@ -14,6 +14,7 @@
 import { LRUCache } from 'lru-cache';
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
+import { TOKEN } from '../config/fields.ts';
 import { duration } from '../config/units.ts';
 import type { Identity, RequestContext } from '../pipeline/context.ts';
 import { definePolicy, type Policy, type PolicyDeps } from '../pipeline/policy.ts';
@@ -81,7 +82,7 @@ export const schema = z.strictObject({
   consumerClaim: z.string().min(1).optional().describe('Claim naming the consumer (identity consumer header, rate-limit key). Tokens without it are admitted without a consumer; list it in requiredClaims to refuse them.'),
   tokenFrom: z.strictObject({
     header: z.boolean().default(true).describe('Read `Authorization: Bearer <token>`.'),
-    cookie: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a cookie name').optional().describe('Cookie the token may be read from (after the header).'),
+    cookie: z.string().regex(TOKEN, 'must be a cookie name').optional().describe('Cookie the token may be read from (after the header).'),
     query: z.string().min(1).optional().describe('Query parameter the token may be read from (after header and cookie); it is removed from the forwarded URL.'),
   }).prefault({}).refine((t) => t.header || t.cookie !== undefined || t.query !== undefined, 'with header: false, set cookie or query').describe('Where the token is looked for.'),
   forwardAuthorization: z.boolean().default(false).describe('Forward the Authorization header to the upstream (it is removed by default).'),

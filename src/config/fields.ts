@@ -1,0 +1,17 @@
+/**
+ * Field types several config schemas share (the gateway's, the TLS listener's, the policies'), so a rule
+ * such as "what is a header name" is written once.
+ */
+import { z } from 'zod';
+
+/** RFC 9110 token: the characters a header (or cookie) name may have. */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const headerName = () => z.string().regex(TOKEN, 'must be a valid header name');
+
+/** A header name, compared case-insensitively: stored lower-case. */
+export const lowerHeaderName = () => headerName().transform((s) => s.toLowerCase());
+
+export const port = () => z.number().int().min(0).max(65535);
+
+export const host = () => z.string().min(1);
