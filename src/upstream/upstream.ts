@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { UpstreamConfig } from '../config/schema.ts';
+import { cookieValue } from '../net/cookie.ts';
 import type { Balancer } from './balancers/balancer.ts';
 import type { Target } from './target.ts';
 
@@ -29,16 +30,7 @@ export function hashKeyOf(hashOn: string | undefined): HashKeyOf | undefined {
       return Array.isArray(v) ? v[0] : v;
     };
   }
-  return (req) => cookie(req.headers.cookie, name);
-}
-
-function cookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  return (req) => cookieValue(req.headers.cookie, name);
 }
 
 export function pickTarget(upstream: Upstream, req: IncomingMessage, path: string, clientIp: string): Target | undefined {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PolicyContext } from '../../pipeline/context.ts';
-import { bearerToken, cookieValue, takeToken } from './token-source.ts';
+import { bearerToken, takeToken } from './token-source.ts';
 
 function ctx(headers: IncomingHttpHeaders = {}, query = ''): PolicyContext {
   return new PolicyContext({ requestId: 'r1', route: 'r', method: 'GET', path: '/', query, clientIp: '127.0.0.1', headers, isUpgrade: false });
@@ -22,30 +22,6 @@ describe('bearer tokens', () => {
     for (const value of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearerabc', 'Bearer', 'Bearer ', 'Bearer    ', 'Bearex abc', 'Token abc']) {
       assert.equal(bearerToken(value), undefined, String(value));
     }
-  });
-});
-
-describe('cookie values', () => {
-  it('finds the named cookie among others', () => {
-    assert.equal(cookieValue('a=1; session=tok.en.x; b=2', 'session'), 'tok.en.x');
-    assert.equal(cookieValue('session=first', 'session'), 'first');
-    assert.equal(cookieValue('a=1;session=x', 'session'), 'x');
-  });
-
-  it('removes surrounding quotes', () => {
-    assert.equal(cookieValue('session="q.u.o"', 'session'), 'q.u.o');
-  });
-
-  it('does not match a cookie whose name merely starts or ends with the name', () => {
-    assert.equal(cookieValue('mysession=1; sessions=2', 'session'), undefined);
-  });
-
-  it('finds nothing when absent, empty or without a header', () => {
-    assert.equal(cookieValue(undefined, 'session'), undefined);
-    assert.equal(cookieValue('', 'session'), undefined);
-    assert.equal(cookieValue('session=', 'session'), undefined);
-    assert.equal(cookieValue('session', 'session'), undefined);
-    assert.equal(cookieValue('other=1', 'session'), undefined);
   });
 });
 

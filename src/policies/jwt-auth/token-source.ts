@@ -4,6 +4,7 @@
  * of the forwarded URL, whichever source wins: tokens in URLs end up in upstream access logs. Nothing here
  * allocates unless a token is found.
  */
+import { cookieValue } from '../../net/cookie.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 
 export interface TokenSources {
@@ -40,24 +41,6 @@ export function bearerToken(value: string | undefined): string | undefined {
   let end = value.length;
   while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
   return end > start ? value.slice(start, end) : undefined;
-}
-
-/** The value of cookie `name` in a Cookie header (quotes removed); undefined when absent or empty. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  let i = 0;
-  while (i < header.length) {
-    while (isSpace(header.charCodeAt(i))) i++;
-    const semi = header.indexOf(';', i);
-    const end = semi === -1 ? header.length : semi;
-    if (header.charCodeAt(i + name.length) === 0x3d /* = */ && header.startsWith(name, i) && i + name.length < end) {
-      let value = header.slice(i + name.length + 1, end).trim();
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      return value === '' ? undefined : value;
-    }
-    i = end + 1;
-  }
-  return undefined;
 }
 
 function isSpace(code: number): boolean {
