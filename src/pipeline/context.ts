@@ -16,7 +16,12 @@ export interface Identity {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-export interface RequestContext {
+/** What a policy may see and do: a narrow view of the PolicyContext the proxy reads back. */
+export type RequestContext = Pick<PolicyContext,
+  'requestId' | 'route' | 'method' | 'path' | 'clientIp' | 'headers' | 'contentLength' | 'hasBody' | 'isUpgrade' | 'identity'
+  | 'queryParam' | 'removeQueryParam' | 'removeRequestHeader' | 'limitBody' | 'addResponseHeader'>;
+
+export class PolicyContext {
   readonly requestId: string;
   readonly route: string;
   readonly method: string;
@@ -28,33 +33,11 @@ export interface RequestContext {
   readonly headers: IncomingHttpHeaders;
   /** The declared Content-Length, or undefined when none was declared. */
   readonly contentLength: number | undefined;
-  /** The request has a body (declared length > 0, or chunked). */
+  /** The request has a body (a declared length other than 0, chunked, or an open HTTP/2 stream). */
   readonly hasBody: boolean;
   /** The request asks to switch protocols (WebSocket). */
   readonly isUpgrade: boolean;
-  identity: Identity | undefined;
-  /** First value of a query parameter (decoded) in the query as received, or undefined. */
-  queryParam(name: string): string | undefined;
-  /** Leaves a query parameter out of the forwarded URL. */
-  removeQueryParam(name: string): void;
-  /** Leaves a request header (lower-case name) out of what is forwarded. */
-  removeRequestHeader(name: string): void;
-  /** Caps the request body: crossing `maxBytes` while it streams aborts the upstream attempt with 413. */
-  limitBody(maxBytes: number): void;
-  /** Adds a header to whatever response this request gets, forwarded or made by the gateway. */
-  addResponseHeader(name: string, value: string): void;
-}
-
-export class PolicyContext implements RequestContext {
-  readonly requestId: string;
-  readonly route: string;
-  readonly method: string;
-  readonly path: string;
-  readonly clientIp: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly contentLength: number | undefined;
-  readonly hasBody: boolean;
-  readonly isUpgrade: boolean;
+  /** Who the request is, set by the auth policy that admitted it. */
   identity: Identity | undefined = undefined;
   /** The query string to forward, with its "?" (or ""). */
   query: string;
@@ -84,12 +67,14 @@ export class PolicyContext implements RequestContext {
     this.hasBody = init.hasBody ?? declaresBody(init.headers);
   }
 
+  /** First value of a query parameter (decoded) in the query as received, or undefined. */
   queryParam(name: string): string | undefined {
     if (this.#received === '') return undefined;
     this.#params ??= new URLSearchParams(this.#received.slice(1));
     return this.#params.get(name) ?? undefined;
   }
 
+  /** Leaves a query parameter out of the forwarded URL. */
   removeQueryParam(name: string): void {
     if (this.query === '') return;
     // Rebuilt from the raw pairs so the parameters that stay keep their exact encoding.
@@ -100,14 +85,17 @@ export class PolicyContext implements RequestContext {
     this.query = kept.length ? `?${kept.join('&')}` : '';
   }
 
+  /** Leaves a request header (lower-case name) out of what is forwarded. */
   removeRequestHeader(name: string): void {
     (this.removedHeaders ??= new Set()).add(name);
   }
 
+  /** Caps the request body: crossing `maxBytes` while it streams aborts the upstream attempt with 413. */
   limitBody(maxBytes: number): void {
     if (maxBytes < this.bodyLimit) this.bodyLimit = maxBytes;
   }
 
+  /** Adds a header to whatever response this request gets, forwarded or made by the gateway. */
   addResponseHeader(name: string, value: string): void {
     (this.responseHeaders ??= []).push(name, value);
   }
