@@ -1,11 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DeadlineTicker, type DeadlineWatcher } from './deadline-ticker.ts';
 
-function watcherDueIn(ms: number): DeadlineWatcher & { firedAt?: number; due: number } {
-  const w: DeadlineWatcher & { firedAt?: number; due: number } = {
+type TestWatcher = DeadlineWatcher & { firedAt?: number; due: number; checks: number };
+
+function watcherDueIn(ms: number): TestWatcher {
+  const w: TestWatcher = {
     due: performance.now() + ms,
+    checks: 0,
+    deadlineSlot: -1,
     checkDeadline(now) {
+      w.checks++;
       if (w.firedAt === undefined && now >= w.due) w.firedAt = now;
     },
   };
@@ -26,24 +34,97 @@ describe('deadline ticker', () => {
     ticker.unwatch(early);
     ticker.unwatch(late);
     assert.equal(ticker.size, 0);
+    assert.equal(early.deadlineSlot, -1);
     ticker.close();
   });
 
   it('stops its interval when nothing is watched and starts it again on demand', async () => {
     const ticker = new DeadlineTicker(5);
-    let checks = 0;
-    const w: DeadlineWatcher = { checkDeadline: () => { checks++; } };
+    const w = watcherDueIn(60_000);
     ticker.watch(w);
     await new Promise((r) => setTimeout(r, 40));
-    assert.ok(checks > 0);
+    assert.ok(w.checks > 0);
     ticker.unwatch(w);
     await new Promise((r) => setTimeout(r, 20));
-    const after = checks;
+    const after = w.checks;
     await new Promise((r) => setTimeout(r, 40));
-    assert.equal(checks, after, 'no checks while nothing is watched');
+    assert.equal(w.checks, after, 'no checks while nothing is watched');
     ticker.watch(w);
     await new Promise((r) => setTimeout(r, 40));
-    assert.ok(checks > after);
+    assert.ok(w.checks > after);
     ticker.close();
+  });
+
+  it('keeps every other watcher when one in the middle leaves, and ignores repeated watch and unwatch', async () => {
+    const ticker = new DeadlineTicker(5);
+    const all = Array.from({ length: 6 }, () => watcherDueIn(60_000));
+    for (const w of all) ticker.watch(w);
+    ticker.watch(all[0]!);
+    assert.equal(ticker.size, 6, 'watching twice does not add twice');
+    ticker.unwatch(all[2]!);
+    ticker.unwatch(all[2]!);
+    ticker.unwatch(all[0]!);
+    assert.equal(ticker.size, 4);
+    await new Promise((r) => setTimeout(r, 40));
+    for (const i of [1, 3, 4, 5]) assert.ok(all[i]!.checks > 0, `watcher ${i} still checked`);
+    const removedChecks = [all[0]!.checks, all[2]!.checks];
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual([all[0]!.checks, all[2]!.checks], removedChecks, 'removed watchers are not checked');
+    ticker.close();
+  });
+
+  it('survives watchers that leave during a tick, their own and others', async () => {
+    const ticker = new DeadlineTicker(5);
+    const others = Array.from({ length: 4 }, () => watcherDueIn(60_000));
+    let removerChecks = 0;
+    const remover: DeadlineWatcher = {
+      deadlineSlot: -1,
+      checkDeadline() {
+        removerChecks++;
+        ticker.unwatch(others[0]!);
+        ticker.unwatch(remover);
+      },
+    };
+    ticker.watch(others[0]!);
+    ticker.watch(remover);
+    for (const w of others.slice(1)) ticker.watch(w);
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(removerChecks, 1);
+    assert.equal(ticker.size, 3);
+    for (const w of others.slice(1)) assert.ok(w.checks > 0);
+    ticker.close();
+  });
+
+  // A Set with one add and one delete per request rehashes every few dozen requests, and V8 links each
+  // obsolete table to its successor. Once an obsolete table was in the old generation, that link kept every
+  // later table and every request in it alive through young-generation collections (docs/performance.md).
+  it('leaves nothing in the old generation that keeps unwatched watchers alive through young collections', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+    const oldSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
+    const ticker = new DeadlineTicker(60_000);
+    const inFlight: DeadlineWatcher[] = [];
+    const churn = (requests: number) => {
+      for (let i = 0; i < requests; i++) {
+        const w = { deadlineSlot: -1, checkDeadline() {}, payload: new Array<number>(64).fill(i) };
+        ticker.watch(w);
+        inFlight.push(w);
+        if (inFlight.length > 32) ticker.unwatch(inFlight.shift()!);
+      }
+    };
+    churn(2000);
+    gc(); // a full collection moves the ticker's live structures to the old generation, as in a long-running gateway
+    churn(2000);
+    for (const w of inFlight) ticker.unwatch(w);
+    inFlight.length = 0;
+    await nextTurn();
+    const before = oldSpace();
+    gc({ type: 'minor' });
+    gc({ type: 'minor' });
+    gc({ type: 'minor' });
+    const promoted = oldSpace() - before;
+    ticker.close();
+    // 2000 dead watchers carry ~1.1 MB; a structure that kept them reachable promotes all of it.
+    assert.ok(promoted < 300_000, `young collections promoted ${promoted} bytes of unwatched watchers`);
   });
 });

@@ -54,6 +54,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   #deadlineReason: Reason = 'upstream_connect_timeout';
   #lastActivity = 0;
   #dispatchedAt = 0;
+  /** Owned by the DeadlineTicker (its index while watched). */
+  deadlineSlot = -1;
   readonly #onDrain = () => this.#controller?.resume();
 
   constructor(
