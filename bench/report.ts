@@ -1,6 +1,8 @@
 /**
  * The benchmark's arithmetic and output: one line per run, medians per target across rounds, the
- * Gatehouse/baseline ratios the issue's target is judged on, and the machine-readable summary.
+ * Gatehouse/baseline ratios the issue's target is judged on, and the machine-readable summary. There are two
+ * baselines (undici's pool.stream and pool.dispatch); the targets are judged against the cheaper of the two
+ * in the run, the yardstick, and the ratio against the other is printed beside it.
  */
 import { median } from './load.ts';
 
@@ -8,7 +10,9 @@ export const TARGET_CPU_RATIO = 1.15;
 /** Above this median share of the proxy core taken by other work, the run is flagged as noisy. */
 const NOISY_PCT = 10;
 
-export type TargetName = 'direct' | 'baseline' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog';
+export type TargetName = 'direct' | 'baseline' | 'baseline-dispatch' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog';
+export type BaselineName = 'baseline' | 'baseline-dispatch';
+const BASELINES: readonly BaselineName[] = ['baseline', 'baseline-dispatch'];
 
 /** Issue 4's target for Gatehouse with jwt-auth (cached) + cors + request-size-limit on the route. */
 export const TARGET_EDGE_CPU_RATIO = 1.3;
@@ -40,7 +44,7 @@ const times = (n: number) => (Number.isFinite(n) ? `${n.toFixed(3)}x` : 'n/a');
 
 export function runLine(run: Run, label: string): string {
   const failed = Object.keys(run.failures).length ? `  FAILURES ${JSON.stringify(run.failures)} status ${JSON.stringify(run.statusCodes)}` : '';
-  return `${label.padEnd(10)} ${run.target.padEnd(15)} ${pad(fmt(run.rps, 0), 7)} req/s  p50 ${pad(fmt(run.p50, 2), 6)} ms  ` +
+  return `${label.padEnd(10)} ${run.target.padEnd(17)} ${pad(fmt(run.rps, 0), 7)} req/s  p50 ${pad(fmt(run.p50, 2), 6)} ms  ` +
     `p99 ${pad(fmt(run.p99, 2), 6)} ms  proxy CPU ${pad(fmt(run.cpuUs), 6)} µs/req  upstream CPU ${pad(fmt(run.upstreamCpuUs), 5)} µs/req  ` +
     `other load on proxy core ${pad(percent(run.otherLoadPct), 4)}${failed}`;
 }
@@ -65,10 +69,29 @@ function pairedCpuRatios(runs: readonly Run[], a: TargetName, b: TargetName): nu
   return ratios;
 }
 
+/** The cheaper baseline by median CPU per request (pool.stream when only it ran or they tie). */
+function yardstickOf(medians: Partial<Record<TargetName, Medians>>): BaselineName {
+  const stream = medians.baseline?.cpuUs ?? Number.NaN;
+  const dispatch = medians['baseline-dispatch']?.cpuUs ?? Number.NaN;
+  return Number.isFinite(dispatch) && !(stream <= dispatch) ? 'baseline-dispatch' : 'baseline';
+}
+
+/** a's median CPU per request over each baseline's that ran. */
+function ratiosToBaselines(medians: Partial<Record<TargetName, Medians>>, a: Medians): Partial<Record<BaselineName, number>> {
+  const out: Partial<Record<BaselineName, number>> = {};
+  for (const b of BASELINES) if (medians[b]) out[b] = a.cpuUs / medians[b].cpuUs;
+  return out;
+}
+
 export interface Analysis {
   readonly medians: Partial<Record<TargetName, Medians>>;
+  /** The baseline the targets are judged against: the cheaper of the two in this run. */
+  readonly yardstick: BaselineName;
   readonly ratios: {
+    /** Gatehouse / yardstick, CPU per request. */
     readonly cpuPerRequest: number;
+    /** Gatehouse / each baseline, CPU per request. */
+    readonly cpuPerRequestByBaseline: Partial<Record<BaselineName, number>>;
     readonly cpuPerRequestPairedMedian: number;
     readonly cpuPerRequestPairedRange: number[];
     readonly rps: number;
@@ -79,6 +102,7 @@ export interface Analysis {
     readonly accessLogCpuUs?: number;
     /** Gatehouse with the edge policies / baseline, CPU per request. */
     readonly edgeCpuPerRequest?: number;
+    readonly edgeCpuPerRequestByBaseline?: Partial<Record<BaselineName, number>>;
     readonly edgeCpuPerRequestPairedMedian?: number;
     /** What the edge policies add, µs CPU per request (gatehouse-edge - gatehouse). */
     readonly edgePolicyCpuUs?: number;
@@ -91,17 +115,20 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
   const medians: Partial<Record<TargetName, Medians>> = {};
   for (const t of targets) medians[t] = mediansOf(runs, t);
   const d = medians.direct!;
-  const b = medians.baseline!;
+  const yardstick = yardstickOf(medians);
+  const b = medians[yardstick]!;
   const g = medians.gatehouse!;
-  const paired = pairedCpuRatios(runs, 'gatehouse', 'baseline');
+  const paired = pairedCpuRatios(runs, 'gatehouse', yardstick);
   const cpuPerRequest = g.cpuUs / b.cpuUs;
   const nolog = medians['gatehouse-nolog'];
   const edge = medians['gatehouse-edge'];
   const edgeRatio = edge ? edge.cpuUs / b.cpuUs : undefined;
   return {
     medians,
+    yardstick,
     ratios: {
       cpuPerRequest,
+      cpuPerRequestByBaseline: ratiosToBaselines(medians, g),
       cpuPerRequestPairedMedian: median(paired),
       cpuPerRequestPairedRange: paired.length ? [Math.min(...paired), Math.max(...paired)] : [],
       rps: g.rps / b.rps,
@@ -111,7 +138,8 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
       ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
       ...(edge ? {
         edgeCpuPerRequest: edgeRatio!,
-        edgeCpuPerRequestPairedMedian: median(pairedCpuRatios(runs, 'gatehouse-edge', 'baseline')),
+        edgeCpuPerRequestByBaseline: ratiosToBaselines(medians, edge),
+        edgeCpuPerRequestPairedMedian: median(pairedCpuRatios(runs, 'gatehouse-edge', yardstick)),
         edgePolicyCpuUs: edge.cpuUs - g.cpuUs,
       } : {}),
     },
@@ -123,26 +151,30 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
 export function printAnalysis(a: Analysis, rounds: number, seconds: number, connections: number): void {
   const r = a.ratios;
   console.log(`\nMedians over ${rounds} rounds (${seconds} s each, ${connections} connections):`);
-  console.log(`${'target'.padEnd(15)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('proxy CPU µs/req', 17)} ` +
+  console.log(`${'target'.padEnd(17)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('proxy CPU µs/req', 17)} ` +
     `${pad('upstream CPU µs/req', 20)} ${pad('other load on proxy core', 25)}`);
   for (const [name, m] of Object.entries(a.medians)) {
-    console.log(`${name.padEnd(15)} ${pad(fmt(m.rps, 0), 7)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ` +
+    console.log(`${name.padEnd(17)} ${pad(fmt(m.rps, 0), 7)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ` +
       `${pad(fmt(m.upstreamCpuUs), 20)} ${pad(percent(m.otherLoadPct), 25)}`);
   }
   const verdict = a.met === undefined ? 'not measured' : a.met ? 'MET' : 'NOT MET';
-  console.log(`\nGatehouse / baseline CPU per request: ${times(r.cpuPerRequest)} (per-round paired median ${times(r.cpuPerRequestPairedMedian)}, ` +
-    `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdict}`);
-  console.log(`Gatehouse / baseline req/s: ${times(r.rps)}; Gatehouse / direct req/s: ${times(r.rpsVsDirect)} ` +
-    `(baseline / direct ${times(r.baselineRpsVsDirect)}); Gatehouse p50 vs direct: +${fmt(r.p50AddedMs, 2)} ms`);
-  const shared = Math.max(a.medians.baseline?.otherLoadPct ?? 0, a.medians.gatehouse?.otherLoadPct ?? 0);
+  const y = a.yardstick;
+  const others = (byBaseline: Partial<Record<BaselineName, number>> | undefined) => BASELINES.filter((b) => b !== y && byBaseline?.[b] !== undefined)
+    .map((b) => `; against ${b} ${times(byBaseline![b]!)}`).join('');
+  console.log(`\nYardstick: ${y}, the cheaper baseline in this run (${BASELINES.map((b) => `${b} ${fmt(a.medians[b]?.cpuUs ?? Number.NaN)} µs/req`).join(', ')})`);
+  console.log(`Gatehouse / ${y} CPU per request: ${times(r.cpuPerRequest)} (per-round paired median ${times(r.cpuPerRequestPairedMedian)}, ` +
+    `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdict}${others(r.cpuPerRequestByBaseline)}`);
+  console.log(`Gatehouse / ${y} req/s: ${times(r.rps)}; Gatehouse / direct req/s: ${times(r.rpsVsDirect)} ` +
+    `(${y} / direct ${times(r.baselineRpsVsDirect)}); Gatehouse p50 vs direct: +${fmt(r.p50AddedMs, 2)} ms`);
+  const shared = Math.max(a.medians[y]?.otherLoadPct ?? 0, a.medians.gatehouse?.otherLoadPct ?? 0);
   if (shared > NOISY_PCT) {
     console.log(`Warning: other work took a median ${shared.toFixed(0)}% of the proxy core during the proxy runs; ` +
       'CPU per request is inflated by contention. Prefer a quieter machine for figures you record.');
   }
   if (r.edgeCpuPerRequest !== undefined) {
     const edgeVerdict = a.edgeMet === undefined ? 'not measured' : a.edgeMet ? 'MET' : 'NOT MET';
-    console.log(`Gatehouse + jwt-auth (cached) + cors + request-size-limit / baseline CPU per request: ${times(r.edgeCpuPerRequest)} ` +
-      `(paired median ${times(r.edgeCpuPerRequestPairedMedian ?? Number.NaN)}); target <= ${TARGET_EDGE_CPU_RATIO}x: ${edgeVerdict}; ` +
+    console.log(`Gatehouse + jwt-auth (cached) + cors + request-size-limit / ${y} CPU per request: ${times(r.edgeCpuPerRequest)} ` +
+      `(paired median ${times(r.edgeCpuPerRequestPairedMedian ?? Number.NaN)}); target <= ${TARGET_EDGE_CPU_RATIO}x: ${edgeVerdict}${others(r.edgeCpuPerRequestByBaseline)}; ` +
       `the policies add ${fmt(r.edgePolicyCpuUs ?? Number.NaN)} µs per request`);
   }
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);

@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: Gatehouse against the least a correct proxy does, on the same upstream, in the same run.
  *
- * Three targets — the upstream directly, the baseline proxy (bench/baseline-proxy.ts) and Gatehouse (the real
- * CLI, one route, one upstream, request ID, trace context and the access log on, to a file) — are loaded with
+ * The targets — the upstream directly, the baseline proxy (bench/baseline-proxy.ts, once with undici's
+ * pool.stream and once with pool.dispatch) and Gatehouse (the real CLI, one route, one upstream, request ID,
+ * trace context and the access log on, to a file; and the same with the edge policies) — are loaded with
  * autocannon in many short alternating rounds after a warm-up; the order rotates every round so no target
  * always runs first. Each proxy runs in its own process pinned to core 0; this process (the load generator)
  * and the upstream are pinned to core 1. For every run: req/s, p50, p99 and each proxy's CPU time per request
  * (utime + stime from /proc over the run ÷ responses), the steadiest figure on a shared, noisy machine.
- * Medians across rounds and the Gatehouse/baseline ratios are printed, then a JSON summary as the last line.
+ * Medians across rounds and the Gatehouse/baseline ratios are printed (against the cheaper of the two
+ * baselines: the yardstick), then a JSON summary as the last line.
  * Any error, timeout or non-2xx response makes the run exit 1: a benchmark of errors is meaningless.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,9 +97,11 @@ async function startTargets(settings: Settings, pin: Pinning, dir: string): Prom
   const gatehouseConfig = join(dir, 'gatehouse.yaml');
   const accessLog = join(dir, 'access.log');
   writeFileSync(gatehouseConfig, gatewayConfig(upstreamUrl, accessLog));
-  const baseline = await startChild('baseline', pin.prefix(PROXY_CORE),
-    [node, ...prof('baseline'), here('./baseline-proxy.ts'), '-c', gatehouseConfig], (l) => !!listeningUrl(l));
-  targets.push({ name: 'baseline', url: listeningUrl(baseline.line)!, proxy: baseline.child });
+  for (const [name, api] of [['baseline', 'stream'], ['baseline-dispatch', 'dispatch']] as const) {
+    const baseline = await startChild(name, pin.prefix(PROXY_CORE),
+      [node, ...prof(name), here('./baseline-proxy.ts'), '-c', gatehouseConfig, '--api', api], (l) => !!listeningUrl(l));
+    targets.push({ name, url: listeningUrl(baseline.line)!, proxy: baseline.child });
+  }
   const gateway = async (name: TargetName, config: string, log: string | undefined) => {
     const started = await startChild(name, pin.prefix(PROXY_CORE), [node, ...settings.gatehouseFlags, ...prof(name), here('../src/main.ts'), 'start', '-c', config],
       (l) => l.includes('gateway listening') && !!listeningUrl(l));
@@ -285,7 +289,7 @@ async function main(): Promise<number> {
     stopLoad();
   });
 
-  const targetCount = settings.nologVariant ? 5 : 4;
+  const targetCount = settings.nologVariant ? 6 : 5;
   const est = (settings.warmup + settings.rounds * settings.seconds) * targetCount;
   console.log(`Gatehouse benchmark: ${settings.rounds} rounds x ${settings.seconds} s per target, ${settings.warmup} s warm-up, ` +
     `${settings.connections} connections (~${Math.ceil(est / 60)} min)`);
@@ -305,7 +309,7 @@ async function main(): Promise<number> {
   if (state.interrupted) return 130;
   if (state.fatal) outcome.failures.push(state.fatal);
 
-  const targetNames: TargetName[] = ['direct', 'baseline', 'gatehouse', 'gatehouse-edge', ...(settings.nologVariant ? ['gatehouse-nolog' as const] : [])];
+  const targetNames: TargetName[] = ['direct', 'baseline', 'baseline-dispatch', 'gatehouse', 'gatehouse-edge', ...(settings.nologVariant ? ['gatehouse-nolog' as const] : [])];
   const analysis = analyse(outcome.runs, targetNames);
   printAnalysis(analysis, settings.rounds, settings.seconds, settings.connections);
   if (outcome.accessLogLines !== undefined) {
@@ -324,6 +328,7 @@ async function main(): Promise<number> {
       nologVariant: settings.nologVariant, profile: settings.profile, gatehouseFlags: settings.gatehouseFlags,
     },
     medians: analysis.medians,
+    yardstick: analysis.yardstick,
     ratios: analysis.ratios,
     target: { maxCpuPerRequestRatio: TARGET_CPU_RATIO, met: analysis.met },
     edgeTarget: { maxCpuPerRequestRatio: TARGET_EDGE_CPU_RATIO, met: analysis.edgeMet },
