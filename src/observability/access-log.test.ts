@@ -7,7 +7,7 @@ import { accessLine, createAccessLog } from './access-log.ts';
 import type { Exchange } from '../server/exchange.ts';
 
 const exchange = (over: Partial<Exchange> = {}): Exchange => ({
-  start: 1000, time: 1_795_000_000_000, requestId: 'r-1', traceId: 'a'.repeat(32), traceparent: 'tp', method: 'GET',
+  start: 1000, requestId: 'r-1', traceId: 'a'.repeat(32), traceparent: 'tp', method: 'GET',
   host: 'api.test', clientIp: '127.0.0.1', forwardedFor: '127.0.0.1', forwardedProto: 'http', forwardedHost: undefined, consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
   status: 200, reason: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
 });
@@ -16,11 +16,24 @@ describe('access log line', () => {
   it('is one JSON object with every field, durations in ms to the microsecond', () => {
     const line = accessLine(exchange(), 4242, 1012.3456789);
     assert.ok(line.endsWith('}\n'));
-    assert.deepEqual(JSON.parse(line), {
-      log: 'access', pid: 4242, time: 1_795_000_000_000, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
+    // The arrival's wall-clock time, from its performance.now() reading.
+    const time = Math.floor(Date.now() - performance.now() + 1000);
+    const parsed = JSON.parse(line) as { time: number };
+    assert.ok(Math.abs(parsed.time - time) <= 2, `time ${parsed.time} vs ${time}`);
+    assert.deepEqual(parsed, {
+      log: 'access', pid: 4242, time: parsed.time, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
       host: 'api.test', path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1', status: 200,
       bytesIn: 3, bytesOut: 42, durationMs: 12.346, upstreamMs: 1.235, clientIp: '127.0.0.1',
     });
+  });
+
+  it('writes durations as JSON numbers to the microsecond, whole, fractional and zero-padded', () => {
+    const durations: Array<[number, number]> = [[1000, 0], [1001, 1], [1000.05, 0.05], [1000.0004, 0], [1012.3456, 12.346], [1000.007, 0.007], [1250.1, 250.1], [999.5, -0.5]];
+    for (const [now, expected] of durations) {
+      const parsed = JSON.parse(accessLine(exchange({ upstreamMs: now - 1000 }), 1, now)) as { durationMs: number; upstreamMs: number };
+      assert.equal(parsed.durationMs, expected, `durationMs for ${now - 1000}`);
+      assert.equal(parsed.upstreamMs, expected, `upstreamMs for ${now - 1000}`);
+    }
   });
 
   it('leaves out absent values and keeps reasons and upstream errors', () => {
@@ -39,6 +52,18 @@ describe('access log line', () => {
     assert.equal(parsed.path, nasty);
     assert.equal(parsed.host, nasty);
     assert.equal('injected' in parsed, false);
+  });
+
+  it('round-trips any string, quoted as it is or escaped', () => {
+    const alphabet = ['a', 'Z', '0', ' ', '/', '~', '"', '\\', '\n', '\t', '\u0000', '\u007f', 'é', '\u2028', '\ud800', '\udc00', '😀'];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 2000; i++) {
+      const value = Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      const parsed = JSON.parse(accessLine(exchange({ path: value, consumer: value }), 1, 1000)) as Record<string, unknown>;
+      assert.equal(parsed.path, value);
+      assert.equal(parsed.consumer, value);
+    }
   });
 
   it('writes lines to the configured file and flushes them on close', () => {

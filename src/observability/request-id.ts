@@ -27,28 +27,32 @@ export interface TraceContext {
 const entropy = Buffer.allocUnsafe(4096);
 let entropyOffset = entropy.length;
 
-function randomHex(bytes: number, zero: string): string {
+function randomHex(bytes: number): string {
   if (entropyOffset + bytes > entropy.length) {
     randomFillSync(entropy);
     entropyOffset = 0;
   }
-  const hex = entropy.toString('hex', entropyOffset, entropyOffset += bytes);
-  return hex === zero ? randomHex(bytes, zero) : hex;
+  return entropy.toString('hex', entropyOffset, entropyOffset += bytes);
 }
 
 function newSpanId(): string {
-  return randomHex(8, ZERO_SPAN);
+  const id = randomHex(8);
+  return id === ZERO_SPAN ? newSpanId() : id;
 }
 
 export function traceFrom(header: string | string[] | undefined): TraceContext {
-  const spanId = newSpanId();
   if (typeof header === 'string') {
     const m = TRACEPARENT.exec(header);
     // Version ff is forbidden; version 00 allows no trailing fields; all-zero IDs are invalid.
     if (m && m[1] !== 'ff' && !(m[1] === '00' && m[5] !== undefined) && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
+      const spanId = newSpanId();
       return { traceId: m[2]!, spanId, traceparent: `00-${m[2]}-${spanId}-${m[4]}` };
     }
   }
-  const traceId = randomHex(16, ZERO_TRACE);
+  // A new trace: trace and span ID from one slice of the pool.
+  const ids = randomHex(24);
+  const traceId = ids.slice(0, 32);
+  const spanId = ids.slice(32);
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return traceFrom(undefined);
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }

@@ -10,7 +10,8 @@
  * The route timeout counts from arrival, or for requests with a body from the moment the body was fully
  * sent (a moving upload is bounded by the idle timeout, never cut). Every expiry aborts the upstream
  * request, so the upstream sees the work cancelled. Deadlines are plain numbers checked by the gateway's
- * DeadlineTicker: never honoured early, at most one tick late, and no timer per request.
+ * DeadlineTicker: never honoured early, at most one tick late (idle timeouts two: bytes moving are noted at the
+ * next tick rather than by a clock read per chunk), and no timer per request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -53,6 +54,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   #deadline = 0;
   #deadlineReason: Reason = 'upstream_connect_timeout';
   #lastActivity = 0;
+  /** Bytes moved since the last tick; the tick then moves #lastActivity (no clock read per chunk). */
+  #active = false;
   #dispatchedAt = 0;
   /** Owned by the DeadlineTicker (its index while watched). */
   deadlineSlot = -1;
@@ -104,13 +107,14 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
       return;
     }
     this.#phase = 'request-body';
+    if (!this.#hasBody) return;
     this.#lastActivity = performance.now();
-    if (this.#hasBody) this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
+    this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
   }
 
   onBodySent(chunk: Buffer | string): void {
     this.#ex.bytesIn += chunk.length;
-    this.#lastActivity = performance.now();
+    this.#active = true;
     const policy = this.#policy;
     if (policy !== undefined && this.#ex.bytesIn > policy.bodyLimit && this.#phase === 'request-body') this.#finish('request_body_too_large', 413);
   }
@@ -150,7 +154,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#phase === 'done') return;
     this.#ex.bytesOut += chunk.length;
-    this.#lastActivity = performance.now();
+    this.#active = true;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', this.#onDrain);
@@ -189,6 +193,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
   checkDeadline(now: number): void {
     if (this.#phase === 'done') return;
     const idle = this.#deadlineReason === 'client_body_timeout' || this.#deadlineReason === 'upstream_body_timeout';
+    if (idle && this.#active) {
+      // Activity since the last tick: it happened at or before `now`, so counting from `now` is never early.
+      this.#active = false;
+      this.#lastActivity = now;
+      return;
+    }
     if (now >= (idle ? this.#lastActivity + this.#route.idleTimeout : this.#deadline)) this.#finish(this.#deadlineReason);
   }
 

@@ -97,13 +97,16 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
     'traceparent', info.traceparent,
     'x-forwarded-for', info.forwardedFor,
     'x-forwarded-proto', info.proto,
-    'via', `${req.httpVersion} gatehouse`,
+    'via', viaFor(req.httpVersion),
   );
   const forwardedHost = info.forwardedHost ?? host;
   if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
   if (info.extra) for (let i = 0; i < info.extra.length; i++) out.push(info.extra[i]!);
   return out;
 }
+
+const VIA: Readonly<Record<string, string>> = { '1.1': '1.1 gatehouse', '2.0': '2.0 gatehouse', '1.0': '1.0 gatehouse' };
+const viaFor = (httpVersion: string): string => VIA[httpVersion] ?? `${httpVersion} gatehouse`;
 
 function removeListed(flat: string[], listed: ReadonlySet<string>): void {
   let w = 0;

@@ -6,10 +6,8 @@ import type { Reason } from '../observability/reasons.ts';
 import { peerAddress } from './client-ip.ts';
 
 export interface Exchange {
-  /** performance.now() at arrival. */
+  /** performance.now() at arrival (the log line's wall-clock time is derived from it: wall-clock.ts). */
   readonly start: number;
-  /** Date.now() at arrival, the log line's time. */
-  readonly time: number;
   readonly requestId: string;
   readonly traceId: string;
   readonly traceparent: string;
@@ -44,7 +42,7 @@ export interface Exchange {
 export function connectionExchange(requestId: string, remoteAddress: string | undefined, status: number, reason: Reason, error: string | undefined): Exchange {
   const peer = peerAddress(remoteAddress);
   return {
-    start: performance.now(), time: Date.now(), requestId, traceId: '', traceparent: '', method: '', host: undefined,
+    start: performance.now(), requestId, traceId: '', traceparent: '', method: '', host: undefined,
     clientIp: peer, forwardedFor: peer, forwardedProto: 'http', forwardedHost: undefined, consumer: undefined, path: '', route: undefined,
     upstream: undefined, target: undefined, status, reason, bytesIn: 0, bytesOut: 0, upstreamMs: undefined, upstreamError: error,
   };

@@ -28,7 +28,6 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange 
   const facts = forwardedFacts(req.socket.remoteAddress, headers, (req.socket as { encrypted?: boolean }).encrypted === true, edge.trustedProxies);
   return {
     start: performance.now(),
-    time: Date.now(),
     requestId: requestIdFrom(headers['x-request-id']),
     traceId: trace.traceId,
     traceparent: trace.traceparent,
