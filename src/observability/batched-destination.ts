@@ -12,8 +12,16 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** Writes into `buf` at `pos` (at most the announced number of bytes) and returns the position after it. */
+export type Encoder<T> = (buf: Buffer, pos: number, item: T) => number;
+
 export interface BatchedDestination {
   write(line: string): void;
+  /**
+   * Encodes one line straight into the batch: no string is built. `maxBytes` bounds what `encode` writes; a
+   * line that could not fit even an empty batch is encoded into a buffer of its own and written at once.
+   */
+  writeEncoded<T>(maxBytes: number, encode: Encoder<T>, item: T): void;
   flush(): void;
   close(): void;
 }
@@ -39,16 +47,22 @@ export function createBatchedDestination(path: string, maxBytes = 64 * 1024, int
     writeOut(batch, length);
   };
   const timer = setInterval(flush, intervalMs).unref();
+  const writeEncoded = <T>(bound: number, encode: Encoder<T>, item: T): void => {
+    if (closed) return;
+    if (used + bound > maxBytes) {
+      flush();
+      if (bound > maxBytes) {
+        const own = Buffer.allocUnsafe(bound);
+        return writeOut(own, encode(own, 0, item));
+      }
+    }
+    used = encode(batch, used, item);
+  };
   return {
     write(line) {
-      if (closed) return;
-      if (used + line.length * 3 > maxBytes) {
-        flush();
-        // A line too long for the batch (only with a tiny batch size) goes out on its own.
-        if (line.length * 3 > maxBytes) return writeOut(Buffer.from(line), Buffer.byteLength(line));
-      }
-      used += batch.write(line, used);
+      writeEncoded(line.length * 3, writeUtf8, line);
     },
+    writeEncoded,
     flush,
     close() {
       if (closed) return;
@@ -59,6 +73,8 @@ export function createBatchedDestination(path: string, maxBytes = 64 * 1024, int
     },
   };
 }
+
+const writeUtf8: Encoder<string> = (buf, pos, line) => pos + buf.write(line, pos);
 
 function openFile(path: string): number {
   mkdirSync(dirname(path), { recursive: true });
