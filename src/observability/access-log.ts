@@ -52,7 +52,10 @@ function putNumber(buf: Uint8Array, pos: number, key: string, value: number): nu
   return putUint(buf, putAscii(buf, pos, key), value);
 }
 
-/** Writes the line for `ex`, finished at `now` (performance.now()), at `pos`; returns the position after it. */
+/**
+ * Writes the line for `ex`, finished at `now` (performance.now()), at `pos`; returns the position after it.
+ * Unrolled on purpose: a loop over a field table would make every property read a keyed, megamorphic one.
+ */
 function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, pid: number, now: number): number {
   let p = putUint(buf, putAscii(buf, pos, K.start), pid);
   p = putNumber(buf, p, K.time, wallClockMs(ex.start));
