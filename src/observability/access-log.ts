@@ -92,7 +92,7 @@ export function createAccessLog(config: AccessLogConfig): AccessLog {
   const encode = (buf: Buffer, pos: number, ex: Exchange) => encodeLine(buf, pos, ex, pid, performance.now());
   return {
     write(ex) {
-      destination.writeEncoded(lineBound(ex), encode, ex);
+      destination.write(lineBound(ex), encode, ex);
     },
     flush: destination.flush,
     close: destination.close,

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBatchedDestination } from './batched-destination.ts';
+import { createBatchedDestination, type BatchedDestination, type Encoder } from './batched-destination.ts';
+
+const utf8: Encoder<string> = (buf, pos, text) => pos + buf.write(text, pos);
+/** Writes a text line, bounded as UTF-8 can be: 3 bytes per UTF-16 unit. */
+const put = (d: BatchedDestination, text: string): void => d.write(text.length * 3, utf8, text);
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'gh-batch-')), 'sub', 'access.log');
 
@@ -12,9 +16,9 @@ describe('batched destination', () => {
     const file = tempFile();
     const d = createBatchedDestination(file, 256, 60_000);
     const line = (c: string) => `${c.repeat(40)}\n`;
-    for (const c of 'abcd') d.write(line(c));
+    for (const c of 'abcd') put(d, line(c));
     assert.equal(readFileSync(file, 'utf8'), '', 'nothing written below the batch size');
-    d.write(line('e'));
+    put(d, line('e'));
     assert.equal(readFileSync(file, 'utf8'), 'abcd'.split('').map(line).join(''), 'the full batch went out before the line that did not fit');
     d.close();
     assert.equal(readFileSync(file, 'utf8'), 'abcde'.split('').map(line).join(''));
@@ -23,9 +27,9 @@ describe('batched destination', () => {
   it('writes a line longer than the batch on its own, after what it holds', () => {
     const file = tempFile();
     const d = createBatchedDestination(file, 64, 60_000);
-    d.write('short\n');
-    d.write(`${'x'.repeat(100)}\n`);
-    d.write('é\n');
+    put(d, 'short\n');
+    put(d, `${'x'.repeat(100)}\n`);
+    put(d, 'é\n');
     d.close();
     assert.equal(readFileSync(file, 'utf8'), `short\n${'x'.repeat(100)}\né\n`);
   });
@@ -33,20 +37,20 @@ describe('batched destination', () => {
   it('writes what it holds on flush and on close, and ignores lines after close', () => {
     const file = tempFile();
     const d = createBatchedDestination(file, 1 << 20, 60_000);
-    d.write('one\n');
+    put(d, 'one\n');
     d.flush();
     assert.equal(readFileSync(file, 'utf8'), 'one\n');
-    d.write('two\n');
+    put(d, 'two\n');
     d.close();
     d.close();
-    d.write('three\n');
+    put(d, 'three\n');
     assert.equal(readFileSync(file, 'utf8'), 'one\ntwo\n');
   });
 
   it('writes on its interval without any further line', async () => {
     const file = tempFile();
     const d = createBatchedDestination(file, 1 << 20, 20);
-    d.write('tick\n');
+    put(d, 'tick\n');
     const deadline = Date.now() + 2000;
     while (readFileSync(file, 'utf8') === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(readFileSync(file, 'utf8'), 'tick\n');
@@ -56,11 +60,11 @@ describe('batched destination', () => {
   it('appends to an existing file and creates missing folders', () => {
     const file = tempFile();
     const first = createBatchedDestination(file);
-    first.write('x\n');
+    put(first, 'x\n');
     first.close();
     assert.ok(existsSync(file));
     const second = createBatchedDestination(file);
-    second.write('y\n');
+    put(second, 'y\n');
     second.close();
     assert.equal(readFileSync(file, 'utf8'), 'x\ny\n');
   });
