@@ -444,3 +444,24 @@ it('reports two routes that match exactly the same requests at the second route'
   assert.deepEqual([p!.line, p!.col, p!.path], [6, 12, 'routes[1].match']);
   assert.match(p!.message, /route "b" matches exactly what route "a" matches/);
 });
+
+describe('loadConfigText: identity header names', () => {
+  const RESERVED = 'this header is set by Gatehouse or HTTP itself; choose another name';
+
+  it('refuses the headers Gatehouse sets or answers itself, such as Expect and X-Real-IP', () => {
+    assert.deepEqual(problems(`${BASE}identity:\n  consumerHeader: Expect\n  stripHeaders: [x-real-ip, proxy-authorization, http2-settings]\n`), [
+      `${FILE}:11:19 identity.consumerHeader: ${RESERVED}`,
+      `${FILE}:12:18 identity.stripHeaders[0]: ${RESERVED}`,
+      `${FILE}:12:29 identity.stripHeaders[1]: ${RESERVED}`,
+      `${FILE}:12:50 identity.stripHeaders[2]: ${RESERVED}`,
+    ]);
+  });
+
+  it('refuses an underscore spelling of a reserved header', () => {
+    assert.deepEqual(problems(`${BASE}identity:\n  subjectHeader: x_real_ip\n`), [`${FILE}:11:18 identity.subjectHeader: ${RESERVED}`]);
+  });
+
+  it('accepts other names, underscores included', () => {
+    assert.deepEqual(config(`${BASE}identity:\n  stripHeaders: [X_Legacy_User]\n`).identity.stripHeaders, ['x_legacy_user']);
+  });
+});

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
-import { identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
+import { GATEWAY_OWNED_HEADERS } from '../proxy/headers.ts';
+import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
 import { headerName, host, lowerHeaderName, port } from './fields.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
@@ -37,11 +38,14 @@ export const serverSchema = z.strictObject({
   trustedProxies: z.array(cidr).default([]).describe('Peers (IPs or CIDR blocks) whose X-Forwarded-For/-Proto/-Host are believed. The client IP is then the first untrusted address in X-Forwarded-For read from the right. From any other peer those headers are replaced.'),
 }).describe('Limits and timeouts of the client-facing HTTP server, and which proxies in front of it are trusted.');
 
-/** Headers no identity header may be named after: Gatehouse or HTTP itself sets them. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive',
-  'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'authorization', 'cookie']);
+/**
+ * Headers no identity header may be named after: Gatehouse or HTTP itself sets them (the proxy's list, so the
+ * two cannot drift apart), plus the framing and credential headers services need from the client. Compared in
+ * canonical spelling, since x_request_id reaches a CGI/WSGI service as X-Request-ID.
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([...GATEWAY_OWNED_HEADERS, 'host', 'content-length', 'authorization', 'cookie']);
 const identityHeader = lowerHeaderName()
-  .refine((s) => !RESERVED_HEADERS.has(s), 'this header is set by Gatehouse or HTTP itself; choose another name');
+  .refine((s) => !RESERVED_HEADERS.has(canonicalHeaderName(s)), 'this header is set by Gatehouse or HTTP itself; choose another name');
 
 export const identitySchema = z.strictObject({
   consumerHeader: identityHeader.default('x-consumer-id').describe('Header carrying the authenticated consumer (API-key owner).'),

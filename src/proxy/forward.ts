@@ -1,6 +1,6 @@
 /**
  * Forwards one request to one target through undici's dispatch API and streams the response back, both
- * directions with backpressure and no buffering. One timer per request walks the phases:
+ * directions with backpressure and no buffering. Each request has one deadline, moved as it walks the phases:
  *
  *   waiting for a connection  -> upstream timeouts.connect            -> 504 upstream_connect_timeout
  *   sending the request body  -> idle timeout (client silent)         -> 408 client_body_timeout
@@ -17,13 +17,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import type { PolicyContext } from '../pipeline/context.ts';
+import { reply } from '../pipeline/reply.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
-import { mergeHeaders, sendError } from '../server/reply.ts';
+import { sendLocalReply } from '../server/reply.ts';
 import type { Target } from '../upstream/target.ts';
 import type { DeadlineTicker, DeadlineWatcher } from './deadline-ticker.ts';
-import { clientResponseHeaders, forwardedInfo, upstreamRequestHeaders } from './headers.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError, type UpstreamPhase } from './upstream-errors.ts';
 
 class GatewayAbort extends Error {
@@ -85,7 +86,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     this.#ticker.watch(this);
     this.#arm(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
     if (route.timeout !== undefined && !this.#hasBody) this.#armRouteDeadline();
-    const headers = upstreamRequestHeaders(this.#req, forwardedInfo(this.#ex, this.#edge, route.preserveHost ? undefined : target.host, this.#policy));
+    const headers = upstreamRequestHeaders(this.#req, this.#ex, this.#edge, route.preserveHost ? undefined : target.host, this.#policy);
     target.pool.dispatch({
       method: this.#req.method as Dispatcher.HttpMethod,
       path: target.basePath + path,
@@ -220,8 +221,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, DeadlineWatcher
     if (status === 499) {
       this.#ex.status = 499;
     } else if (!res.headersSent) {
-      const added = this.#policy?.responseHeaders;
-      this.#ex.status = sendError(res, reason, this.#ex.requestId, added ? mergeHeaders({}, added) : undefined);
+      this.#ex.status = sendLocalReply(res, reply(reason), this.#ex.requestId, this.#policy?.responseHeaders);
     } else {
       // Headers are out: the only honest signal left is to cut the connection, so the client sees truncation.
       // The log records the failure's status (e.g. 504 upstream_body_timeout), not the upstream's 200.

@@ -18,8 +18,19 @@ const HOP_BY_HOP = new Set([
 // `expect` is answered by Gatehouse's own server (100-continue) and never forwarded.
 const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
 
-function isGatewayOwned(name: string, identityNames: ReadonlySet<string>): boolean {
-  return HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || identityNames.has(name) || name === 'host';
+/**
+ * Every request header Gatehouse owns (lower-case): hop-by-hop ones and those it sets itself. The config
+ * schema refuses these as identity header names, so this list is the only one to keep up to date.
+ */
+export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...GATEWAY_SET]);
+
+/**
+ * The request headers never passed upstream as the client sent them: the gateway-owned ones plus the identity
+ * headers (`identityNames`, lower-case dash spelling). Built once per runtime, so each client header costs one
+ * lookup.
+ */
+export function droppedRequestHeaders(identityNames: ReadonlySet<string>): ReadonlySet<string> {
+  return new Set([...GATEWAY_OWNED_HEADERS, ...identityNames]);
 }
 
 function connectionListed(value: string | undefined): Set<string> | undefined {
@@ -28,57 +39,28 @@ function connectionListed(value: string | undefined): Set<string> | undefined {
   return names.length ? new Set(names) : undefined;
 }
 
-export interface ForwardedInfo {
-  readonly requestId: string;
-  readonly traceparent: string;
-  /** X-Forwarded-For to send: the client IP, or a trusted proxy's chain with the peer appended. */
-  readonly forwardedFor: string;
-  /** X-Forwarded-Proto to send. */
-  readonly proto: string;
-  /** X-Forwarded-Host to send; undefined: the client's Host. */
-  readonly forwardedHost: string | undefined;
-  /** Host to send upstream, or undefined to let the client's Host through. */
-  readonly overrideHost: string | undefined;
-  /** Identity header names: client copies are dropped in every spelling. */
-  readonly identityNames: ReadonlySet<string>;
-  /** Headers a policy removed (lower-case), e.g. Authorization after JWT verification. */
-  readonly removed: ReadonlySet<string> | undefined;
-  /** Headers to add (the verified identity's headers), flat [name, value, ...]. */
-  readonly extra: readonly string[] | undefined;
-}
-
-/** The forwarding facts for one request: the exchange's, plus what its policies decided. */
-export function forwardedInfo(ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, policy: PolicyContext | undefined): ForwardedInfo {
-  const identity = policy?.identity;
-  return {
-    requestId: ex.requestId,
-    traceparent: ex.traceparent,
-    forwardedFor: ex.forwardedFor,
-    proto: ex.forwardedProto,
-    forwardedHost: ex.forwardedHost,
-    overrideHost,
-    identityNames: edge.identity.names,
-    removed: policy?.removedHeaders,
-    extra: identity ? edge.identity.headersFor(identity) : undefined,
-  };
-}
-
-/** Builds the flat [name, value, ...] header list sent upstream, from the client's raw headers. */
-export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo): string[] {
+/**
+ * Builds the flat [name, value, ...] header list sent upstream from the client's raw headers, the exchange's
+ * forwarding facts and what the request's policies decided (headers removed, the verified identity's headers).
+ * `overrideHost`: the Host to send instead of the client's.
+ */
+export function upstreamRequestHeaders(
+  req: IncomingMessage, ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, policy: PolicyContext | undefined,
+): string[] {
   const raw = req.rawHeaders;
   const out: string[] = [];
-  const identityNames = info.identityNames;
+  const dropped = edge.dropped;
   let connection: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || GATEWAY_SET.has(name) || identityNames.has(name)) {
+    if (dropped.has(name)) {
       if (name === 'connection') connection = raw[i + 1];
       continue;
     }
     // CGI/WSGI servers read X_User_Id as X-User-Id and X_Forwarded_For as X-Forwarded-For: underscore
     // spellings of the headers Gatehouse owns (identity headers included) are dropped too.
-    if (name.includes('_') && isGatewayOwned(name.replaceAll('_', '-'), identityNames)) continue;
+    if (name.includes('_') && dropped.has(name.replaceAll('_', '-'))) continue;
     if (name === 'host' || name === ':authority') {
       host ??= raw[i + 1];
       continue;
@@ -90,18 +72,23 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   // Rare: the client named end-to-end headers in Connection, or a policy removed some.
   const listed = connectionListed(connection);
   if (listed) removeListed(out, listed);
-  if (info.removed) removeListed(out, info.removed);
+  const removed = policy?.removedHeaders;
+  if (removed) removeListed(out, removed);
   out.push(
-    'host', info.overrideHost ?? host ?? '',
-    'x-request-id', info.requestId,
-    'traceparent', info.traceparent,
-    'x-forwarded-for', info.forwardedFor,
-    'x-forwarded-proto', info.proto,
+    'host', overrideHost ?? host ?? '',
+    'x-request-id', ex.requestId,
+    'traceparent', ex.traceparent,
+    'x-forwarded-for', ex.forwardedFor,
+    'x-forwarded-proto', ex.forwardedProto,
     'via', viaFor(req.httpVersion),
   );
-  const forwardedHost = info.forwardedHost ?? host;
+  const forwardedHost = ex.forwardedHost ?? host;
   if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
-  if (info.extra) for (let i = 0; i < info.extra.length; i++) out.push(info.extra[i]!);
+  const identity = policy?.identity;
+  if (identity) {
+    const extra = edge.identity.headersFor(identity);
+    for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
+  }
   return out;
 }
 

@@ -22,6 +22,16 @@ describe('identity header names', () => {
     assert.equal(withClaims.names.has('x-legacy-user'), true);
   });
 
+  it('stores names configured with underscores in dash spelling, and recognises every spelling of them', () => {
+    const legacy = identityHeaders(identitySchema.parse({ stripHeaders: ['X_Legacy_User'], claimHeaders: { x_tenant_id: 'tenant' } }));
+    assert.equal(legacy.names.has('x-legacy-user'), true);
+    assert.equal(legacy.names.has('x-tenant-id'), true);
+    assert.equal(legacy.names.has('x_legacy_user'), false);
+    for (const spelling of ['x-legacy-user', 'x_legacy_user', 'x-legacy_user', 'x_tenant_id', 'x-tenant-id']) {
+      assert.equal(isIdentityHeader(legacy.names, spelling), true, spelling);
+    }
+  });
+
   it('recognises the dash spelling and every underscore spelling of a name (lower-cased by the caller)', () => {
     const names = defaults.names;
     assert.equal(isIdentityHeader(names, 'x-user-id'), true);

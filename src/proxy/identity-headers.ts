@@ -13,10 +13,14 @@ export interface IdentityHeaders {
   headersFor(identity: Identity): string[];
 }
 
+/** The spelling header names are compared in: lower-case, `_` read as `-` (as CGI/WSGI servers read it). */
+export function canonicalHeaderName(lowerName: string): string {
+  return lowerName.includes('_') ? lowerName.replaceAll('_', '-') : lowerName;
+}
+
 /** True when `lowerName` (already lower-case) is an identity header in any spelling. */
 export function isIdentityHeader(names: ReadonlySet<string>, lowerName: string): boolean {
-  if (names.has(lowerName)) return true;
-  return lowerName.includes('_') && names.has(lowerName.replaceAll('_', '-'));
+  return names.has(canonicalHeaderName(lowerName));
 }
 
 const SAFE_VALUE = /^[\t\x20-\x7e]*$/;
@@ -39,7 +43,10 @@ function add(out: string[], name: string, value: unknown): void {
 
 export function identityHeaders(config: Config['identity']): IdentityHeaders {
   const claimHeaders = Object.entries(config.claimHeaders);
-  const names = new Set([config.consumerHeader, config.subjectHeader, config.scopesHeader, ...claimHeaders.map(([h]) => h), ...config.stripHeaders]);
+  // Stored canonical so one lookup of a client header's canonical name covers every spelling of every name,
+  // whichever spelling the config used.
+  const configured = [config.consumerHeader, config.subjectHeader, config.scopesHeader, ...claimHeaders.map(([h]) => h), ...config.stripHeaders];
+  const names = new Set(configured.map(canonicalHeaderName));
   return {
     names,
     headersFor(identity) {

@@ -16,7 +16,7 @@ import { noteIdentity, policyContextFor, resolveRequest, type Resolved } from '.
 import type { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { runRequestPolicies } from '../pipeline/run.ts';
-import { forwardedInfo, upstreamRequestHeaders } from './headers.ts';
+import { upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError } from './upstream-errors.ts';
 
 export interface UpgradeContext {
@@ -30,10 +30,10 @@ export interface UpgradeContext {
   readonly done: () => void;
 }
 
-function refuse(ctx: UpgradeContext, reason: Reason, extra = '', message?: string): void {
+function refuse(ctx: UpgradeContext, reason: Reason, extra = ''): void {
   ctx.ex.reason = reason;
   ctx.ex.status = reasons[reason].status;
-  ctx.socket.end(rawErrorResponse(reason, ctx.ex.requestId, extra, message));
+  ctx.socket.end(rawErrorResponse(reason, ctx.ex.requestId, extra));
   ctx.done();
 }
 
@@ -66,7 +66,7 @@ export function proxyUpgrade(ctx: UpgradeContext): void {
       return dispatchUpgrade(ctx, resolved, policy);
     }
     const headers = mergeHeaders({ ...decided.headers }, policy.responseHeaders);
-    refuse(ctx, decided.reason, Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''), decided.message);
+    refuse(ctx, decided.reason, Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''));
   };
   const outcome = runRequestPolicies(resolved.route.policies, policy);
   if (outcome instanceof Promise) outcome.then(decide, () => refuse(ctx, 'policy_error'));
@@ -114,7 +114,7 @@ function dispatchUpgrade(ctx: UpgradeContext, resolved: Resolved, policy: Policy
       refuse(ctx, reason === 'upstream_reset' ? 'upgrade_failed' : reason);
     },
   };
-  const headers = upstreamRequestHeaders(req, forwardedInfo(ex, runtime.edge, route.preserveHost ? undefined : chosen.host, policy));
+  const headers = upstreamRequestHeaders(req, ex, runtime.edge, route.preserveHost ? undefined : chosen.host, policy);
   chosen.pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
     path: chosen.basePath + resolved.forwardPath + (policy ? policy.query : resolved.query),

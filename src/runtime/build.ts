@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
 import type { Logger } from '../observability/logger.ts';
+import { droppedRequestHeaders } from '../proxy/headers.ts';
 import { identityHeaders } from '../proxy/identity-headers.ts';
 import { compileRouter } from '../router/router.ts';
 import { balancers } from '../upstream/balancers/registry.ts';
@@ -70,7 +71,8 @@ function buildWith(config: Config, shared: SharedState, poolKeys: string[], poli
     for (const key of held) shared.pools.release(key);
     policies.close();
   };
-  const edge: EdgeSettings = { identity: identityHeaders(config.identity), trustedProxies: ipSet(config.server.trustedProxies) };
+  const identity = identityHeaders(config.identity);
+  const edge: EdgeSettings = { identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names) };
   const runtime = new Runtime(config, router, upstreams, accessLog, edge, release);
   // Forget state of targets no config refers to any more, so the map does not grow across reloads.
   for (const key of shared.targetStates.keys()) if (!liveStates.has(key)) shared.targetStates.delete(key);

@@ -16,6 +16,8 @@ import type { RouteRuntime } from './route.ts';
 export interface EdgeSettings {
   readonly identity: IdentityHeaders;
   readonly trustedProxies: IpSet;
+  /** Client request headers never forwarded as sent (lower-case, dash spelling): see droppedRequestHeaders. */
+  readonly dropped: ReadonlySet<string>;
 }
 
 export class Runtime {

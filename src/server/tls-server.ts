@@ -47,6 +47,9 @@ const isHsts = (name: unknown) => typeof name === 'string' && name.length === HS
  * `headers` (a record, or a flat [name, value, ...] list as Gatehouse writes them) with Strict-Transport-Security
  * added, unless the response already names one: an upstream's own is passed on instead. Without headers the
  * header is set on the response, for the writeHead Node makes itself when a body is written first.
+ *
+ * The header is added in place: every writeHead caller builds its list or record for that one response, so
+ * no copy per response is needed.
  */
 function withHsts<H extends http.OutgoingHttpHeaders | readonly unknown[]>(
   res: http.ServerResponse | http2.Http2ServerResponse, headers: H | undefined, value: string,
@@ -58,10 +61,12 @@ function withHsts<H extends http.OutgoingHttpHeaders | readonly unknown[]>(
   }
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) if (isHsts(headers[i])) return headers;
-    return [...headers, HSTS, value] as unknown as H;
+    (headers as unknown[]).push(HSTS, value);
+    return headers;
   }
   for (const name in headers) if (isHsts(name)) return headers;
-  return { ...headers, [HSTS]: value };
+  (headers as http.OutgoingHttpHeaders)[HSTS] = value;
+  return headers;
 }
 
 type Http1Headers = http.OutgoingHttpHeaders | http.OutgoingHttpHeader[];
