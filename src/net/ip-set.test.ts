@@ -24,6 +24,9 @@ describe('ip sets', () => {
     assert.equal(set.has('192.168.1.8'), false);
     assert.equal(set.has('::ffff:10.1.1.1'), true);
     assert.equal(set.has('::ffff:11.1.1.1'), false);
+    assert.equal(set.has('::ffff:a01:101'), true, 'the hex spelling of ::ffff:10.1.1.1');
+    assert.equal(set.has('::ffff:b01:101'), false);
+    assert.equal(set.has('::10.1.1.1'), false, 'IPv4-compatible, not IPv4-mapped');
   });
 
   it('matches IPv6 blocks and never matches garbage', () => {

@@ -1,7 +1,7 @@
 /**
  * Sets of IP addresses written as CIDR blocks ("10.0.0.0/8", "2001:db8::/32") or single addresses, for
- * ip-filter and trusted proxies. Matching is node:net's BlockList. IPv4-mapped IPv6 addresses
- * ("::ffff:10.1.2.3") are matched as the IPv4 address they carry.
+ * ip-filter and trusted proxies. Matching is node:net's BlockList, which itself matches IPv4-mapped IPv6
+ * addresses ("::ffff:10.1.2.3", "::ffff:a01:203") as the IPv4 address they carry.
  */
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
@@ -49,9 +49,7 @@ export function ipSet(blocks: readonly string[]): IpSet {
       if (size === 0) return false;
       const v = isIP(ip);
       if (v === 4) return list.check(ip, 'ipv4');
-      if (v !== 6) return false;
-      if (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4) return list.check(ip.slice(7), 'ipv4');
-      return list.check(ip, 'ipv6');
+      return v === 6 && list.check(ip, 'ipv6');
     },
   };
 }

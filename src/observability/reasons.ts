@@ -8,15 +8,20 @@ export interface ReasonInfo {
   readonly message: string;
   /** What it means and what to do, for docs/reasons.md. */
   readonly doc: string;
+  /**
+   * An auth policy's refusal because its credential was absent. When every auth policy of a route refuses,
+   * a refusal about a credential that was presented is the more useful answer (see pipeline/run.ts).
+   */
+  readonly credentialMissing?: true;
 }
 
 export const reasons = {
   bad_request: { status: 400, message: 'Bad Request', doc: 'The request could not be parsed as HTTP (malformed request line, header or chunked encoding, conflicting framing headers), or an HTTP/1.1 request has no Host or more than one.' },
   bad_path: { status: 400, message: 'Bad Request: unsafe path', doc: 'The path holds dot segments, an encoded slash or backslash, a NUL byte, double percent-encoding, escaped bytes that are not UTF-8, or is not in origin form. Such paths are refused rather than guessed at.' },
-  token_missing: { status: 401, message: 'Unauthorized: a bearer token is required', doc: 'The route requires a JWT and none was found in the configured places (Authorization: Bearer, cookie, query parameter). WWW-Authenticate names the realm.' },
+  token_missing: { status: 401, message: 'Unauthorized: a bearer token is required', doc: 'The route requires a JWT and none was found in the configured places (Authorization: Bearer, cookie, query parameter). WWW-Authenticate names the realm.', credentialMissing: true },
   token_invalid: { status: 401, message: 'Unauthorized: invalid token', doc: 'The JWT is malformed, its signature or algorithm is not accepted, its kid is unknown, or a claim check (iss, aud, nbf, required claims) failed. The log line says which check; the client is not told.' },
   token_expired: { status: 401, message: 'Unauthorized: token expired', doc: 'The JWT\'s exp is in the past (beyond the configured leeway).' },
-  api_key_missing: { status: 401, message: 'Unauthorized: an API key is required', doc: 'The route requires an API key and none was found in the configured header or query parameter.' },
+  api_key_missing: { status: 401, message: 'Unauthorized: an API key is required', doc: 'The route requires an API key and none was found in the configured header or query parameter.', credentialMissing: true },
   api_key_invalid: { status: 401, message: 'Unauthorized: invalid API key', doc: 'The API key presented matches no consumer.' },
   insufficient_scope: { status: 403, message: 'Forbidden: insufficient scope', doc: 'The token is valid but lacks a scope the route requires (scope or scp claim).' },
   ip_denied: { status: 403, message: 'Forbidden', doc: 'The client IP (after trusted-proxy resolution) is on the route\'s deny list or not on its allow list.' },

@@ -11,10 +11,8 @@ export interface LocalReply {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** true: no body (e.g. a CORS preflight's 204); otherwise the standard JSON error body. */
   readonly empty?: boolean | undefined;
-  /** Replaces the catalogue message in the error body; never put client input or library errors here. */
-  readonly message?: string | undefined;
 }
 
-export function reply(reason: Reason, headers?: Record<string, string>, message?: string): LocalReply {
-  return { status: reasons[reason].status, reason, headers, message };
+export function reply(reason: Reason, headers?: Record<string, string>): LocalReply {
+  return { status: reasons[reason].status, reason, headers };
 }

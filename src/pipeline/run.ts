@@ -8,6 +8,7 @@
  * answer from memory never pay for a microtask. A throw is a bug: it becomes 500 policy_error and a log line.
  */
 import type { Logger } from '../observability/logger.ts';
+import { reasons, type ReasonInfo } from '../observability/reasons.ts';
 import type { RequestContext } from './context.ts';
 import type { Policy, PolicyDefinition } from './policy.ts';
 import { reply, type LocalReply } from './reply.ts';
@@ -31,8 +32,6 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-const NOT_PRESENTED = new Set(['token_missing', 'api_key_missing']);
-
 function guarded(named: NamedPolicy, log: Logger): Step {
   const onRequest = named.policy.onRequest!.bind(named.policy);
   const fail = (error: unknown): Outcome => {
@@ -49,29 +48,43 @@ function guarded(named: NamedPolicy, log: Logger): Step {
   };
 }
 
+/** Whether a refusal is about a credential the client presented (a bad token says more than a missing API key). */
+function presented(refusal: LocalReply): boolean {
+  const info: ReasonInfo = reasons[refusal.reason];
+  return info.credentialMissing !== true;
+}
+
+/** The group's answer so far after one more refusal: the first presented-credential refusal, else the first. */
+function preferred(answer: LocalReply | undefined, refusal: LocalReply): LocalReply {
+  return answer === undefined || (!presented(answer) && presented(refusal)) ? refusal : answer;
+}
+
+// A plain loop that allocates nothing until a member returns a promise, so a request the first member
+// admits costs no more than on a route with a single auth policy.
 function authGroup(members: readonly Step[]): Step {
   if (members.length === 1) return members[0]!;
   return (ctx) => {
-    const refusals: LocalReply[] = [];
-    const pick = (): LocalReply => refusals.find((r) => !NOT_PRESENTED.has(r.reason)) ?? refusals[0]!;
-    const from = (i: number): Outcome | Promise<Outcome> => {
-      for (; i < members.length; i++) {
-        const out = members[i]!(ctx);
-        if (isPromise(out)) {
-          const next = i + 1;
-          return out.then((r) => {
-            if (!r) return undefined;
-            refusals.push(r);
-            return from(next);
-          });
-        }
-        if (!out) return undefined;
-        refusals.push(out);
-      }
-      return pick();
-    };
-    return from(0);
+    let answer: LocalReply | undefined;
+    for (let i = 0; i < members.length; i++) {
+      const out = members[i]!(ctx);
+      if (isPromise(out)) return finishAuthGroup(members, i, out, ctx, answer);
+      if (!out) return undefined;
+      answer = preferred(answer, out);
+    }
+    return answer;
   };
+}
+
+/** Finishes an auth group once member `i` has answered with a promise. */
+async function finishAuthGroup(members: readonly Step[], i: number, pending: Promise<Outcome>, ctx: RequestContext, answer: LocalReply | undefined): Promise<Outcome> {
+  let out: Outcome | Promise<Outcome> = pending;
+  for (;;) {
+    const refusal = isPromise(out) ? await out : out;
+    if (!refusal) return undefined;
+    answer = preferred(answer, refusal);
+    if (++i === members.length) return answer;
+    out = members[i]!(ctx);
+  }
 }
 
 export function compileChain(policies: readonly NamedPolicy[], log: Logger): PolicyChain {

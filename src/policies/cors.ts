@@ -27,7 +27,8 @@ export const schema = z.strictObject({
   if (c.credentials && c.origins.includes('*')) ctx.addIssue({ code: 'custom', path: ['origins'], message: '"*" cannot be used with credentials: true (browsers refuse it); list the origins' });
 });
 
-export type CorsConfig = z.output<typeof schema>;
+// A preflight's answer depends on what it asks for as well as on its origin.
+const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
 
 /** A matcher for the configured origins; exact strings compare case-insensitively. */
 export function originMatcher(origins: readonly string[]): (origin: string) => boolean {
@@ -69,9 +70,9 @@ export const cors = definePolicy({
       'access-control-allow-headers': requested === '' ? config.allowHeaders.join(', ') : requested,
       'access-control-max-age': String(Math.floor(config.maxAge / 1000)),
       ...(config.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
-      vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+      vary: PREFLIGHT_VARY,
     });
-    const refusal: LocalReply = reply('cors_origin_not_allowed', { vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' });
+    const refusal: LocalReply = reply('cors_origin_not_allowed', { vary: PREFLIGHT_VARY });
     const exposed = config.exposeHeaders.join(', ');
     return {
       onRequest(ctx) {

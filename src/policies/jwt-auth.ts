@@ -87,7 +87,7 @@ export const schema = z.strictObject({
   }).prefault({}).refine((t) => t.header || t.cookie !== undefined || t.query !== undefined, 'with header: false, set cookie or query').describe('Where the token is looked for.'),
   forwardAuthorization: z.boolean().default(false).describe('Forward the Authorization header to the upstream (it is removed by default).'),
   cache: z.strictObject({
-    maxEntries: z.number().int().min(0).default(10_000).describe('Verified tokens kept in memory per route (least recently used dropped first; 0 turns the cache off).'),
+    maxEntries: z.number().int().min(0).default(10_000).describe('Verified tokens kept in memory by this policy: a top-level jwt-auth keeps one cache for all the routes that inherit it (least recently used dropped first; 0 turns the cache off).'),
     maxAge: positive('cache.maxAge').prefault('5m').describe('Longest time a verified token is kept, even when its exp is later.'),
   }).prefault({}).describe('The verified-token cache.'),
 }).superRefine((config, ctx) => {

@@ -6,9 +6,9 @@ import type { ServerResponse } from 'node:http';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import { reply, type LocalReply } from '../pipeline/reply.ts';
 
-export function errorBody(reason: Reason, requestId: string, message?: string): string {
+export function errorBody(reason: Reason, requestId: string): string {
   const info = reasons[reason];
-  return JSON.stringify({ error: { status: info.status, reason, message: message ?? info.message, requestId } });
+  return JSON.stringify({ error: { status: info.status, reason, message: info.message, requestId } });
 }
 
 /** Sends the error reply unless headers already went out; returns the status used. */
@@ -38,7 +38,7 @@ export function sendLocalReply(res: ServerResponse, local: LocalReply, requestId
     res.end();
     return local.status;
   }
-  const body = errorBody(local.reason, requestId, local.message);
+  const body = errorBody(local.reason, requestId);
   headers['content-type'] = 'application/json; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(body));
   headers['cache-control'] = 'no-store';
@@ -48,9 +48,9 @@ export function sendLocalReply(res: ServerResponse, local: LocalReply, requestId
 }
 
 /** A complete raw HTTP/1.1 error response, for sockets that have no ServerResponse (clientError, upgrade). */
-export function rawErrorResponse(reason: Reason, requestId: string, extraHeaders = '', customMessage?: string): string {
+export function rawErrorResponse(reason: Reason, requestId: string, extraHeaders = ''): string {
   const { status, message } = reasons[reason];
-  const body = errorBody(reason, requestId, customMessage);
+  const body = errorBody(reason, requestId);
   return `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json; charset=utf-8\r\n` +
     `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\n` +
     `${extraHeaders}connection: close\r\n\r\n${body}`;
