@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import pino from 'pino';
 import { loadConfigFile, type LoadResult } from '../config/load.ts';
+import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { PolicyContext } from '../pipeline/context.ts';
 import { jwtAuth, type JwtAuthConfig } from '../policies/jwt-auth.ts';
@@ -14,7 +15,7 @@ import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, tokenCommand, type TokenIo } from './token.ts';
 
 const SECRET = 'development-secret-0123456789abcdef';
-const ROUTE_SECRET = 'route-secret-0123456789abcdef-0123456789abcdef-0123456789abcdef';
+const ROUTE_SECRET = 'route-secret-0123456789abcdef-0123456789abcdef-0123456789abcdef-64';
 
 function jwtPolicy(issuers: unknown[], extra: Record<string, unknown> = {}) {
   return { type: 'jwt-auth', issuers, ...extra };
@@ -23,7 +24,16 @@ function jwtPolicy(issuers: unknown[], extra: Record<string, unknown> = {}) {
 const hsIssuer = { issuer: 'https://dev.local/', audience: ['api', 'web'], algorithms: ['HS256'], secret: SECRET };
 const rsIssuer = { issuer: 'https://idp.example.com/', algorithms: ['RS256'], jwksUrl: 'https://idp.example.com/jwks' };
 
-const config = {
+/** A validated config (the shape `gatehouse token` gets from the loader) with these policies and routes. */
+function parsed(input: { policies?: unknown[]; routes: Array<{ name: string; policies?: unknown[]; inheritPolicies?: boolean }> }): Config {
+  return configSchema.parse({
+    upstreams: { u: { targets: [{ url: 'http://127.0.0.1:1' }] } },
+    policies: input.policies ?? [],
+    routes: input.routes.map((r, i) => ({ match: { path: `/r${i}` }, upstream: 'u', ...r })),
+  });
+}
+
+const config = parsed({
   policies: [{ type: 'ip-filter', allow: ['127.0.0.1'] }, jwtPolicy([rsIssuer, hsIssuer], { scopes: ['orders:read'], requiredClaims: ['sub', 'tenant'] })],
   routes: [
     { name: 'users', policies: [] },
@@ -31,9 +41,9 @@ const config = {
     { name: 'partners', inheritPolicies: false, policies: [jwtPolicy([rsIssuer])] },
     { name: 'open', inheritPolicies: false, policies: [] },
   ],
-};
+});
 
-function io(result: LoadResult = { ok: true, config: config as never }) {
+function io(result: LoadResult = { ok: true, config }) {
   const out: string[] = [];
   const err: string[] = [];
   const files: string[] = [];
@@ -58,7 +68,7 @@ describe('finding the issuer to sign with', () => {
   });
 
   it('looks in routes when the top level has none', () => {
-    const found = findSigningIssuer({ routes: [{ name: 'a' }, { name: 'b', policies: [jwtPolicy([hsIssuer])] }] });
+    const found = findSigningIssuer(parsed({ routes: [{ name: 'a' }, { name: 'b', policies: [jwtPolicy([hsIssuer])] }] }));
     assert.ok(typeof found !== 'string');
     assert.equal(found.issuer, 'https://dev.local/');
   });
@@ -77,9 +87,7 @@ describe('finding the issuer to sign with', () => {
     assert.match(findSigningIssuer(config, 'partners') as string, /route "partners" has no issuer with a secret/);
     assert.match(findSigningIssuer(config, 'open') as string, /route "open" has no jwt-auth policy/);
     assert.match(findSigningIssuer(config, 'nope') as string, /no route named "nope"/);
-    assert.match(findSigningIssuer({ routes: [] }) as string, /no jwt-auth issuer with a secret/);
-    assert.match(findSigningIssuer(null) as string, /no jwt-auth issuer with a secret/);
-    assert.match(findSigningIssuer({ policies: 'junk', routes: [null, 3] }) as string, /no jwt-auth issuer/);
+    assert.match(findSigningIssuer(parsed({ routes: [] })) as string, /no jwt-auth issuer with a secret/);
   });
 });
 
@@ -118,10 +126,10 @@ describe('gatehouse token', () => {
 
   it('notes a required scope or aud claim only when the token lacks it', async () => {
     const policy = jwtPolicy([{ issuer: 'https://dev.local/', algorithms: ['HS256'], secret: SECRET }], { requiredClaims: ['sub', 'scope', 'aud'] });
-    const bare = io({ ok: true, config: { policies: [policy], routes: [] } as never });
+    const bare = io({ ok: true, config: parsed({ policies: [policy], routes: [] }) });
     assert.equal(await tokenCommand([], bare.fake), 0);
     assert.match(bare.err.join(''), /requires claims this token lacks: scope, aud\n/);
-    const scoped = io({ ok: true, config: { policies: [policy], routes: [] } as never });
+    const scoped = io({ ok: true, config: parsed({ policies: [policy], routes: [] }) });
     assert.equal(await tokenCommand(['--scope', 'a'], scoped.fake), 0);
     assert.match(scoped.err.join(''), /requires claims this token lacks: aud\n/);
   });

@@ -6,7 +6,12 @@
  */
 import { decodeJwt, SignJWT } from 'jose';
 import { formatProblem, loadConfigFile, type LoadResult } from '../config/load.ts';
+import type { PolicyEntry } from '../config/policies-schema.ts';
+import type { Config } from '../config/schema.ts';
 import { parseDuration } from '../config/units.ts';
+import type { JwtAuthConfig } from '../policies/jwt-auth.ts';
+import { isSymmetric } from '../policies/jwt-auth/key-source.ts';
+import { policyEntriesFor } from '../runtime/route-policies.ts';
 import { GatewayError } from '../errors.ts';
 import { parse } from './args.ts';
 import { demoConfigFile } from './demo-config.ts';
@@ -32,44 +37,30 @@ export interface SigningIssuer {
   readonly requiredClaims: readonly string[];
 }
 
-type Loose = Record<string, unknown>;
-
-const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const asObject = (value: unknown): Loose | undefined => (value !== null && typeof value === 'object' ? value as Loose : undefined);
-const strings = (value: unknown): string[] => asList(value).filter((s): s is string => typeof s === 'string');
-
-function jwtPolicy(policies: unknown): Loose | undefined {
-  return asList(policies).map(asObject).find((p) => p?.type === 'jwt-auth');
+function jwtPolicy(entries: readonly PolicyEntry[]): JwtAuthConfig | undefined {
+  return entries.find((p) => p.type === 'jwt-auth') as JwtAuthConfig | undefined;
 }
 
-function signingIssuer(policy: Loose | undefined): SigningIssuer | undefined {
-  if (!policy) return undefined;
-  for (const entry of asList(policy.issuers)) {
-    const issuer = asObject(entry);
-    const algorithm = strings(issuer?.algorithms).find((alg) => /^HS(256|384|512)$/.test(alg));
-    if (!issuer || typeof issuer.secret !== 'string' || typeof issuer.issuer !== 'string' || !algorithm) continue;
-    const audience = typeof issuer.audience === 'string' ? issuer.audience : strings(issuer.audience)[0];
-    return { issuer: issuer.issuer, audience, algorithm, secret: issuer.secret, scopes: strings(policy.scopes), requiredClaims: strings(policy.requiredClaims) };
+function signingIssuer(policy: JwtAuthConfig | undefined): SigningIssuer | undefined {
+  for (const issuer of policy?.issuers ?? []) {
+    const algorithm = issuer.algorithms.find(isSymmetric);
+    if (issuer.secret === undefined || !algorithm) continue;
+    const audience = typeof issuer.audience === 'string' ? issuer.audience : issuer.audience?.[0];
+    return { issuer: issuer.issuer, audience, algorithm, secret: issuer.secret, scopes: policy!.scopes, requiredClaims: policy!.requiredClaims };
   }
   return undefined;
 }
 
-/**
- * The issuer to sign with, or a message saying why there is none. The config is read defensively: only the
- * `policies` lists (top level and per route) and jwt-auth's own settings matter here.
- */
-export function findSigningIssuer(config: unknown, route?: string): SigningIssuer | string {
-  const root = asObject(config) ?? {};
-  const routes = asList(root.routes).map(asObject);
+/** The issuer to sign with, or a message saying why there is none. */
+export function findSigningIssuer(config: Pick<Config, 'policies' | 'routes'>, route?: string): SigningIssuer | string {
   if (route !== undefined) {
-    const found = routes.find((r) => r?.name === route);
+    const found = config.routes.find((r) => r.name === route);
     if (!found) return `no route named "${route}"`;
-    const own = jwtPolicy(found.policies);
-    const policy = own ?? (found.inheritPolicies === false ? undefined : jwtPolicy(root.policies));
+    const policy = jwtPolicy(policyEntriesFor(config, found));
     if (!policy) return `route "${route}" has no jwt-auth policy`;
     return signingIssuer(policy) ?? `the jwt-auth policy of route "${route}" has no issuer with a secret (HS256/384/512)`;
   }
-  for (const policies of [root.policies, ...routes.map((r) => r?.policies)]) {
+  for (const policies of [config.policies, ...config.routes.map((r) => r.policies)]) {
     const found = signingIssuer(jwtPolicy(policies));
     if (found) return found;
   }

@@ -35,7 +35,7 @@ const hstsSchema = z.strictObject({
 const redirectHttpSchema = z.strictObject({
   host: host().default('0.0.0.0').describe('Address of the plain-HTTP redirect listener.'),
   port: port().default(80).describe('Port of the plain-HTTP redirect listener (0 picks a free port).'),
-  httpsPort: z.number().int().min(1).max(65535).optional()
+  httpsPort: port().min(1).optional()
     .describe('Port written into the redirect\'s Location; defaults to the HTTPS listener\'s port. Set it when clients reach HTTPS through another port (e.g. 443 forwarded to 8443).'),
 }).describe('A plain-HTTP listener that answers every request with 308 to the same host, path and query on HTTPS.');
 

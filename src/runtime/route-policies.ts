@@ -15,8 +15,16 @@ export interface RoutePolicies {
   close(): void;
 }
 
+/** The entries that apply to `route`: the gateway-wide ones it inherits and does not replace by type, then its own. */
+export function policyEntriesFor(config: Pick<Config, 'policies'>, route: Pick<RouteConfig, 'policies' | 'inheritPolicies'>): PolicyEntry[] {
+  const inherited = route.inheritPolicies ? config.policies.filter((d) => !route.policies.some((o) => o.type === d.type)) : [];
+  return [...inherited, ...route.policies];
+}
+
 export function buildRoutePolicies(config: Config, deps: PolicyDeps): RoutePolicies {
   const created: NamedPolicy[] = [];
+  // A gateway-wide entry becomes one policy shared by every route that inherits it, created on first use.
+  const shared = new Map<PolicyEntry, NamedPolicy>();
   const create = (entry: PolicyEntry): NamedPolicy => {
     const definition = policyDefinition(entry.type)!;
     const { type: _type, ...settings } = entry;
@@ -24,13 +32,15 @@ export function buildRoutePolicies(config: Config, deps: PolicyDeps): RoutePolic
     created.push(named);
     return named;
   };
-  let defaults: NamedPolicy[] | undefined;
+  const instanceOf = (entry: PolicyEntry): NamedPolicy => {
+    if (!config.policies.includes(entry)) return create(entry);
+    let named = shared.get(entry);
+    if (!named) shared.set(entry, named = create(entry));
+    return named;
+  };
   return {
     chainFor(route) {
-      defaults ??= config.policies.map(create);
-      const own = route.policies.map(create);
-      const inherited = route.inheritPolicies ? defaults.filter((d) => !own.some((o) => o.definition.type === d.definition.type)) : [];
-      const all = [...inherited, ...own];
+      const all = policyEntriesFor(config, route).map(instanceOf);
       return all.length === 0 ? EMPTY_CHAIN : compileChain(all, deps.log);
     },
     close() {
