@@ -1,38 +1,54 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyse, type Run, type TargetName } from './report.ts';
+import { analyse, printAnalysis, type Run, type TargetName } from './report.ts';
 
-function run(round: number, target: TargetName, cpuUs: number, rps = 20_000): Run {
+function run(round: number, target: TargetName, cpuUs: number, over: Partial<Run> = {}): Run {
+  const rps = over.rps ?? 20_000;
   return {
     round, target, rps, p50: 1, p99: 2, responses: rps * 4, seconds: 4, cpuUs, upstreamCpuUs: 14, otherLoadPct: 1,
-    failures: {}, statusCodes: { 200: rps * 4 },
+    failures: {}, statusCodes: { 200: rps * 4 }, ...over,
   };
 }
 
 const targets: TargetName[] = ['direct', 'baseline', 'baseline-dispatch', 'gatehouse', 'gatehouse-edge'];
 
-function rounds(cpu: Partial<Record<TargetName, number[]>>): Run[] {
+/** Runs per round from CPU figures per target; every target its own req/s, so a ratio against the wrong one shows. */
+function rounds(cpu: Partial<Record<TargetName, number[]>>, over: Partial<Record<TargetName, Partial<Run>>> = {}): Run[] {
   const runs: Run[] = [];
-  for (const [target, values] of Object.entries(cpu)) values.forEach((v, i) => runs.push(run(i + 1, target as TargetName, v)));
+  for (const [target, values] of Object.entries(cpu)) {
+    values.forEach((v, i) => runs.push(run(i + 1, target as TargetName, v, over[target as TargetName])));
+  }
   return runs;
 }
 
+const rps = { direct: { rps: 30_000 }, baseline: { rps: 21_000 }, 'baseline-dispatch': { rps: 24_000 }, gatehouse: { rps: 18_000 }, 'gatehouse-edge': { rps: 16_000 } };
+
 describe('benchmark report', () => {
+  // Per-round figures are chosen so each paired median differs from the ratio of medians and from the pairing
+  // against the other baseline.
   it('judges Gatehouse against the cheaper baseline and reports the other ratio beside it', () => {
     const a = analyse(rounds({
       direct: [Number.NaN, Number.NaN, Number.NaN],
       baseline: [35, 34, 36],
       'baseline-dispatch': [30, 29, 31],
-      gatehouse: [34, 33, 35],
-      'gatehouse-edge': [38, 37, 39],
-    }), targets);
+      gatehouse: [33, 36, 34],
+      'gatehouse-edge': [39, 37, 38],
+    }, rps), targets);
     assert.equal(a.yardstick, 'baseline-dispatch');
     assert.equal(a.ratios.cpuPerRequest, 34 / 30);
     assert.equal(a.ratios.cpuPerRequestByBaseline.baseline, 34 / 35);
+    assert.deepEqual(a.ratios.cpuPerRequestByBaseline, { baseline: 34 / 35, 'baseline-dispatch': 34 / 30 });
     assert.equal(a.met, true);
+    assert.equal(a.ratios.cpuPerRequestPairedMedian, 33 / 30);
+    assert.deepEqual(a.ratios.cpuPerRequestPairedRange, [34 / 31, 36 / 29]);
+    assert.equal(a.ratios.rps, 18_000 / 24_000);
+    assert.equal(a.ratios.rpsVsDirect, 18_000 / 30_000);
+    assert.equal(a.ratios.baselineRpsVsDirect, 24_000 / 30_000);
     assert.equal(a.ratios.edgeCpuPerRequest, 38 / 30);
+    assert.deepEqual(a.ratios.edgeCpuPerRequestByBaseline, { baseline: 38 / 35, 'baseline-dispatch': 38 / 30 });
+    assert.equal(a.ratios.edgeCpuPerRequestPairedMedian, 37 / 29);
+    assert.equal(a.ratios.edgePolicyCpuUs, 4);
     assert.equal(a.edgeMet, true);
-    assert.deepEqual(a.ratios.cpuPerRequestPairedRange, [33 / 29, 35 / 31].sort((x, y) => x - y));
   });
 
   it('uses pool.stream when it is the cheaper one, and fails a target that is over its ratio', () => {
@@ -42,17 +58,66 @@ describe('benchmark report', () => {
       'baseline-dispatch': [32],
       gatehouse: [35],
       'gatehouse-edge': [40],
-    }), targets);
+    }, rps), targets);
     assert.equal(a.yardstick, 'baseline');
     assert.equal(a.ratios.cpuPerRequest, 35 / 30);
+    assert.equal(a.ratios.rps, 18_000 / 21_000);
+    assert.equal(a.ratios.baselineRpsVsDirect, 21_000 / 30_000);
+    assert.equal(a.ratios.edgeCpuPerRequestPairedMedian, 40 / 30);
     assert.equal(a.met, false);
     assert.equal(a.edgeMet, false);
   });
 
+  it('uses pool.stream when the two baselines tie', () => {
+    const a = analyse(rounds({ direct: [Number.NaN], baseline: [30], 'baseline-dispatch': [30], gatehouse: [33] }, rps),
+      ['direct', 'baseline', 'baseline-dispatch', 'gatehouse']);
+    assert.equal(a.yardstick, 'baseline');
+    assert.equal(a.ratios.rps, 18_000 / 21_000);
+  });
+
   it('falls back to the other baseline when one has no CPU figure', () => {
-    const a = analyse(rounds({ direct: [Number.NaN], baseline: [Number.NaN], 'baseline-dispatch': [30], gatehouse: [33] }),
+    const a = analyse(rounds({ direct: [Number.NaN], baseline: [Number.NaN], 'baseline-dispatch': [30], gatehouse: [33] }, rps),
       ['direct', 'baseline', 'baseline-dispatch', 'gatehouse']);
     assert.equal(a.yardstick, 'baseline-dispatch');
     assert.equal(a.met, true);
+    const b = analyse(rounds({ direct: [Number.NaN], baseline: [30], 'baseline-dispatch': [Number.NaN], gatehouse: [33] }, rps),
+      ['direct', 'baseline', 'baseline-dispatch', 'gatehouse']);
+    assert.equal(b.yardstick, 'baseline');
+    assert.equal(b.ratios.cpuPerRequest, 33 / 30);
+    assert.equal(b.met, true);
+  });
+
+  it('leaves the verdicts unmeasured when neither baseline has a CPU figure', () => {
+    const a = analyse(rounds({
+      direct: [Number.NaN], baseline: [Number.NaN], 'baseline-dispatch': [Number.NaN], gatehouse: [33], 'gatehouse-edge': [36],
+    }, rps), targets);
+    assert.equal(a.yardstick, 'baseline');
+    assert.ok(Number.isNaN(a.ratios.cpuPerRequest));
+    assert.equal(a.met, undefined);
+    assert.equal('edgeMet' in a, true);
+    assert.equal(a.edgeMet, undefined);
+    assert.equal(a.ratios.edgePolicyCpuUs, 3);
+  });
+
+  it('pairs only rounds in which both CPU figures are known', () => {
+    const a = analyse(rounds({
+      direct: [Number.NaN, Number.NaN, Number.NaN], baseline: [30, 31, 32], 'baseline-dispatch': [40, 40, 40], gatehouse: [33, Number.NaN, 34],
+    }, rps), ['direct', 'baseline', 'baseline-dispatch', 'gatehouse']);
+    assert.deepEqual(a.ratios.cpuPerRequestPairedRange, [34 / 32, 33 / 30]);
+    assert.equal(a.ratios.cpuPerRequestPairedMedian, (33 / 30 + 34 / 32) / 2);
+    assert.equal('edgeCpuPerRequest' in a.ratios, false);
+    assert.equal('edgeMet' in a, false);
+  });
+
+  it('prints both verdicts, and warns of a noisy run when only the edge variant shared its core', (t) => {
+    const log = t.mock.method(console, 'log', () => {});
+    const a = analyse(rounds({
+      direct: [Number.NaN], baseline: [30], 'baseline-dispatch': [32], gatehouse: [33], 'gatehouse-edge': [40],
+    }, { ...rps, 'gatehouse-edge': { rps: 16_000, otherLoadPct: 25 } }), targets);
+    printAnalysis(a, 1, 4, 50);
+    const out = log.mock.calls.map((c) => String(c.arguments[0])).join('\n');
+    assert.match(out, /Gatehouse \/ baseline CPU per request: 1\.100x .*target <= 1\.15x: MET; against baseline-dispatch 1\.031x/);
+    assert.match(out, /request-size-limit \/ baseline CPU per request: 1\.333x .*target <= 1\.3x: NOT MET/);
+    assert.match(out, /Warning: other work took a median 25% of the proxy core/);
   });
 });

@@ -64,7 +64,7 @@ function pairedCpuRatios(runs: readonly Run[], a: TargetName, b: TargetName): nu
   for (const round of new Set(runs.map((r) => r.round))) {
     const x = runs.find((r) => r.round === round && r.target === a);
     const y = runs.find((r) => r.round === round && r.target === b);
-    if (x && y && y.cpuUs > 0) ratios.push(x.cpuUs / y.cpuUs);
+    if (x && y && Number.isFinite(x.cpuUs) && y.cpuUs > 0) ratios.push(x.cpuUs / y.cpuUs);
   }
   return ratios;
 }
@@ -100,7 +100,7 @@ export interface Analysis {
     readonly p50AddedMs: number;
     /** Gatehouse minus Gatehouse with the access log off, µs CPU per request (with --nolog-variant). */
     readonly accessLogCpuUs?: number;
-    /** Gatehouse with the edge policies / baseline, CPU per request. */
+    /** Gatehouse with the edge policies / yardstick, CPU per request. */
     readonly edgeCpuPerRequest?: number;
     readonly edgeCpuPerRequestByBaseline?: Partial<Record<BaselineName, number>>;
     readonly edgeCpuPerRequestPairedMedian?: number;
@@ -110,6 +110,9 @@ export interface Analysis {
   readonly met: boolean | undefined;
   readonly edgeMet?: boolean | undefined;
 }
+
+/** Whether `ratio` is within `max`; undefined when it could not be measured. */
+const verdict = (ratio: number, max: number): boolean | undefined => (Number.isFinite(ratio) ? ratio <= max : undefined);
 
 export function analyse(runs: readonly Run[], targets: readonly TargetName[]): Analysis {
   const medians: Partial<Record<TargetName, Medians>> = {};
@@ -122,7 +125,12 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
   const cpuPerRequest = g.cpuUs / b.cpuUs;
   const nolog = medians['gatehouse-nolog'];
   const edge = medians['gatehouse-edge'];
-  const edgeRatio = edge ? edge.cpuUs / b.cpuUs : undefined;
+  const edgeRatios = edge ? {
+    edgeCpuPerRequest: edge.cpuUs / b.cpuUs,
+    edgeCpuPerRequestByBaseline: ratiosToBaselines(medians, edge),
+    edgeCpuPerRequestPairedMedian: median(pairedCpuRatios(runs, 'gatehouse-edge', yardstick)),
+    edgePolicyCpuUs: edge.cpuUs - g.cpuUs,
+  } : undefined;
   return {
     medians,
     yardstick,
@@ -136,17 +144,14 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
       baselineRpsVsDirect: b.rps / d.rps,
       p50AddedMs: g.p50 - d.p50,
       ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
-      ...(edge ? {
-        edgeCpuPerRequest: edgeRatio!,
-        edgeCpuPerRequestByBaseline: ratiosToBaselines(medians, edge),
-        edgeCpuPerRequestPairedMedian: median(pairedCpuRatios(runs, 'gatehouse-edge', yardstick)),
-        edgePolicyCpuUs: edge.cpuUs - g.cpuUs,
-      } : {}),
+      ...edgeRatios,
     },
-    met: Number.isFinite(cpuPerRequest) ? cpuPerRequest <= TARGET_CPU_RATIO : undefined,
-    ...(edgeRatio !== undefined ? { edgeMet: Number.isFinite(edgeRatio) ? edgeRatio <= TARGET_EDGE_CPU_RATIO : undefined } : {}),
+    met: verdict(cpuPerRequest, TARGET_CPU_RATIO),
+    ...(edgeRatios ? { edgeMet: verdict(edgeRatios.edgeCpuPerRequest, TARGET_EDGE_CPU_RATIO) } : {}),
   };
 }
+
+const verdictText = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'MET' : 'NOT MET');
 
 export function printAnalysis(a: Analysis, rounds: number, seconds: number, connections: number): void {
   const r = a.ratios;
@@ -157,24 +162,22 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
     console.log(`${name.padEnd(17)} ${pad(fmt(m.rps, 0), 7)} ${pad(fmt(m.p50, 2), 7)} ${pad(fmt(m.p99, 2), 7)} ${pad(fmt(m.cpuUs), 17)} ` +
       `${pad(fmt(m.upstreamCpuUs), 20)} ${pad(percent(m.otherLoadPct), 25)}`);
   }
-  const verdict = a.met === undefined ? 'not measured' : a.met ? 'MET' : 'NOT MET';
   const y = a.yardstick;
   const others = (byBaseline: Partial<Record<BaselineName, number>> | undefined) => BASELINES.filter((b) => b !== y && byBaseline?.[b] !== undefined)
     .map((b) => `; against ${b} ${times(byBaseline![b]!)}`).join('');
   console.log(`\nYardstick: ${y}, the cheaper baseline in this run (${BASELINES.map((b) => `${b} ${fmt(a.medians[b]?.cpuUs ?? Number.NaN)} µs/req`).join(', ')})`);
   console.log(`Gatehouse / ${y} CPU per request: ${times(r.cpuPerRequest)} (per-round paired median ${times(r.cpuPerRequestPairedMedian)}, ` +
-    `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdict}${others(r.cpuPerRequestByBaseline)}`);
+    `range ${r.cpuPerRequestPairedRange.map(times).join(' to ') || 'n/a'}); target <= ${TARGET_CPU_RATIO}x: ${verdictText(a.met)}${others(r.cpuPerRequestByBaseline)}`);
   console.log(`Gatehouse / ${y} req/s: ${times(r.rps)}; Gatehouse / direct req/s: ${times(r.rpsVsDirect)} ` +
     `(${y} / direct ${times(r.baselineRpsVsDirect)}); Gatehouse p50 vs direct: +${fmt(r.p50AddedMs, 2)} ms`);
-  const shared = Math.max(a.medians[y]?.otherLoadPct ?? 0, a.medians.gatehouse?.otherLoadPct ?? 0);
+  const shared = Math.max(...([y, 'gatehouse', 'gatehouse-edge'] as const).map((t) => a.medians[t]?.otherLoadPct ?? 0));
   if (shared > NOISY_PCT) {
     console.log(`Warning: other work took a median ${shared.toFixed(0)}% of the proxy core during the proxy runs; ` +
       'CPU per request is inflated by contention. Prefer a quieter machine for figures you record.');
   }
   if (r.edgeCpuPerRequest !== undefined) {
-    const edgeVerdict = a.edgeMet === undefined ? 'not measured' : a.edgeMet ? 'MET' : 'NOT MET';
     console.log(`Gatehouse + jwt-auth (cached) + cors + request-size-limit / ${y} CPU per request: ${times(r.edgeCpuPerRequest)} ` +
-      `(paired median ${times(r.edgeCpuPerRequestPairedMedian ?? Number.NaN)}); target <= ${TARGET_EDGE_CPU_RATIO}x: ${edgeVerdict}${others(r.edgeCpuPerRequestByBaseline)}; ` +
+      `(paired median ${times(r.edgeCpuPerRequestPairedMedian ?? Number.NaN)}); target <= ${TARGET_EDGE_CPU_RATIO}x: ${verdictText(a.edgeMet)}${others(r.edgeCpuPerRequestByBaseline)}; ` +
       `the policies add ${fmt(r.edgePolicyCpuUs ?? Number.NaN)} µs per request`);
   }
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);

@@ -37,8 +37,11 @@ interface Target {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The unmeasured burst before each measured run, and the pause after it (see prime in bench()). */
+const PRIME_SECONDS = 1;
+const SETTLE_MS = 200;
 
-/** HS256 secret of the edge variant's jwt-auth; the load carries a token signed with it (see EDGE_HEADERS). */
+/** HS256 secret of the edge variant's jwt-auth; the load carries a token signed with it (see edgeHeaders()). */
 const EDGE_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const EDGE_ORIGIN = 'https://app.bench.test';
 
@@ -87,7 +90,10 @@ function listeningUrl(line: string): string | undefined {
   }
 }
 
-/** Starts the upstream, the baseline and Gatehouse (and its variant), each its own pinned process. */
+/**
+ * Starts the upstream, the two baselines (pool.stream and pool.dispatch), Gatehouse, Gatehouse with the edge
+ * policies and, with --nolog-variant, Gatehouse without the access log: each its own pinned process.
+ */
 async function startTargets(settings: Settings, pin: Pinning, dir: string): Promise<{ upstream: Child; targets: Target[] }> {
   const node = process.execPath;
   const prof = (name: string) => (settings.profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile', name)] : []);
@@ -201,12 +207,17 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
   for (const t of targets) outcome.responses[t.name] = 1;
   const stopped = () => state.fatal !== undefined || state.interrupted;
 
+  // Every response counts, measured or not: the access log must have a line for each of Gatehouse's, and
+  // profiles are divided by all a target served.
+  const served = (t: Target, responses: number) => {
+    if (t.name === 'gatehouse') outcome.gatehouseResponses += responses;
+    outcome.responses[t.name] = (outcome.responses[t.name] ?? 0) + responses;
+  };
   const measure = async (round: number, t: Target, seconds: number) => {
     const pids = t.proxy ? [t.proxy.pid, upstream.pid] : [upstream.pid];
     const core = pin.enabled ? PROXY_CORE : undefined;
     const result = await runLoad({ url: t.url + REQUEST_PATH, headers, seconds, connections: settings.connections, pids, ...(core === undefined ? {} : { core }) });
-    if (t.name === 'gatehouse') outcome.gatehouseResponses += result.responses;
-    outcome.responses[t.name] = (outcome.responses[t.name] ?? 0) + result.responses;
+    served(t, result.responses);
     const run = toRun(round, t, result, usPerTick);
     console.log(runLine(run, round === 0 ? 'warm-up' : `round ${round}/${settings.rounds}`));
     if (Object.keys(run.failures).length) {
@@ -221,15 +232,13 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
   // A target that sat idle while the others ran may have had code flushed or its heap shrunk by V8; a short
   // unmeasured burst right before each measured run takes that re-warm-up out of the figures.
   const prime = async (t: Target) => {
-    const result = await runLoad({ url: t.url + REQUEST_PATH, headers, seconds: 1, connections: settings.connections, pids: [] });
-    if (t.name === 'gatehouse') outcome.gatehouseResponses += result.responses;
-    outcome.responses[t.name] = (outcome.responses[t.name] ?? 0) + result.responses;
+    served(t, (await runLoad({ url: t.url + REQUEST_PATH, headers, seconds: PRIME_SECONDS, connections: settings.connections, pids: [] })).responses);
   };
   for (let round = 1; round <= settings.rounds && !outcome.failures.length && !stopped(); round++) {
     for (let i = 0; i < targets.length && !stopped(); i++) {
       const target = targets[(i + round - 1) % targets.length]!;
       await prime(target);
-      await sleep(200);
+      await sleep(SETTLE_MS);
       outcome.runs.push(await measure(round, target, settings.seconds));
     }
   }
@@ -289,8 +298,8 @@ async function main(): Promise<number> {
     stopLoad();
   });
 
-  const targetCount = settings.nologVariant ? 6 : 5;
-  const est = (settings.warmup + settings.rounds * settings.seconds) * targetCount;
+  const targetNames: TargetName[] = ['direct', 'baseline', 'baseline-dispatch', 'gatehouse', 'gatehouse-edge', ...(settings.nologVariant ? ['gatehouse-nolog' as const] : [])];
+  const est = (settings.warmup + settings.rounds * (settings.seconds + PRIME_SECONDS + SETTLE_MS / 1000)) * targetNames.length;
   console.log(`Gatehouse benchmark: ${settings.rounds} rounds x ${settings.seconds} s per target, ${settings.warmup} s warm-up, ` +
     `${settings.connections} connections (~${Math.ceil(est / 60)} min)`);
   console.log(`Node ${process.version}, ${cpuCount} CPUs (${cpus()[0]?.model ?? 'unknown'}); ` +
@@ -309,7 +318,6 @@ async function main(): Promise<number> {
   if (state.interrupted) return 130;
   if (state.fatal) outcome.failures.push(state.fatal);
 
-  const targetNames: TargetName[] = ['direct', 'baseline', 'baseline-dispatch', 'gatehouse', 'gatehouse-edge', ...(settings.nologVariant ? ['gatehouse-nolog' as const] : [])];
   const analysis = analyse(outcome.runs, targetNames);
   printAnalysis(analysis, settings.rounds, settings.seconds, settings.connections);
   if (outcome.accessLogLines !== undefined) {

@@ -185,7 +185,7 @@ function defaultOf(u: Unwrapped): string {
   if (u.hasDefault) {
     const v = u.defaultValue;
     if (Array.isArray(v) && v.length === 0) return 'none';
-    if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return Array.isArray(v) ? 'none' : 'all defaults';
+    if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return 'all defaults';
     return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
   }
   return u.optional ? 'unset' : '**required**';

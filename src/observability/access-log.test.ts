@@ -54,6 +54,21 @@ describe('access log line', () => {
     assert.equal('injected' in parsed, false);
   });
 
+  // accessLine allocates exactly the bound and a Buffer drops writes past its end, so a string left out of the
+  // bound shows up as a truncated line. Most control characters escape to six bytes (\u000e), the most any
+  // character takes (not \b \t \n \f \r: two bytes). A different one per field shows a value under the wrong key.
+  it('fits a line whose every string is as long as escaping can make it', () => {
+    const fields = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'reason', 'clientIp', 'consumer', 'upstreamError'] as const;
+    const strings = Object.fromEntries(fields.map((f, i) => [f, String.fromCharCode(0x0e + i).repeat(100)])) as Record<(typeof fields)[number], string>;
+    const ex = exchange({ ...strings, reason: strings.reason as Exchange['reason'], start: 1000, status: 599, bytesIn: 2 ** 53 - 1, bytesOut: 2 ** 53 - 1 });
+    const line = accessLine(ex, 2 ** 22, 1000 + 86_400_000.123);
+    assert.equal(line.indexOf('\n'), line.length - 1, 'one whole line');
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    for (const [field, value] of Object.entries(strings)) assert.equal(parsed[field], value, field);
+    assert.equal(parsed.bytesOut, 2 ** 53 - 1);
+    assert.equal(parsed.durationMs, 86_400_000.123);
+  });
+
   it('writes lines to the configured file and flushes them on close', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'gh-access-')), 'access.log');
     const log = createAccessLog({ enabled: true, path });

@@ -5,7 +5,7 @@ import vm from 'node:vm';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DeadlineTicker, type DeadlineWatcher } from './deadline-ticker.ts';
 
-type TestWatcher = DeadlineWatcher & { firedAt?: number; due: number; checks: number };
+type TestWatcher = DeadlineWatcher & { firedAt?: number; firedAtReal?: number; due: number; checks: number };
 
 function watcherDueIn(ms: number): TestWatcher {
   const w: TestWatcher = {
@@ -14,7 +14,11 @@ function watcherDueIn(ms: number): TestWatcher {
     deadlineSlot: -1,
     checkDeadline(now) {
       w.checks++;
-      if (w.firedAt === undefined && now >= w.due) w.firedAt = now;
+      if (w.firedAt === undefined && now >= w.due) {
+        w.firedAt = now;
+        // `now` comes from the ticker: only the clock read here shows whether the deadline had really passed.
+        w.firedAtReal = performance.now();
+      }
     },
   };
   return w;
@@ -30,6 +34,8 @@ describe('deadline ticker', () => {
     const deadline = Date.now() + 2000;
     while (early.firedAt === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.ok(early.firedAt! >= early.due, 'never before its deadline');
+    assert.ok(early.firedAtReal! >= early.due, `fired ${early.due - early.firedAtReal!} ms before its deadline by the real clock`);
+    assert.ok(early.firedAt! <= early.firedAtReal!, 'the tick\'s time is never ahead of the real clock');
     assert.equal(late.firedAt, undefined);
     ticker.unwatch(early);
     ticker.unwatch(late);
@@ -38,19 +44,28 @@ describe('deadline ticker', () => {
     ticker.close();
   });
 
-  it('stops its interval when nothing is watched and starts it again on demand', async () => {
+  // Spies on the (mocked) interval functions: with real timers an unwatched watcher is never checked whether
+  // or not the interval keeps running, so only the calls themselves show that it stopped.
+  it('stops its interval when nothing is watched and starts it again on demand', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const started = t.mock.method(globalThis, 'setInterval');
+    const cleared = t.mock.method(globalThis, 'clearInterval');
     const ticker = new DeadlineTicker(5);
     const w = watcherDueIn(60_000);
     ticker.watch(w);
-    await new Promise((r) => setTimeout(r, 40));
-    assert.ok(w.checks > 0);
+    assert.equal(started.mock.callCount(), 1);
+    t.mock.timers.tick(5);
+    assert.equal(w.checks, 1);
     ticker.unwatch(w);
-    await new Promise((r) => setTimeout(r, 20));
+    t.mock.timers.tick(5);
+    assert.equal(cleared.mock.callCount(), 1, 'the first tick with nothing watched clears the interval');
+    assert.equal(cleared.mock.calls[0]!.arguments[0], started.mock.calls[0]!.result);
     const after = w.checks;
-    await new Promise((r) => setTimeout(r, 40));
+    t.mock.timers.tick(50);
     assert.equal(w.checks, after, 'no checks while nothing is watched');
     ticker.watch(w);
-    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(started.mock.callCount(), 2, 'watching again starts a new interval');
+    t.mock.timers.tick(5);
     assert.ok(w.checks > after);
     ticker.close();
   });
@@ -92,6 +107,44 @@ describe('deadline ticker', () => {
     assert.equal(removerChecks, 1);
     assert.equal(ticker.size, 3);
     for (const w of others.slice(1)) assert.ok(w.checks > 0);
+    ticker.close();
+  });
+
+  // Slots are as they stand when each check runs. The last watcher, checked first, removes two earlier ones
+  // and itself, which leaves the array shorter than the next index; a middle one swaps an already checked
+  // watcher into its slot; one removes itself and every watcher after it.
+  it('checks every remaining watcher exactly once in one tick while watchers leave during it', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const ticker = new DeadlineTicker(5);
+    const all = Array.from({ length: 9 }, () => watcherDueIn(60_000));
+    const leaving = (w: TestWatcher, leave: () => void) => {
+      w.checkDeadline = () => {
+        w.checks++;
+        leave();
+      };
+    };
+    leaving(all[8]!, () => {
+      ticker.unwatch(all[0]!);
+      ticker.unwatch(all[1]!);
+      ticker.unwatch(all[8]!);
+    });
+    leaving(all[4]!, () => ticker.unwatch(all[4]!));
+    leaving(all[3]!, () => {
+      for (const w of all) if (w.deadlineSlot > all[3]!.deadlineSlot) ticker.unwatch(w);
+      ticker.unwatch(all[3]!);
+    });
+    for (const w of all) ticker.watch(w);
+    t.mock.timers.tick(5);
+    const remaining = all.filter((w) => w.deadlineSlot !== -1);
+    assert.deepEqual(remaining.map((w) => all.indexOf(w)).sort((a, b) => a - b), [2, 6, 7]);
+    assert.equal(ticker.size, 3);
+    for (const [i, w] of all.entries()) {
+      if (w.deadlineSlot !== -1 || [3, 4, 8].includes(i)) assert.equal(w.checks, 1, `watcher ${i} checked once`);
+      else assert.ok(w.checks <= 1, `watcher ${i} checked at most once before it was removed`);
+    }
+    const before = all.map((w) => w.checks);
+    t.mock.timers.tick(5);
+    assert.deepEqual(all.map((w) => w.checks), before.map((n, i) => (remaining.includes(all[i]!) ? n + 1 : n)), 'the next tick checks only those left');
     ticker.close();
   });
 
