@@ -27,6 +27,20 @@ describe('redirectLocation', () => {
     }
   });
 
+  it('refuses a host name longer than 253 characters that passes the length guard on the Host', () => {
+    const label = 'a'.repeat(63);
+    // Four 63-character labels: 255 characters (256 with a trailing dot, 260 with a port), within the 260 guard.
+    for (const host of [`${label}.${label}.${label}.${label}`, `${label}.${label}.${label}.${label}.`, `${label}.${label}.${label}.${label}:443`]) {
+      assert.ok(host.length <= 260, `${host.length} characters: refused by the first guard`);
+      assert.equal(redirectLocation(host, '/x', 443), undefined, `${host.length} characters`);
+    }
+    // The boundary: a 253-character name is taken, with a trailing dot and a port too.
+    const longest = `${label}.${label}.${label}.${'b'.repeat(61)}`;
+    assert.equal(longest.length, 253);
+    assert.equal(redirectLocation(longest, '/x', 443), `https://${longest}/x`);
+    assert.equal(redirectLocation(`${longest}.:80`, '/x', 443), `https://${longest}/x`);
+  });
+
   it('refuses a request target that is not a path', () => {
     for (const target of [undefined, '*', 'http://evil.test/x', '']) assert.equal(redirectLocation('a.test', target, 443), undefined, String(target));
   });

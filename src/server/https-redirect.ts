@@ -28,7 +28,7 @@ export function redirectLocation(host: string | undefined, target: string | unde
   const m = HOST.exec(host);
   if (!m) return undefined;
   const name = m[1]!.toLowerCase().replace(/\.$/, '');
-  if (name.length > 253 || name.length === 0) return undefined;
+  if (name.length > 253) return undefined;
   return `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}`;
 }
 

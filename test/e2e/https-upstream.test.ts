@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { startGateway, tempDir, type TestGateway } from '../helpers/start-gateway.ts';
+import { logLine, startGateway, tempDir, type TestGateway } from '../helpers/start-gateway.ts';
 import { createTestCa } from '../helpers/test-certs.ts';
 
 const dir = tempDir('gatehouse-tls-');
@@ -62,10 +62,10 @@ describe('https targets', () => {
     const gateway = await gatewayWith(undefined);
     const res = await fetch(`${gateway.url}/hello`);
     assert.equal(res.status, 502);
-    const body = await res.json() as { error: { reason: string; message: string } };
+    const body = await res.json() as { error: { reason: string; message: string; requestId: string } };
     assert.equal(body.error.reason, 'upstream_connect_failure');
     assert.doesNotMatch(JSON.stringify(body), /certificate|UNABLE|self.signed/i, 'no internal detail reaches the client');
-    const line = gateway.accessLog().at(-1)!;
+    const line = await logLine(gateway, body.error.requestId);
     assert.equal(line.reason, 'upstream_connect_failure');
     assert.match(String(line.upstreamError), /CERT|SIGNATURE|ISSUER/);
   });

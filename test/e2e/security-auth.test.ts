@@ -358,7 +358,7 @@ describe('authentication under hostile input, end to end', () => {
     await admitted(gw, up, '/rs/case6-scp-string', bearer(await rsToken({ scope: undefined, scp: 'profile orders:read' })));
   });
 
-  it('7. fetches the JWKS exactly once for a burst of unknown-kid tokens, refuses them with 401 token_invalid, then admits a rotated-in key', async () => {
+  it('7. fetches the JWKS exactly once for a burst of unknown-kid tokens, refuses them with 401 token_invalid, then admits a rotated-in key', async (t) => {
     await pastRefetchInterval(rotJwks, ROT_INTERVAL);
     const before = rotJwks.hits();
     const tokens = await Promise.all(Array.from({ length: 5 }, () => rsToken({}, { kid: 'k2', key: next.privateKey })));
@@ -370,11 +370,15 @@ describe('authentication under hostile input, end to end', () => {
     assert.equal(up.received.length, upBefore, 'the upstream received none of the burst');
     await sleep(50); // a late fetch would show now
     assert.equal(rotJwks.hits(), before + 1, 'one JWKS fetch for the whole burst');
-    // Within the refetch interval a further unknown kid does not fetch again.
+    // Within the refetch interval a further unknown kid does not fetch again. Measured from the burst's fetch
+    // to the moment the request is sent: past the interval (a slow machine) a refetch would be legitimate.
     const again = await rsToken({}, { kid: 'k2', key: next.privateKey });
+    const firstAt = rotJwks.lastHitAt();
+    const sentAt = Date.now();
     await refused(gw, up, '/rot/case7-again', bearer(again), 401, 'token_invalid', INVALID, [again]);
-    const elapsed = Date.now() - rotJwks.lastHitAt();
-    if (elapsed < ROT_INTERVAL - 50) assert.equal(rotJwks.hits(), before + 1, `rate-limited: no second fetch ${elapsed} ms after the first`);
+    const sinceFetch = sentAt - firstAt;
+    if (sinceFetch < ROT_INTERVAL - 50) assert.equal(rotJwks.hits(), before + 1, `rate-limited: no second fetch ${sinceFetch} ms after the first`);
+    else t.diagnostic(`the no-refetch rule not checked: the request was sent ${sinceFetch} ms after the fetch (interval ${ROT_INTERVAL} ms)`);
     // An unknown kid signed by a known key (kid lies) is refused too.
     const liar = await rsToken({}, { kid: 'k9' });
     await refused(gw, up, '/rot/case7-liar', bearer(liar), 401, 'token_invalid', INVALID, [liar]);
@@ -540,10 +544,9 @@ describe('8. JWKS endpoint down at start', () => {
         await refused(gw, up, `${route}/down-${i}`, bearer(token), 503, 'auth_keys_unavailable', null, [token], `${label} #${i}`);
       }
       await refused(gw, up, `${route}/no-token`, {}, 401, 'token_missing', CHALLENGE, [], `${label}, no token`);
-      // A forged token is not "unavailable" material either way, but it must never be admitted.
+      // A forged token (alg none) gets the same 503 while no key was ever loaded, and is never admitted.
       const forged = handMade({ alg: 'none' }, { iss: RS_ISS, aud: AUD, sub: 'x', tenant: 't', scope: 'orders:read', exp: nowS() + 60 });
-      const f = await request(gw.url, `${route}/forged`, { headers: bearer(forged) });
-      assert.ok(f.status === 503 || f.status === 401, `forged token while keys never loaded: ${f.status}`);
+      await refused(gw, up, `${route}/forged`, bearer(forged), 503, 'auth_keys_unavailable', null, [forged], `${label}, forged token while keys never loaded`);
       assert.deepEqual(up.received.filter((r) => r.url.startsWith(`${route}/`)).map((r) => r.url), [], 'nothing was forwarded while keys never loaded');
 
       if (route === '/http500') failing.mode = 'up';

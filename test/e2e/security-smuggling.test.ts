@@ -16,6 +16,9 @@ const SMUGGLED_PATH = '/internal/secret';
 const SMUGGLED = `GET ${SMUGGLED_PATH} HTTP/1.1\r\nHost: gw.test\r\n\r\n`;
 const HEAD = 'POST /api/p HTTP/1.1\r\nHost: gw.test\r\n';
 
+/** How a request head can end: CRLF CRLF, or bare LF LF. */
+const HEAD_ENDS = ['\r\n\r\n', '\n\n'];
+
 /** [what, request bytes]: each must be refused as a whole. */
 const malformed: Array<[string, string]> = [
   ['CL.TE: Content-Length and Transfer-Encoding: chunked', `${HEAD}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
@@ -83,8 +86,12 @@ describe('request smuggling', () => {
   it('refuses every ambiguous or malformed framing with 400 bad_request, closes, and forwards nothing', async () => {
     for (const [what, bytes] of malformed) {
       // All in one write, and split after the head, so the framing error can also arrive in a later packet.
-      const crlf = bytes.indexOf('\r\n\r\n');
-      const split = crlf === -1 ? bytes.indexOf('\n\n') + 2 : crlf + 4;
+      // The head ends at its first terminator, CRLF or bare LF (a later one may be the smuggled request's).
+      const split = Math.min(...HEAD_ENDS.map((end) => {
+        const at = bytes.indexOf(end);
+        return at === -1 ? Infinity : at + end.length;
+      }));
+      assert.ok(split <= bytes.indexOf(SMUGGLED), `${what}: the split at ${split} is not between the first head and the smuggled request`);
       for (const parts of [[bytes], [bytes.slice(0, split), bytes.slice(split)]]) {
         const r = await rawExchange(port, parts, { gapMs: 20, timeoutMs: 3000 });
         assertRefused(r, `${what} (${parts.length} packet${parts.length > 1 ? 's' : ''})`);

@@ -30,10 +30,9 @@ const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
 
 /**
  * Splits `data` into HTTP/1.1 responses, framed by Content-Length, chunked encoding or (when `eof`) the
- * connection close. A response to HEAD has no body: `headCount` says how many of the first responses
- * answer HEAD requests.
+ * connection close.
  */
-function parseResponses(data: Buffer, eof: boolean, headCount = 0): Parsed {
+function parseResponses(data: Buffer, eof: boolean): Parsed {
   const responses: RawResponse[] = [];
   let at = 0;
   const stop = (malformed?: string): Parsed => ({ responses, rest: data.subarray(at), malformed });
@@ -57,7 +56,7 @@ function parseResponses(data: Buffer, eof: boolean, headCount = 0): Parsed {
     const status = Number(m[1]);
     let bodyStart = end + 4;
     let body: Buffer;
-    const noBody = (status >= 100 && status < 200) || status === 204 || status === 304 || responses.length < headCount;
+    const noBody = (status >= 100 && status < 200) || status === 204 || status === 304;
     if (noBody) {
       body = Buffer.alloc(0);
     } else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
@@ -108,7 +107,6 @@ export interface ExchangeOptions {
   readonly responses?: number;
   /** Half-close the connection after the last part. */
   readonly end?: boolean;
-  readonly headCount?: number;
 }
 
 export interface ExchangeResult extends Parsed {
@@ -125,7 +123,7 @@ export interface ExchangeResult extends Parsed {
 
 /** Writes `parts` on a fresh connection to 127.0.0.1:`port` and collects the answer (see the file comment). */
 export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer>, options: ExchangeOptions = {}): Promise<ExchangeResult> {
-  const { gapMs = 0, timeoutMs = 5000, responses: wanted, end = false, headCount = 0 } = options;
+  const { gapMs = 0, timeoutMs = 5000, responses: wanted, end = false } = options;
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     let data = Buffer.alloc(0);
@@ -137,12 +135,12 @@ export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer>,
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...parseResponses(data, closed, headCount), bytes: data, closed, timedOut, elapsedMs: performance.now() - connectedAt, partsWritten });
+      resolve({ ...parseResponses(data, closed), bytes: data, closed, timedOut, elapsedMs: performance.now() - connectedAt, partsWritten });
     };
     const timer = setTimeout(() => finish(false, true), timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
-      if (wanted !== undefined && parseResponses(data, false, headCount).responses.length >= wanted) finish(false, false);
+      if (wanted !== undefined && parseResponses(data, false).responses.length >= wanted) finish(false, false);
     });
     socket.on('end', () => finish(true, false));
     // The gateway may answer and close while the client is still writing: what it answered is what matters.

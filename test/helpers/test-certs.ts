@@ -15,7 +15,6 @@ function openssl(dir: string, args: string[]): void {
 }
 
 export interface TestCa {
-  readonly dir: string;
   /** PEM of the CA certificate, for clients' `ca` option. */
   readonly pem: string;
   /**
@@ -29,7 +28,6 @@ export function createTestCa(dir: string): TestCa {
   openssl(dir, ['req', '-x509', ...KEY, '-days', '2', '-subj', '/CN=Gatehouse TLS Test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
   let serial = 0;
   return {
-    dir,
     pem: readFileSync(join(dir, 'ca.pem'), 'utf8'),
     issue(name, commonName, altNames) {
       const tmp = `.issue-${++serial}`;
