@@ -12,7 +12,7 @@
 import { createBatchedDestination } from './batched-destination.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { wallClockMs } from './wall-clock.ts';
-import { jsonStringBound, putAscii, putJsonString, putMillis, putUint } from './json-bytes.ts';
+import { asciiBytes, jsonStringBound, putBytes, putJsonString, putMillis, putUint } from './json-bytes.ts';
 
 export interface AccessLogConfig {
   readonly enabled: boolean;
@@ -25,13 +25,20 @@ export interface AccessLog {
   close(): void;
 }
 
+/** What every line of one process starts with, up to the time's value. */
+const lineHead = (pid: number): Uint8Array => asciiBytes(`{"log":"access","pid":${pid},"time":`);
+
 // Field names with their punctuation, each written as one run of bytes.
-const K = {
-  start: '{"log":"access","pid":', time: ',"time":', requestId: ',"requestId":', traceId: ',"traceId":', method: ',"method":',
+const K = mapValues({
+  requestId: ',"requestId":', traceId: ',"traceId":', method: ',"method":',
   host: ',"host":', path: ',"path":', route: ',"route":', upstream: ',"upstream":', target: ',"target":', status: ',"status":',
   reason: ',"reason":', bytesIn: ',"bytesIn":', bytesOut: ',"bytesOut":', durationMs: ',"durationMs":', upstreamMs: ',"upstreamMs":',
   clientIp: ',"clientIp":', consumer: ',"consumer":', upstreamError: ',"upstreamError":', end: '}\n',
-} as const;
+}, asciiBytes);
+
+function mapValues<T extends Record<string, string>, R>(o: T, f: (v: string) => R): { readonly [k in keyof T]: R } {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) as { [k in keyof T]: R };
+}
 
 /** Room for everything but the strings: the field names, six numbers of at most 20 characters, the newline. */
 const FIXED_BOUND = 512;
@@ -44,21 +51,20 @@ function lineBound(ex: Exchange): number {
     + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError));
 }
 
-function putField(buf: Uint8Array, pos: number, key: string, value: string | undefined): number {
-  return value === undefined ? pos : putJsonString(buf, putAscii(buf, pos, key), value);
+function putField(buf: Uint8Array, pos: number, key: Uint8Array, value: string | undefined): number {
+  return value === undefined ? pos : putJsonString(buf, putBytes(buf, pos, key), value);
 }
 
-function putNumber(buf: Uint8Array, pos: number, key: string, value: number): number {
-  return putUint(buf, putAscii(buf, pos, key), value);
+function putNumber(buf: Uint8Array, pos: number, key: Uint8Array, value: number): number {
+  return putUint(buf, putBytes(buf, pos, key), value);
 }
 
 /**
  * Writes the line for `ex`, finished at `now` (performance.now()), at `pos`; returns the position after it.
  * Unrolled on purpose: a loop over a field table would make every property read a keyed, megamorphic one.
  */
-function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, pid: number, now: number): number {
-  let p = putUint(buf, putAscii(buf, pos, K.start), pid);
-  p = putNumber(buf, p, K.time, wallClockMs(ex.start));
+function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, head: Uint8Array, now: number): number {
+  let p = putUint(buf, putBytes(buf, pos, head), wallClockMs(ex.start));
   p = putField(buf, p, K.requestId, ex.requestId);
   p = putField(buf, p, K.traceId, ex.traceId);
   p = putField(buf, p, K.method, ex.method);
@@ -71,25 +77,25 @@ function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, pid: number, now
   p = putField(buf, p, K.reason, ex.reason);
   p = putNumber(buf, p, K.bytesIn, ex.bytesIn);
   p = putNumber(buf, p, K.bytesOut, ex.bytesOut);
-  p = putMillis(buf, putAscii(buf, p, K.durationMs), now - ex.start);
-  if (ex.upstreamMs !== undefined) p = putMillis(buf, putAscii(buf, p, K.upstreamMs), ex.upstreamMs);
+  p = putMillis(buf, putBytes(buf, p, K.durationMs), now - ex.start);
+  if (ex.upstreamMs !== undefined) p = putMillis(buf, putBytes(buf, p, K.upstreamMs), ex.upstreamMs);
   p = putField(buf, p, K.clientIp, ex.clientIp);
   p = putField(buf, p, K.consumer, ex.consumer);
   p = putField(buf, p, K.upstreamError, ex.upstreamError);
-  return putAscii(buf, p, K.end);
+  return putBytes(buf, p, K.end);
 }
 
 /** One access log line (with its newline) for a finished exchange, as a string (tests, tools). */
 export function accessLine(ex: Exchange, pid: number, now = performance.now()): string {
   const buf = Buffer.allocUnsafe(lineBound(ex));
-  return buf.toString('latin1', 0, encodeLine(buf, 0, ex, pid, now));
+  return buf.toString('latin1', 0, encodeLine(buf, 0, ex, lineHead(pid), now));
 }
 
 export function createAccessLog(config: AccessLogConfig): AccessLog {
   if (!config.enabled) return { write() {}, flush() {}, close() {} };
   const destination = createBatchedDestination(config.path);
-  const pid = process.pid;
-  const encode = (buf: Buffer, pos: number, ex: Exchange) => encodeLine(buf, pos, ex, pid, performance.now());
+  const head = lineHead(process.pid);
+  const encode = (buf: Buffer, pos: number, ex: Exchange) => encodeLine(buf, pos, ex, head, performance.now());
   return {
     write(ex) {
       destination.write(lineBound(ex), encode, ex);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { asciiJson, jsonStringBound, putAscii, putJsonString, putMillis, putUint } from './json-bytes.ts';
+import { asciiBytes, asciiJson, jsonStringBound, putAscii, putBytes, putJsonString, putMillis, putUint } from './json-bytes.ts';
 
 function text(write: (buf: Uint8Array, pos: number) => number, size = 4096): string {
   const buf = Buffer.alloc(size);
@@ -10,13 +10,13 @@ function text(write: (buf: Uint8Array, pos: number) => number, size = 4096): str
 
 describe('JSON bytes', () => {
   it('writes integers exactly, up to 2^53', () => {
-    for (const n of [0, 7, 9, 10, 99, 100, 101, 1234, 65535, 1_795_475_652_438, 2 ** 53 - 1]) {
+    for (const n of [0, 7, 9, 10, 99, 100, 101, 1234, 65535, 2 ** 31 - 1, 2 ** 31, 1e8, 1e8 + 7, 99_999_999_999, 1_795_475_652_438, 1_795_400_000_038, 2 ** 53 - 1]) {
       assert.equal(text((b, p) => putUint(b, p, n)), String(n));
     }
   });
 
   it('writes milliseconds rounded to the microsecond as the same JSON number as Math.round(x * 1000) / 1000', () => {
-    for (const ms of [0, 1, 0.0004, 0.0005, 0.005, 0.05, 0.5, 1.5, 12.3456789, 250.1, 999.9999, 1000, 86_400_000.123, 3.14159]) {
+    for (const ms of [0, 1, 0.0004, 0.0005, 0.005, 0.05, 0.5, 1.5, 0.105, 0.15, 0.011, 0.01, 0.999, 12.3456789, 250.1, 999.9999, 1000, 86_400_000.123, 3.14159]) {
       const written = text((b, p) => putMillis(b, p, ms));
       assert.equal(Number(written), Math.round(ms * 1000) / 1000, `${ms} -> ${written}`);
       assert.match(written, /^\d+(\.\d*[1-9])?$/, 'no trailing zeros, no exponent');
@@ -47,5 +47,6 @@ describe('JSON bytes', () => {
     assert.equal(text((b, p) => putJsonString(b, p, '/api/users?id=1')), '"/api/users?id=1"');
     assert.equal(asciiJson('é"'), '"\\u00e9\\""');
     assert.equal(text((b, p) => putAscii(b, p, ',"status":')), ',"status":');
+    assert.equal(text((b, p) => putBytes(b, p, asciiBytes(',"status":'))), ',"status":');
   });
 });

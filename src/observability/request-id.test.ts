@@ -39,6 +39,15 @@ describe('trace context', () => {
     assert.equal(traceFrom(`01${VALID.slice(2)}-future`).traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
+  it('starts new traces with distinct IDs that are the parts of their traceparent', () => {
+    const traces = Array.from({ length: 1000 }, () => traceFrom(undefined));
+    for (const t of traces) assert.equal(t.traceparent, `00-${t.traceId}-${t.spanId}-01`);
+    assert.equal(new Set(traces.map((t) => t.traceId)).size, 1000);
+    assert.equal(new Set(traces.map((t) => t.spanId)).size, 1000);
+    // Hex of random bytes: every digit shows up (a broken nibble table would leave some out).
+    assert.equal(new Set(traces.map((t) => t.traceId).join('')).size, 16);
+  });
+
   it('generates distinct span IDs', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => traceFrom(VALID).spanId));
     assert.equal(ids.size, 1000);
