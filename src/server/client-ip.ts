@@ -8,6 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
+import { isHost } from '../net/host.ts';
 import type { IpSet } from '../net/ip-set.ts';
 
 export interface ForwardedFacts {
@@ -55,6 +56,6 @@ export function forwardedFacts(remoteAddress: string | undefined, headers: Incom
     clientIp: chain ? clientFromChain(chain, peer, trusted) : peer,
     forwardedFor: chain ? `${chain}, ${peer}` : peer,
     forwardedProto: incomingProto !== undefined && PROTOS.has(incomingProto) ? incomingProto : proto,
-    forwardedHost: host !== undefined && /^[a-z0-9.:[\]-]+$/i.test(host) ? host : undefined,
+    forwardedHost: host !== undefined && isHost(host) ? host : undefined,
   };
 }

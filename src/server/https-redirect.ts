@@ -11,6 +11,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ListenTlsConfig } from '../config/tls-schema.ts';
+import { hostName, isHost } from '../net/host.ts';
 import { requestIdFrom } from '../observability/request-id.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { handleClientError } from './client-error.ts';
@@ -19,17 +20,10 @@ import { sendError } from './reply.ts';
 
 type RedirectConfig = NonNullable<ListenTlsConfig['redirectHttp']>;
 
-// A DNS name (labels of letters, digits, "-" and "_"), an IPv4 address, or a bracketed IPv6 literal; then an optional port.
-const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?)(?::\d{1,5})?$/i;
-
 /** The https:// URL for a request on the redirect listener, or undefined when its Host or target is unusable. */
 export function redirectLocation(host: string | undefined, target: string | undefined, httpsPort: number): string | undefined {
-  if (!host || host.length > 260 || !target?.startsWith('/')) return undefined;
-  const m = HOST.exec(host);
-  if (!m) return undefined;
-  const name = m[1]!.toLowerCase().replace(/\.$/, '');
-  if (name.length > 253) return undefined;
-  return `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}`;
+  if (host === undefined || !isHost(host) || !target?.startsWith('/')) return undefined;
+  return `https://${hostName(host)}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}`;
 }
 
 /** Starts the redirect listener; `boundPort` is the HTTPS listener's, used unless config.httpsPort is set. */
