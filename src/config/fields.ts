@@ -12,6 +12,9 @@ export const headerName = () => z.string().regex(TOKEN, 'must be a valid header 
 /** A header name, compared case-insensitively: stored lower-case. */
 export const lowerHeaderName = () => headerName().transform((s) => s.toLowerCase());
 
+/** The request methods a route may be limited to; a route without `methods` is registered for all of them. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+
 export const port = () => z.number().int().min(0).max(65535);
 
 export const host = () => z.string().min(1);

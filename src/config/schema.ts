@@ -8,12 +8,10 @@ import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
 import { GATEWAY_OWNED_HEADERS } from '../proxy/headers.ts';
 import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
-import { headerName, host, lowerHeaderName, port } from './fields.ts';
+import { headerName, host, HTTP_METHODS, lowerHeaderName, port } from './fields.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { duration, size } from './units.ts';
-
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 
 export const listenSchema = z.strictObject({
   host: host().default('0.0.0.0').describe('Address the gateway listens on.'),

@@ -71,7 +71,7 @@ describe('cors schema', () => {
 
   it('rejects an empty origin list, an unknown method, a bad header name and a bad maxAge', () => {
     assert.deepEqual(issues({ origins: [] }).map((i) => i.path), [['origins']]);
-    assert.deepEqual(issues({ origins: [APP], methods: ['TRACE'] }).map((i) => i.path), [['methods', 0]]);
+    for (const method of ['TRACE', 'CONNECT', 'BREW']) assert.deepEqual(issues({ origins: [APP], methods: [method] }).map((i) => i.path), [['methods', 0]], method);
     assert.deepEqual(issues({ origins: [APP], methods: [] }).map((i) => i.path), [['methods']]);
     const header = issues({ origins: [APP], allowHeaders: ['bad header'] });
     assert.deepEqual(header.map((i) => [i.path, i.message]), [[['allowHeaders', 0], 'must be a valid header name']]);

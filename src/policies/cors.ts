@@ -6,19 +6,20 @@
  * caches never serve one origin's answer to another. `*` is refused together with credentials.
  */
 import { z } from 'zod';
-import { headerName } from '../config/fields.ts';
+import { headerName, HTTP_METHODS } from '../config/fields.ts';
 import { duration } from '../config/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply, type LocalReply } from '../pipeline/reply.ts';
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+// Fetch forbids TRACE and CONNECT, so no browser preflights them.
+const preflightMethod = z.enum(HTTP_METHODS).exclude(['TRACE', 'CONNECT']);
 const token = headerName();
 const origin = z.string().refine((s) => s === '*' || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(s),
   'must be "*" or an origin such as https://app.example.com, optionally with "*." before the host (https://*.example.com)');
 
 export const schema = z.strictObject({
   origins: z.array(origin).min(1).describe('Allowed origins: exact ("https://app.example.com"), a subdomain pattern ("https://*.example.com": any depth, not the bare domain) or "*" (any origin; not with credentials).'),
-  methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
+  methods: z.array(preflightMethod).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
   allowHeaders: z.array(token).default(['authorization', 'content-type']).describe('Request headers a preflight may ask for (case-insensitive). Include content-type for JSON bodies.'),
   exposeHeaders: z.array(token).default(['x-request-id']).describe('Response headers the browser lets scripts read.'),
   credentials: z.boolean().default(false).describe('Allow cookies and Authorization (Access-Control-Allow-Credentials: true). Not allowed with origins "*".'),

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRouter, RouteConflictError } from './router.ts';
+import { HTTP_METHODS } from '../config/fields.ts';
 import type { RouteConfig } from '../config/schema.ts';
 
 type Match = Partial<RouteConfig['match']>;
@@ -39,6 +40,11 @@ describe('router', () => {
   it('answers 405 with the allowed methods when only the method differs', () => {
     assert.equal(lookup(table, 'DELETE', '/api/users'), '405 GET, POST');
     assert.equal(lookup(table, 'POST', '/elsewhere'), '405 GET');
+  });
+
+  it('takes every method a route may list when the route lists none', () => {
+    const any = [route('any', { path: '/x' })];
+    for (const method of HTTP_METHODS) assert.equal(lookup(any, method, '/x'), 'any /', method);
   });
 
   it('routes by header value and falls back when the header does not match', () => {

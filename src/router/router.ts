@@ -8,6 +8,7 @@
  * A router is built per config snapshot and swapped whole on reload.
  */
 import FindMyWay from 'find-my-way';
+import { HTTP_METHODS } from '../config/fields.ts';
 import type { RouteConfig } from '../config/schema.ts';
 
 export interface RouteMatch<R> {
@@ -26,8 +27,6 @@ export interface Router<R> {
 }
 
 interface Store<R> { route: R; exactRoot: boolean }
-
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'];
 
 // find-my-way compiles constraint names into code, so header constraints are named h0, h1, ... by index.
 function headerConstraint(key: string): FindMyWay.ConstraintStrategy<FindMyWay.HTTPVersion.V1, string> {
@@ -85,7 +84,7 @@ export function compileRouter<R extends Pick<RouteConfig, 'name' | 'match'>>(rou
     for (const [name, value] of Object.entries(headers ?? {})) constraints[keyOf(name)] = value;
     const base = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
     const patterns = exact ? (base === '/' ? ['/'] : [base, `${base}/`]) : (base === '/' ? ['/*'] : [base, `${base}/`, `${base}/*`]);
-    for (const method of methods ?? ALL_METHODS) {
+    for (const method of methods ?? HTTP_METHODS) {
       methodsInUse.add(method);
       for (const pattern of patterns) {
         const key = `${method} ${pattern} ${JSON.stringify(constraints, (_k, v: unknown) => (v instanceof RegExp ? v.source : v))}`;
