@@ -1,4 +1,5 @@
 /** Reading one cookie from a Cookie header (RFC 6265 §4.2), for jwt-auth's token source and cookie hashing. */
+import { isSpace } from './whitespace.ts';
 
 /** The value of cookie `name` in a Cookie header (quotes removed); undefined when absent or empty. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -16,8 +17,4 @@ export function cookieValue(header: string | undefined, name: string): string | 
     i = end + 1;
   }
   return undefined;
-}
-
-function isSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09;
 }

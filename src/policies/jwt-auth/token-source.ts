@@ -5,6 +5,7 @@
  * allocates unless a token is found.
  */
 import { cookieValue } from '../../net/cookie.ts';
+import { isSpace } from '../../net/whitespace.ts';
 import type { RequestContext } from '../../pipeline/context.ts';
 
 export interface TokenSources {
@@ -41,8 +42,4 @@ export function bearerToken(value: string | undefined): string | undefined {
   let end = value.length;
   while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
   return end > start ? value.slice(start, end) : undefined;
-}
-
-function isSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09;
 }
