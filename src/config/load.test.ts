@@ -464,4 +464,12 @@ describe('loadConfigText: identity header names', () => {
   it('accepts other names, underscores included', () => {
     assert.deepEqual(config(`${BASE}identity:\n  stripHeaders: [X_Legacy_User]\n`).identity.stripHeaders, ['x_legacy_user']);
   });
+
+  it('refuses hashing on an identity header, whatever its letter case, and takes another header', () => {
+    const hashing = (spec: string) => BASE.replace('  users:\n', `  users:\n    balancer: consistent-hash\n    hashOn: ${spec}\n`);
+    assert.deepEqual(problems(hashing('header:X-User-Id')), [
+      `${FILE}:4:13 upstreams.users.hashOn: "x-user-id" is an identity header: Gatehouse removes client copies before routing; hash on another header`,
+    ]);
+    assert.deepEqual(config(hashing('header:X-Cart-Id')).upstreams.users!.hashOn, { from: 'header', name: 'x-cart-id' });
+  });
 });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
 import { GATEWAY_OWNED_HEADERS } from '../proxy/headers.ts';
 import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
-import { headerName, host, HTTP_METHODS, lowerHeaderName, port } from './fields.ts';
+import { headerName, host, HTTP_METHODS, lowerHeaderName, port, TOKEN } from './fields.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { duration, size } from './units.ts';
@@ -71,10 +71,24 @@ export const targetSchema = z.strictObject({
 
 export const balancerNames = ['round-robin', 'weighted-round-robin', 'least-connections', 'consistent-hash'] as const;
 
+/** consistent-hash's key, parsed here once: the balancer and the identity-header check read this form. */
+export type HashOn = { readonly from: 'header' | 'cookie'; readonly name: string } | { readonly from: 'ip' | 'path' };
+
+const COOKIE_NAME = /^[^\s;=]+$/;
+
+// Header names are stored lower-case, the spelling Node keys request headers by.
+const hashOn = z.string().transform((spec, ctx): HashOn => {
+  if (spec === 'ip' || spec === 'path') return { from: spec };
+  const name = spec.slice(spec.indexOf(':') + 1);
+  if (spec.startsWith('header:') && TOKEN.test(name)) return { from: 'header', name: name.toLowerCase() };
+  if (spec.startsWith('cookie:') && COOKIE_NAME.test(name)) return { from: 'cookie', name };
+  ctx.addIssue({ code: 'custom', message: 'must be header:NAME, cookie:NAME, ip or path' });
+  return z.NEVER;
+});
+
 export const upstreamSchema = z.strictObject({
   balancer: z.enum(balancerNames).default('round-robin').describe('How a target is picked for each request.'),
-  hashOn: z.string().regex(/^(header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|cookie:[^\s;=]+|ip|path)$/, 'must be header:NAME, cookie:NAME, ip or path')
-    .optional().describe('consistent-hash only: the request property hashed to pick a target (header:NAME | cookie:NAME | ip | path).'),
+  hashOn: hashOn.optional().describe('consistent-hash only: the request property hashed to pick a target (header:NAME | cookie:NAME | ip | path).'),
   targets: z.array(targetSchema).min(1).describe('The instances behind this upstream.'),
   timeouts: z.strictObject({
     connect: duration().prefault('2s').describe('Time to establish a connection; slower gets 504 upstream_connect_timeout.'),
@@ -140,14 +154,14 @@ export const configSchema = z.strictObject({
  * Identity headers are removed from every client request before routing, so a route condition or a hash key
  * on one would never see a value: say so rather than silently matching nothing.
  */
-function identityIssues(config: { identity: z.output<typeof identitySchema>; upstreams: Record<string, { hashOn?: string | undefined }>; routes: Array<{ match: { headers?: Record<string, string> | undefined } }> }) {
+function identityIssues(config: { identity: z.output<typeof identitySchema>; upstreams: Record<string, { hashOn?: HashOn | undefined }>; routes: Array<{ match: { headers?: Record<string, string> | undefined } }> }) {
   const names = identityHeaders(config.identity).names;
   const isIdentity = (name: string) => isIdentityHeader(names, name.toLowerCase());
   const issues: Array<{ path: Array<string | number>; message: string }> = [];
   const why = 'is an identity header: Gatehouse removes client copies before routing';
   for (const [name, upstream] of Object.entries(config.upstreams)) {
-    const header = upstream.hashOn?.startsWith('header:') ? upstream.hashOn.slice(7) : undefined;
-    if (header && isIdentity(header)) issues.push({ path: ['upstreams', name, 'hashOn'], message: `"${header}" ${why}; hash on another header` });
+    const header = upstream.hashOn?.from === 'header' ? upstream.hashOn.name : undefined;
+    if (header !== undefined && isIdentity(header)) issues.push({ path: ['upstreams', name, 'hashOn'], message: `"${header}" ${why}; hash on another header` });
   }
   config.routes.forEach((route, i) => {
     for (const header of Object.keys(route.match.headers ?? {})) {

@@ -3,7 +3,7 @@
  * from a header, a cookie, the client IP or the path, as `hashOn` says.
  */
 import type { IncomingMessage } from 'node:http';
-import type { UpstreamConfig } from '../config/schema.ts';
+import type { HashOn, UpstreamConfig } from '../config/schema.ts';
 import { cookieValue } from '../net/cookie.ts';
 import type { Balancer } from './balancers/balancer.ts';
 import type { Target } from './target.ts';
@@ -18,19 +18,23 @@ export interface Upstream {
   readonly hashKey: HashKeyOf | undefined;
 }
 
-export function hashKeyOf(hashOn: string | undefined): HashKeyOf | undefined {
-  if (!hashOn) return undefined;
-  if (hashOn === 'ip') return (_req, _path, ip) => ip;
-  if (hashOn === 'path') return (_req, path) => path;
-  const [kind, name] = [hashOn.slice(0, hashOn.indexOf(':')), hashOn.slice(hashOn.indexOf(':') + 1)];
-  if (kind === 'header') {
-    const lower = name.toLowerCase();
-    return (req) => {
-      const v = req.headers[lower];
-      return Array.isArray(v) ? v[0] : v;
-    };
+export function hashKeyOf(hashOn: HashOn | undefined): HashKeyOf | undefined {
+  switch (hashOn?.from) {
+    case undefined: return undefined;
+    case 'ip': return (_req, _path, ip) => ip;
+    case 'path': return (_req, path) => path;
+    case 'header': {
+      const { name } = hashOn;
+      return (req) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+    }
+    case 'cookie': {
+      const { name } = hashOn;
+      return (req) => cookieValue(req.headers.cookie, name);
+    }
   }
-  return (req) => cookieValue(req.headers.cookie, name);
 }
 
 export function pickTarget(upstream: Upstream, req: IncomingMessage, path: string, clientIp: string): Target | undefined {
