@@ -39,6 +39,11 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
   /** One paragraph for docs/policies.md. */
   readonly doc: string;
+  /**
+   * Answers CORS preflights itself. A preflight is then routed by the method it announces, so it reaches
+   * this policy on a route limited to other methods instead of getting 405 (see resolve-request.ts).
+   */
+  readonly answersPreflight?: boolean;
   create(config: z.output<S>, deps: PolicyDeps): Policy;
 }
 

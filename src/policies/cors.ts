@@ -55,6 +55,7 @@ export const cors = definePolicy({
   type: 'cors',
   priority: 1900,
   kind: 'filter',
+  answersPreflight: true,
   schema,
   doc: 'Cross-origin resource sharing: answers preflights at the gateway (204 cors_preflight, or 403 cors_origin_not_allowed), before authentication, and adds Access-Control-* headers for allowed origins. Vary: Origin on every response.',
   create(config) {

@@ -17,7 +17,7 @@ export interface RouteRuntime {
   readonly upgradeIdleTimeout: number;
   /** The route's policies, in running order (empty for most routes: then no context is built at all). */
   readonly policies: PolicyChain;
-  /** A cors policy answers this route's preflights (routing then looks them up by the announced method). */
+  /** One of the route's policies answers its preflights (routing then looks them up by the announced method). */
   readonly answersPreflight: boolean;
 }
 
@@ -33,6 +33,6 @@ export function routeRuntime(config: RouteConfig, upstream: Upstream, policies: 
     idleTimeout: config.idleTimeout ?? upstream.config.timeouts.bodyIdle,
     upgradeIdleTimeout: config.upgradeIdleTimeout,
     policies,
-    answersPreflight: policies.policies.some((p) => p.definition.type === 'cors'),
+    answersPreflight: policies.policies.some((p) => p.definition.answersPreflight === true),
   };
 }

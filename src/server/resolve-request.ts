@@ -58,7 +58,8 @@ export function noteIdentity(ex: Exchange, ctx: PolicyContext): void {
 
 /**
  * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) is routed by the method it
- * announces, so the route the real request will take answers it — when that route has a cors policy.
+ * announces, so the route the real request will take answers it — when one of that route's policies
+ * declares answersPreflight (cors does).
  */
 function preflightLookup(runtime: Runtime, req: IncomingMessage, path: string, ex: Exchange): ReturnType<Runtime['router']['lookup']> | undefined {
   if (ex.method !== 'OPTIONS') return undefined;
