@@ -19,6 +19,7 @@ import { duration } from '../config/units.ts';
 import type { Identity, RequestContext } from '../pipeline/context.ts';
 import { definePolicy, type Policy, type PolicyDeps } from '../pipeline/policy.ts';
 import { reply, type LocalReply } from '../pipeline/reply.ts';
+import type { Lease } from '../runtime/shared-registry.ts';
 import { JwksCache } from './jwt-auth/jwks-cache.ts';
 import { ALGORITHMS, importPublicKey, isSymmetric, keyMismatch, minSecretBytes, staticKey } from './jwt-auth/key-source.ts';
 import { takeToken } from './jwt-auth/token-source.ts';
@@ -132,7 +133,7 @@ export function grantedScopes(payload: JWTPayload): string[] {
 export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: () => number = Date.now, monotonic?: () => number): Policy {
   const { log, shared } = deps;
   const leeway = config.leeway / 1000;
-  const held: string[] = [];
+  const held: Lease<JwksCache>[] = [];
   const byIssuer = new Map<string, Verify>();
   for (const issuer of config.issuers) {
     const rules = { ...issuer, requiredClaims: config.requiredClaims, leeway };
@@ -147,8 +148,9 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
       timeout: issuer.jwksTimeout ?? JWKS_DEFAULTS.timeout,
     };
     const key = `jwt-auth:jwks ${options.url} ${options.cacheAge}/${options.refetchInterval}/${options.timeout}`;
-    byIssuer.set(issuer.issuer, jwksVerifier(rules, shared.acquire(key, () => new JwksCache(options))));
-    held.push(key);
+    const cache = shared.acquire(key, () => new JwksCache(options));
+    held.push(cache);
+    byIssuer.set(issuer.issuer, jwksVerifier(rules, cache.value));
   }
   const verify = issuerVerifier(byIssuer);
   const tokens = config.cache.maxEntries > 0 ? new LRUCache<string, Verified>({ max: config.cache.maxEntries, ttl: config.cache.maxAge }) : undefined;
@@ -215,7 +217,7 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
       return hit?.token === token ? admit(ctx, hit, clock()) : verifyAndAdmit(ctx, token);
     },
     close() {
-      for (const key of held.splice(0)) shared.release(key);
+      for (const cache of held.splice(0)) cache.release();
       tokens?.clear();
     },
   };

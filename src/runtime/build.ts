@@ -4,6 +4,7 @@
  * with the previous runtime so a reload that does not change them keeps them.
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { Pool } from 'undici';
 import type { Config } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
@@ -19,6 +20,7 @@ import { routeRuntime } from './route.ts';
 import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from './shared-resources.ts';
+import type { Lease } from './shared-registry.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {
@@ -29,19 +31,19 @@ export interface SharedState {
 }
 
 export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
-  const poolKeys: string[] = [];
+  const pools: Lease<Pool>[] = [];
   const policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources });
   try {
-    return buildWith(config, shared, poolKeys, policies, previous);
+    return buildWith(config, shared, pools, policies, previous);
   } catch (error) {
-    // A failed build must not leak the pool references or policy resources it took before failing.
-    for (const key of poolKeys) shared.pools.release(key);
+    // A failed build must not leak the pool leases or policy resources it took before failing.
+    for (const pool of pools) pool.release();
     policies.close();
     throw error;
   }
 }
 
-function buildWith(config: Config, shared: SharedState, poolKeys: string[], policies: RoutePolicies, previous: Runtime | undefined): Runtime {
+function buildWith(config: Config, shared: SharedState, pools: Lease<Pool>[], policies: RoutePolicies, previous: Runtime | undefined): Runtime {
   const liveStates = new Set<string>();
   const upstreams = new Map<string, Upstream>();
   for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
@@ -51,8 +53,8 @@ function buildWith(config: Config, shared: SharedState, poolKeys: string[], poli
       let state = shared.targetStates.get(stateKey);
       if (!state) shared.targetStates.set(stateKey, state = { inFlight: 0, available: true });
       const pool = shared.pools.acquire(t, upstreamConfig);
-      poolKeys.push(pool.key);
-      return new Target(t.url, t.weight, pool, state);
+      pools.push(pool);
+      return new Target(t.url, t.weight, pool.value, state);
     });
     upstreams.set(name, {
       name,
@@ -66,9 +68,8 @@ function buildWith(config: Config, shared: SharedState, poolKeys: string[], poli
   const router = compileRouter(routes);
   const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
   const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);
-  const held = [...poolKeys];
   const release = () => {
-    for (const key of held) shared.pools.release(key);
+    for (const pool of pools) pool.release();
     policies.close();
   };
   const identity = identityHeaders(config.identity);

@@ -1,14 +1,13 @@
 /**
  * undici Pools shared across reloads. A pool is keyed by its target URL and every option that shapes it, so
- * a reload that keeps a target unchanged keeps its warm connections; a pool whose last runtime released it
- * closes gracefully (undici's close() lets queued and in-flight requests finish first).
+ * a reload that keeps a target unchanged keeps its warm connections; a pool whose last runtime released its
+ * lease closes gracefully (undici's close() lets queued and in-flight requests finish first).
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import type { TargetConfig, UpstreamConfig } from '../config/schema.ts';
-
-interface Entry { pool: Pool; refs: number }
+import { SharedRegistry, type Lease } from '../runtime/shared-registry.ts';
 
 export function poolOptions(target: TargetConfig, upstream: UpstreamConfig): Pool.Options {
   const url = new URL(target.url);
@@ -37,36 +36,21 @@ function isIp(host: string): boolean {
 }
 
 export class PoolRegistry {
-  readonly #entries = new Map<string, Entry>();
+  // A pool that cannot close gracefully (already closing or destroyed) is destroyed rather than left open.
+  readonly #pools = new SharedRegistry<Pool>((pool) => pool.close().catch(() => pool.destroy()));
 
-  /** Returns the shared pool for this target and options, creating it on first use. */
-  acquire(target: TargetConfig, upstream: UpstreamConfig): { key: string; pool: Pool } {
+  /** A lease on the shared pool for this target and options, created on first use. */
+  acquire(target: TargetConfig, upstream: UpstreamConfig): Lease<Pool> {
     const options = poolOptions(target, upstream);
     const origin = new URL(target.url).origin;
-    const key = `${origin} ${JSON.stringify(options)}`;
-    let entry = this.#entries.get(key);
-    if (!entry) {
-      entry = { pool: new Pool(origin, options), refs: 0 };
-      this.#entries.set(key, entry);
-    }
-    entry.refs++;
-    return { key, pool: entry.pool };
-  }
-
-  release(key: string): void {
-    const entry = this.#entries.get(key);
-    if (!entry || --entry.refs > 0) return;
-    this.#entries.delete(key);
-    entry.pool.close().catch(() => entry.pool.destroy());
+    return this.#pools.acquire(`${origin} ${JSON.stringify(options)}`, () => new Pool(origin, options));
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#pools.size;
   }
 
-  async closeAll(): Promise<void> {
-    const pools = [...this.#entries.values()].map((e) => e.pool);
-    this.#entries.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+  closeAll(): Promise<void> {
+    return this.#pools.closeAll();
   }
 }

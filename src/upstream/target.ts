@@ -15,19 +15,17 @@ export class Target implements BalancerTarget {
   readonly id: string;
   readonly weight: number;
   readonly pool: Pool;
-  readonly poolKey: string;
   /** Path of the target URL without a trailing slash ("" for none), prefixed to every forwarded path. */
   readonly basePath: string;
   /** host:port of the target, sent as Host when a route does not preserve the client's. */
   readonly host: string;
   readonly state: TargetState;
 
-  constructor(url: string, weight: number, pool: { key: string; pool: Pool }, state: TargetState) {
+  constructor(url: string, weight: number, pool: Pool, state: TargetState) {
     const parsed = new URL(url);
     this.id = url;
     this.weight = weight;
-    this.pool = pool.pool;
-    this.poolKey = pool.key;
+    this.pool = pool;
     this.basePath = parsed.pathname === '/' ? '' : parsed.pathname.replace(/\/$/, '');
     this.host = parsed.host;
     this.state = state;

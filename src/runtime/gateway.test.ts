@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { configSchema, type Config } from '../config/schema.ts';
+import { createLogger } from '../observability/logger.ts';
+import { Gateway } from './gateway.ts';
+
+// Pools are per origin: two servers give two targets with pools of their own. /slow answers only when told
+// to, so a request can be held in flight on a pool across a reload.
+let answerSlow: (() => void) | undefined;
+const servers = [0, 1].map(() => http.createServer((req, res) => {
+  if (req.url === '/slow') answerSlow = () => res.end('late');
+  else res.end('ok');
+}));
+const origins: string[] = [];
+before(async () => {
+  for (const server of servers) {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origins.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+});
+after(() => {
+  for (const server of servers) server.close();
+});
+
+/** One upstream (and route) per name, each with one target at the given URL. */
+function config(upstreams: Record<string, string>): Config {
+  const names = Object.keys(upstreams);
+  return configSchema.parse({
+    log: { level: 'silent', access: { enabled: false } },
+    upstreams: Object.fromEntries(names.map((n) => [n, { targets: [{ url: upstreams[n] }] }])),
+    routes: names.map((n) => ({ name: n, match: { path: `/${n}` }, upstream: n })),
+  });
+}
+
+const poolOf = (gateway: Gateway, upstream: string) => gateway.runtime.upstreams.get(upstream)!.targets[0]!.pool;
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(check(), what);
+}
+
+describe('Gateway pools across reloads', () => {
+  it('keeps the pool of a target that stays, and closes a removed target\'s pool once the old runtime\'s requests finish', async () => {
+    const gateway = new Gateway(config({ kept: origins[0]!, removed: origins[1]! }), createLogger('silent'));
+    const kept = poolOf(gateway, 'kept');
+    const removed = poolOf(gateway, 'removed');
+    assert.equal(gateway.pools.size, 2);
+
+    const old = gateway.runtime;
+    old.enter();
+    const inFlight = removed.request({ method: 'GET', path: '/slow' });
+    await until(() => answerSlow !== undefined, 'the slow request reached the upstream');
+
+    gateway.reload(config({ kept: origins[0]! }));
+    assert.equal(poolOf(gateway, 'kept'), kept, 'the target that stays keeps its pool');
+    assert.equal(removed.closed, false, 'the old runtime still has a request in flight');
+    assert.equal(gateway.pools.size, 2);
+
+    old.leave();
+    assert.equal(gateway.pools.size, 1);
+    assert.equal(removed.closed, true, 'closing once the old runtime is released');
+    assert.equal(kept.closed, false);
+    answerSlow!();
+    const { statusCode, body } = await inFlight;
+    assert.equal(statusCode, 200);
+    assert.equal(await body.text(), 'late', 'the in-flight request finished on the closing pool');
+
+    await gateway.close();
+    assert.equal(kept.closed, true);
+    assert.equal(gateway.pools.size, 0);
+  });
+
+  it('releases the pools a failed reload opened and keeps the ones the old runtime holds', async () => {
+    const gateway = new Gateway(config({ kept: origins[0]! }), createLogger('silent'));
+    const kept = poolOf(gateway, 'kept');
+    const bad = config({ kept: origins[0]!, opened: origins[1]!, broken: 'https://127.0.0.1:1' });
+    // A CA file that vanished after validation makes the build throw after the first two pools were taken.
+    (bad.upstreams.broken as { tls: unknown }).tls = { ca: '/nonexistent/ca.pem', rejectUnauthorized: true };
+    assert.throws(() => gateway.reload(bad), /ENOENT/);
+    assert.equal(gateway.pools.size, 1);
+    assert.equal(poolOf(gateway, 'kept'), kept);
+    assert.equal(kept.closed, false);
+    await gateway.close();
+  });
+});
