@@ -4,28 +4,22 @@
  * A target that refuses the upgrade has its answer relayed as is. An upgraded connection silent for the
  * route's upgradeIdleTimeout is closed.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Gateway } from '../runtime/gateway.ts';
-import type { Runtime } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
+import { admit, type Admittable, type AdmissionSteps } from '../server/admission.ts';
 import { mergeHeaders, rawErrorResponse } from '../server/reply.ts';
-import { noteIdentity, policyContextFor, resolveRequest, type Resolved } from '../server/resolve-request.ts';
+import type { Resolved } from '../server/resolve-request.ts';
 import type { PolicyContext } from '../pipeline/context.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
-import { runRequestPolicies } from '../pipeline/run.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError } from './upstream-errors.ts';
 
-export interface UpgradeContext {
+export interface UpgradeContext extends Admittable {
   readonly gateway: Gateway;
-  readonly runtime: Runtime;
-  readonly req: IncomingMessage;
   readonly socket: Duplex;
   readonly head: Buffer;
-  readonly ex: Exchange;
   /** Logs the exchange and releases the runtime; idempotent. */
   readonly done: () => void;
 }
@@ -50,28 +44,26 @@ function rawHead(statusLine: string, raw: Buffer[] | string[] | null, skip: Set<
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
 export function proxyUpgrade(ctx: UpgradeContext): void {
-  const { gateway, runtime, req, socket, ex } = ctx;
+  const { gateway, socket } = ctx;
   socket.on('error', () => socket.destroy());
   socket.on('close', ctx.done);
   if (gateway.draining) return refuse(ctx, 'shutting_down');
-  const resolved = resolveRequest(runtime, req, ex);
-  if ('refuse' in resolved) return refuse(ctx, resolved.refuse, resolved.allow === undefined ? '' : `allow: ${resolved.allow}\r\n`);
-  if (resolved.route.policies.steps.length === 0) return dispatchUpgrade(ctx, resolved, undefined);
   // The route's policies (auth, ip-filter, limits) decide before any 101.
-  const policy = policyContextFor(req, ex, resolved, true);
-  const decide = (decided: LocalReply | undefined) => {
-    if (socket.destroyed) return;
-    if (!decided) {
-      noteIdentity(ex, policy);
-      return dispatchUpgrade(ctx, resolved, policy);
-    }
+  admit(UPGRADE, ctx);
+}
+
+const UPGRADE: AdmissionSteps<UpgradeContext> = {
+  isUpgrade: true,
+  refuse(ctx, reason, allow) {
+    refuse(ctx, reason, allow === undefined ? '' : `allow: ${allow}\r\n`);
+  },
+  gone: (ctx) => ctx.socket.destroyed,
+  answer(ctx, decided, policy) {
     const headers = mergeHeaders({ ...decided.headers }, policy.responseHeaders);
     refuse(ctx, decided.reason, Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''));
-  };
-  const outcome = runRequestPolicies(resolved.route.policies, policy);
-  if (outcome instanceof Promise) outcome.then(decide, () => refuse(ctx, 'policy_error'));
-  else decide(outcome);
-}
+  },
+  proceed: dispatchUpgrade,
+};
 
 function dispatchUpgrade(ctx: UpgradeContext, resolved: Resolved, policy: PolicyContext | undefined): void {
   const { runtime, req, socket, ex } = ctx;

@@ -11,8 +11,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { Target } from '../upstream/target.ts';
 import { pickTarget } from '../upstream/upstream.ts';
 import type { Exchange } from './exchange.ts';
-import { PolicyContext } from '../pipeline/context.ts';
-import { checkRequestTarget, requestHasBody } from './server-stage.ts';
+import { checkRequestTarget } from './server-stage.ts';
 
 export type Resolution =
   | {
@@ -40,20 +39,6 @@ export function resolveRequest(runtime: Runtime, req: IncomingMessage, ex: Excha
   if (!target) return { refuse: 'no_healthy_upstream' };
   ex.target = target.id;
   return { route, target, forwardPath: route.stripPrefix ? rest : checked.path, query: checked.query };
-}
-
-/** The policies' view of a resolved request (plain or upgrade). */
-export function policyContextFor(req: IncomingMessage, ex: Exchange, resolved: Resolved, isUpgrade: boolean): PolicyContext {
-  return new PolicyContext({
-    requestId: ex.requestId, route: resolved.route.name, method: ex.method, path: ex.path, query: resolved.query,
-    clientIp: ex.clientIp, headers: req.headers, isUpgrade, hasBody: !isUpgrade && requestHasBody(req),
-  });
-}
-
-/** Records who the policies admitted, for the access log. */
-export function noteIdentity(ex: Exchange, ctx: PolicyContext): void {
-  const identity = ctx.identity;
-  if (identity) ex.consumer = identity.consumer ?? identity.subject;
 }
 
 /**

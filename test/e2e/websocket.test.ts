@@ -1,17 +1,29 @@
 /**
  * WebSocket (and any Upgrade) through the gateway, with the `ws` package on both ends: echo both ways, text
  * and binary, close codes propagating either way, the gateway's own answers to upgrades it cannot route, an
- * upstream that refuses the upgrade, and the idle timeout of upgraded connections.
+ * upstream that refuses the upgrade, the idle timeout of upgraded connections, and route policies admitting
+ * upgrades, synchronously and asynchronously.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { hashKey } from '../../src/policies/api-key-auth.ts';
 import { startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { rawExchange, type RawResponse } from '../helpers/raw-http.ts';
 import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+
+const API_KEY = 'ws-key-0123456789abcdef';
+const JWT_SECRET = 'ws-secret-0123456789abcdef0123456789abcdef';
+const ISSUER = 'https://auth.ws.test/';
+
+async function token(subject: string, secret = JWT_SECRET): Promise<string> {
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(subject).setIssuer(ISSUER).setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+}
 
 /** Opens a client WebSocket, failing after 5 s. */
 async function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
@@ -74,8 +86,8 @@ async function closed(ws: WebSocket, timeoutMs = 3000): Promise<{ code: number; 
  * Sends a raw upgrade request and reads the answer until the gateway closes the connection: exactly one
  * well-formed response (helpers/raw-http.ts), its body as long as its Content-Length says.
  */
-async function rawUpgrade(port: number, path: string): Promise<RawResponse> {
-  const r = await rawExchange(port, [`GET ${path} HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+async function rawUpgrade(port: number, path: string, extraHeaders = ''): Promise<RawResponse> {
+  const r = await rawExchange(port, [`GET ${path} HTTP/1.1\r\nHost: ws.test\r\n${extraHeaders}Connection: Upgrade\r\nUpgrade: websocket\r\n` +
     `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`], { timeoutMs: 3000 });
   const got = JSON.stringify(r.bytes.toString('latin1'));
   assert.ok(r.closed, `no complete answer in 3 s; got ${got}`);
@@ -123,6 +135,12 @@ describe('WebSocket through the gateway', () => {
         { name: 'ws-idle', match: { path: '/idle' }, upstream: 'echo', upgradeIdleTimeout: '300ms' },
         { name: 'ws-refused', match: { path: '/refused' }, upstream: 'refusing' },
         { name: 'ws-get-only', match: { path: '/post-only', methods: ['POST'] }, upstream: 'echo' },
+        { name: 'ws-keyed', match: { path: '/keyed' }, upstream: 'echo', policies: [
+          { type: 'api-key-auth', consumers: [{ id: 'ws-client', keys: [hashKey(API_KEY)] }] },
+        ] },
+        { name: 'ws-jwt', match: { path: '/jwt' }, upstream: 'echo', policies: [
+          { type: 'jwt-auth', issuers: [{ issuer: ISSUER, algorithms: ['HS256'], secret: JWT_SECRET }] },
+        ] },
       ],
     });
     wsUrl = gateway.url.replace(/^http/, 'ws');
@@ -252,5 +270,47 @@ describe('WebSocket through the gateway', () => {
     } finally {
       ws.terminate();
     }
+  });
+
+  /** The access log line of the upgrade `route` whose upstream request carried `requestId`, waiting for it. */
+  async function upgradeLine(route: string, requestId: string): Promise<Record<string, unknown>> {
+    let line: Record<string, unknown> | undefined;
+    await until(() => (line = gateway.accessLog().find((l) => l.route === route && l.requestId === requestId)) !== undefined, 2000, `the ${route} log line`);
+    return line!;
+  }
+
+  it('admits an upgrade its route\'s policy accepts at once: the upstream sees the consumer, not the key, and the log names it', async () => {
+    const ws = await connect(`${wsUrl}/keyed/chat`, { 'x-api-key': API_KEY, 'x-request-id': 'ws-keyed-1' });
+    try {
+      ws.send('hello');
+      assert.equal((await nextMessage(ws)).data.toString(), 'hello');
+    } finally {
+      ws.terminate();
+    }
+    const seen = upgrades.at(-1)!;
+    assert.equal(seen['x-request-id'], 'ws-keyed-1');
+    assert.equal(seen['x-consumer-id'], 'ws-client');
+    assert.equal(seen['x-api-key'], undefined);
+    assert.equal((await upgradeLine('ws-keyed', 'ws-keyed-1')).consumer, 'ws-client');
+  });
+
+  it('admits an upgrade whose policy decides asynchronously (a token verified the first time), and refuses a bad one with 401 before any 101', async () => {
+    const ws = await connect(`${wsUrl}/jwt/chat`, { authorization: `Bearer ${await token('ada')}`, 'x-request-id': 'ws-jwt-1' });
+    try {
+      ws.send('hello');
+      assert.equal((await nextMessage(ws)).data.toString(), 'hello');
+    } finally {
+      ws.terminate();
+    }
+    assert.equal(upgrades.at(-1)!['x-user-id'], 'ada');
+    assert.equal((await upgradeLine('ws-jwt', 'ws-jwt-1')).consumer, 'ada');
+
+    const accepted = upgrades.length;
+    const forged = await token('mallory', 'another-secret-0123456789abcdef0123456789');
+    const r = await rawUpgrade(gateway.instance.address.port, '/jwt/chat', `Authorization: Bearer ${forged}\r\n`);
+    assert.equal(r.status, 401);
+    assert.match(r.headers['www-authenticate']!, /^Bearer realm="gatehouse", error="invalid_token"/);
+    assert.equal((JSON.parse(r.body) as { error: { reason: string } }).error.reason, 'token_invalid');
+    assert.equal(upgrades.length, accepted, 'no upstream saw the upgrade');
   });
 });
