@@ -82,7 +82,7 @@ function closed({ handler, ex, runtime }: PlainRequest): void {
 function forward(request: PlainRequest, resolved: Resolved, ctx: PolicyContext | undefined): void {
   const { gateway, req, res } = request;
   const hasBody = ctx ? ctx.hasBody : requestHasBody(req);
-  const handler = new ProxyHandler(req, res, request.ex, resolved.route, resolved.target, hasBody, gateway.deadlines, gateway.runtime.edge, ctx);
+  const handler = new ProxyHandler(req, res, request.ex, resolved.route, resolved.target, hasBody, gateway.deadlines, request.runtime.edge, ctx);
   request.handler = handler;
   if (request.expectsContinue) res.writeContinue();
   handler.start(resolved.forwardPath + (ctx ? ctx.query : resolved.query));
