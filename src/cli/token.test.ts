@@ -8,9 +8,9 @@ import pino from 'pino';
 import { loadConfigFile, type LoadResult } from '../config/load.ts';
 import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import { jwtAuth, type JwtAuthConfig } from '../policies/jwt-auth.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, tokenCommand, type TokenIo } from './token.ts';
 
@@ -173,7 +173,7 @@ describe('gatehouse token with a real config file', () => {
     const entry = loaded.config.routes.find((r) => r.name === 'orders')?.policies.find((p) => p.type === 'jwt-auth');
     assert.ok(entry, 'the demo orders route has a jwt-auth policy');
     const policy = jwtAuth.create(entry as unknown as JwtAuthConfig, { log: pino({ level: 'silent' }), shared: new SharedResources() });
-    const request = new PolicyContext({ requestId: 'r1', route: 'orders', method: 'GET', path: '/api/orders', query: '', clientIp: '127.0.0.1', headers: { authorization: `Bearer ${token}` }, isUpgrade: false });
+    const request = policyContext({ route: 'orders', path: '/api/orders', headers: { authorization: `Bearer ${token}` } });
     assert.equal(await policy.onRequest!(request), undefined, 'admitted');
     assert.equal(request.identity?.subject, 'demo-user');
     policy.close!();

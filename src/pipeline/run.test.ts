@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Reason } from '../observability/reasons.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { PolicyContext, type RequestContext } from './context.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
+import type { RequestContext } from './context.ts';
 import { definePolicy, type Policy, type PolicyKind } from './policy.ts';
 import { reply, type LocalReply } from './reply.ts';
 import { closePolicies, compileChain, EMPTY_CHAIN, runRequestPolicies, type NamedPolicy } from './run.ts';
@@ -45,14 +46,11 @@ function fake(type: string, priority: number, behaviour: Behaviour = () => undef
 const auth = (type: string, priority: number, behaviour: Behaviour = () => undefined) => fake(type, priority, behaviour, 'auth');
 const refuse = (reason: Reason): Behaviour => () => reply(reason);
 const later = (outcome: Outcome): Behaviour => () => Promise.resolve(outcome);
-const ctx = () => new PolicyContext({
-  requestId: 'r-1', route: 'api', method: 'GET', path: '/', query: '', clientIp: '127.0.0.1', headers: {}, isUpgrade: false,
-});
 const isThenable = (value: unknown) => typeof (value as { then?: unknown } | undefined)?.then === 'function';
 
 function run(policies: NamedPolicy[]) {
   fresh();
-  return runRequestPolicies(compileChain(policies, log), ctx());
+  return runRequestPolicies(compileChain(policies, log), policyContext());
 }
 
 describe('policy chain order', () => {
@@ -80,7 +78,7 @@ describe('policy chain order', () => {
   });
 
   it('forwards (undefined) with no policies at all', () => {
-    assert.equal(runRequestPolicies(EMPTY_CHAIN, ctx()), undefined);
+    assert.equal(runRequestPolicies(EMPTY_CHAIN, policyContext()), undefined);
     assert.equal(run([]), undefined);
   });
 });

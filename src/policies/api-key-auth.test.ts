@@ -3,16 +3,13 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { apiKeyAuth, hashKey, schema } from './api-key-auth.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => apiKeyAuth.create(schema.parse(cfg), deps);
-const ctxOf = (headers: IncomingHttpHeaders, query = '') => new PolicyContext({
-  requestId: 'r-1', route: 'api', method: 'GET', path: '/api', query, clientIp: '127.0.0.1', headers: { host: 'api.test', ...headers }, isUpgrade: false,
-});
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 const KEY_A = 'key-a-0123456789';
@@ -27,7 +24,7 @@ const withQuery = { consumers, query: 'api_key' };
 
 /** Runs the policy once; returns its answer and the context it worked on. */
 function run(cfg: unknown, headers: IncomingHttpHeaders, query = '') {
-  const ctx = ctxOf(headers, query);
+  const ctx = policyContext({ headers, query });
   const out = policyOf(cfg).onRequest!(ctx) as LocalReply | undefined;
   return { out, ctx };
 }
@@ -202,7 +199,7 @@ describe('api-key-auth', () => {
   });
 
   it('answers synchronously', () => {
-    const out = policyOf(base).onRequest!(ctxOf({ 'x-api-key': KEY_A }));
+    const out = policyOf(base).onRequest!(policyContext({ headers: { 'x-api-key': KEY_A } }));
     assert.equal(out instanceof Promise, false);
   });
 });

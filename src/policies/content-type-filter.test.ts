@@ -2,23 +2,20 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { contentTypeFilter, mediaTypeOf, schema } from './content-type-filter.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => contentTypeFilter.create(schema.parse(cfg), deps);
-const ctxOf = (headers: IncomingHttpHeaders) => new PolicyContext({
-  requestId: 'r-1', route: 'api', method: 'POST', path: '/api', query: '', clientIp: '127.0.0.1', headers: { host: 'api.test', ...headers }, isUpgrade: false,
-});
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 const json = { allow: ['application/json'] };
 const many = { allow: ['Application/JSON', 'multipart/form-data', 'image/*'] };
 const withBody = (contentType?: string): IncomingHttpHeaders =>
   (contentType === undefined ? { 'content-length': '2' } : { 'content-length': '2', 'content-type': contentType });
-const run = (cfg: unknown, headers: IncomingHttpHeaders) => policyOf(cfg).onRequest!(ctxOf(headers)) as LocalReply | undefined;
+const run = (cfg: unknown, headers: IncomingHttpHeaders) => policyOf(cfg).onRequest!(policyContext({ method: 'POST', headers })) as LocalReply | undefined;
 
 describe('content-type-filter schema', () => {
   it('accepts media types and whole-type ranges', () => {
@@ -104,7 +101,7 @@ describe('content-type-filter', () => {
   });
 
   it('touches nothing on the context and answers synchronously', () => {
-    const ctx = ctxOf(withBody('text/plain'));
+    const ctx = policyContext({ method: 'POST', headers: withBody('text/plain') });
     const out = policyOf(json).onRequest!(ctx);
     assert.equal(out instanceof Promise, false);
     assert.equal(ctx.identity, undefined);

@@ -2,16 +2,13 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { cors, originMatcher, schema } from './cors.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => cors.create(schema.parse(cfg), deps);
-const ctxOf = (method: string, headers: IncomingHttpHeaders) => new PolicyContext({
-  requestId: 'r-1', route: 'api', method, path: '/api', query: '', clientIp: '127.0.0.1', headers: { host: 'api.test', ...headers }, isUpgrade: false,
-});
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 const APP = 'https://app.example.com';
@@ -21,13 +18,13 @@ const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Re
 function preflight(cfg: unknown, origin: string, method: string, requestHeaders?: string) {
   const headers: IncomingHttpHeaders = { origin, 'access-control-request-method': method };
   if (requestHeaders !== undefined) headers['access-control-request-headers'] = requestHeaders;
-  const ctx = ctxOf('OPTIONS', headers);
+  const ctx = policyContext({ method: 'OPTIONS', headers });
   return { out: policyOf(cfg).onRequest!(ctx) as LocalReply | undefined, ctx };
 }
 
 /** Runs one actual request and returns its outcome and the response headers it added. */
 function actual(cfg: unknown, headers: IncomingHttpHeaders, method = 'GET') {
-  const ctx = ctxOf(method, headers);
+  const ctx = policyContext({ method, headers });
   const out = policyOf(cfg).onRequest!(ctx) as LocalReply | undefined;
   return { out, added: ctx.responseHeaders ?? [] };
 }

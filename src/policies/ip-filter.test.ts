@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { ipFilter, schema } from './ip-filter.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => ipFilter.create(schema.parse(cfg), deps);
-const ctxOf = (clientIp: string) => new PolicyContext({
-  requestId: 'r-1', route: 'api', method: 'GET', path: '/api', query: '', clientIp, headers: { host: 'api.test' }, isUpgrade: false,
-});
-const run = (cfg: unknown, clientIp: string) => policyOf(cfg).onRequest!(ctxOf(clientIp)) as LocalReply | undefined;
+const run = (cfg: unknown, clientIp: string) => policyOf(cfg).onRequest!(policyContext({ clientIp })) as LocalReply | undefined;
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 describe('ip-filter schema', () => {
@@ -67,8 +64,8 @@ describe('ip-filter', () => {
 
   it('refuses a client on the deny list and passes every other client when there is no allow list', () => {
     const policy = policyOf({ deny: ['203.0.113.0/24'] });
-    assert.equal((policy.onRequest!(ctxOf('203.0.113.9')) as LocalReply | undefined)?.reason, 'ip_denied');
-    assert.equal(policy.onRequest!(ctxOf('198.51.100.1')), undefined);
+    assert.equal((policy.onRequest!(policyContext({ clientIp: '203.0.113.9' })) as LocalReply | undefined)?.reason, 'ip_denied');
+    assert.equal(policy.onRequest!(policyContext({ clientIp: '198.51.100.1' })), undefined);
   });
 
   it('lets deny win over allow', () => {
@@ -90,7 +87,7 @@ describe('ip-filter', () => {
   });
 
   it('answers synchronously and leaves the context untouched', () => {
-    const ctx = ctxOf('203.0.113.9');
+    const ctx = policyContext({ clientIp: '203.0.113.9' });
     const out = policyOf({ allow: ['10.0.0.0/8'] }).onRequest!(ctx);
     assert.equal(out instanceof Promise, false);
     assert.equal(ctx.identity, undefined);

@@ -7,7 +7,8 @@ import {
 } from 'jose';
 import pino from 'pino';
 import { startUpstream, until } from '../../test/helpers/fake-upstream.ts';
-import { PolicyContext } from '../pipeline/context.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
+import type { PolicyContext } from '../pipeline/context.ts';
 import type { Policy } from '../pipeline/policy.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
@@ -21,9 +22,7 @@ const rsaPem = await exportSPKI(rsa.publicKey);
 const ec = await generateKeyPair('ES256');
 const ed = await generateKeyPair('EdDSA');
 
-function ctx(headers: IncomingHttpHeaders = {}, query = ''): PolicyContext {
-  return new PolicyContext({ requestId: 'req-42', route: 'orders', method: 'GET', path: '/orders', query, clientIp: '127.0.0.1', headers, isUpgrade: false });
-}
+const ctx = (headers: IncomingHttpHeaders = {}, query = ''): PolicyContext => policyContext({ headers, query });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -294,7 +293,7 @@ describe('jwt-auth refusing tokens', () => {
   it('logs the failed check at debug with the request ID and never the token', async () => {
     const h = hs({}, { audience: 'api' });
     const token = await sign({ aud: 'web' });
-    await h.run(ctx(bearer(token)));
+    await h.run(policyContext({ requestId: 'req-42', headers: bearer(token) }));
     const line = JSON.parse(h.lines.at(-1)!) as Record<string, unknown>;
     assert.equal(line.level, 20);
     assert.equal(line.requestId, 'req-42');

@@ -2,20 +2,17 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
+import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { requestSizeLimit, schema } from './request-size-limit.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => requestSizeLimit.create(schema.parse(cfg), deps);
-const ctxOf = (headers: IncomingHttpHeaders, method = 'POST') => new PolicyContext({
-  requestId: 'r-1', route: 'api', method, path: '/upload', query: '', clientIp: '127.0.0.1', headers: { host: 'api.test', ...headers }, isUpgrade: false,
-});
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 function run(cfg: unknown, headers: IncomingHttpHeaders) {
-  const ctx = ctxOf(headers);
+  const ctx = policyContext({ method: 'POST', headers });
   return { out: policyOf(cfg).onRequest!(ctx) as LocalReply | undefined, ctx };
 }
 
@@ -90,14 +87,14 @@ describe('request-size-limit', () => {
   });
 
   it('keeps a smaller limit set earlier on the same request', () => {
-    const ctx = ctxOf({ 'transfer-encoding': 'chunked' });
+    const ctx = policyContext({ method: 'POST', headers: { 'transfer-encoding': 'chunked' } });
     ctx.limitBody(50);
     assert.equal(policyOf({ maxBytes: 100 }).onRequest!(ctx), undefined);
     assert.equal(ctx.bodyLimit, 50);
   });
 
   it('touches nothing else on the context and answers synchronously', () => {
-    const ctx = ctxOf({ 'content-length': '5' });
+    const ctx = policyContext({ method: 'POST', headers: { 'content-length': '5' } });
     const out = policyOf({ maxBytes: 10 }).onRequest!(ctx);
     assert.equal(out instanceof Promise, false);
     assert.equal(ctx.identity, undefined);

@@ -1,12 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingHttpHeaders } from 'node:http';
-import { PolicyContext } from '../../pipeline/context.ts';
+import { policyContext } from '../../../test/helpers/policy-harness.ts';
 import { bearerToken, takeToken } from './token-source.ts';
-
-function ctx(headers: IncomingHttpHeaders = {}, query = ''): PolicyContext {
-  return new PolicyContext({ requestId: 'r1', route: 'r', method: 'GET', path: '/', query, clientIp: '127.0.0.1', headers, isUpgrade: false });
-}
 
 describe('bearer tokens', () => {
   it('reads the token after the Bearer scheme in any letter case', () => {
@@ -29,28 +24,28 @@ describe('taking the token from a request', () => {
   const all = { header: true, cookie: 'session', query: 'access_token' };
 
   it('prefers the header, then the cookie, then the query parameter', () => {
-    assert.equal(takeToken(ctx({ authorization: 'Bearer h', cookie: 'session=c' }, '?access_token=q'), all), 'h');
-    assert.equal(takeToken(ctx({ cookie: 'session=c' }, '?access_token=q'), all), 'c');
-    assert.equal(takeToken(ctx({}, '?access_token=q'), all), 'q');
-    assert.equal(takeToken(ctx({ authorization: 'Basic x' }, '?access_token=q'), all), 'q');
+    assert.equal(takeToken(policyContext({ headers: { authorization: 'Bearer h', cookie: 'session=c' }, query: '?access_token=q' }), all), 'h');
+    assert.equal(takeToken(policyContext({ headers: { cookie: 'session=c' }, query: '?access_token=q' }), all), 'c');
+    assert.equal(takeToken(policyContext({ query: '?access_token=q' }), all), 'q');
+    assert.equal(takeToken(policyContext({ headers: { authorization: 'Basic x' }, query: '?access_token=q' }), all), 'q');
   });
 
   it('removes the query parameter even when another source wins', () => {
-    const c = ctx({ authorization: 'Bearer h' }, '?a=1&access_token=q&b=2');
+    const c = policyContext({ headers: { authorization: 'Bearer h' }, query: '?a=1&access_token=q&b=2' });
     takeToken(c, all);
     assert.equal(c.query, '?a=1&b=2');
   });
 
   it('ignores the Authorization header when header is off', () => {
-    assert.equal(takeToken(ctx({ authorization: 'Bearer h' }), { header: false, cookie: 'session' }), undefined);
+    assert.equal(takeToken(policyContext({ headers: { authorization: 'Bearer h' } }), { header: false, cookie: 'session' }), undefined);
   });
 
   it('ignores sources that are not configured', () => {
-    assert.equal(takeToken(ctx({ cookie: 'session=c' }, '?access_token=q'), { header: true }), undefined);
+    assert.equal(takeToken(policyContext({ headers: { cookie: 'session=c' }, query: '?access_token=q' }), { header: true }), undefined);
   });
 
   it('treats an empty query parameter as no token but still removes it', () => {
-    const c = ctx({}, '?access_token=');
+    const c = policyContext({ query: '?access_token=' });
     assert.equal(takeToken(c, all), undefined);
     assert.equal(c.query, '');
   });
