@@ -7,6 +7,7 @@ import {
 } from 'jose';
 import pino from 'pino';
 import { startUpstream, until } from '../../test/helpers/fake-upstream.ts';
+import { mockJwksEndpoint } from '../../test/helpers/mock-jwks.ts';
 import { policyContext } from '../../test/helpers/policy-harness.ts';
 import type { PolicyContext } from '../pipeline/context.ts';
 import type { Policy } from '../pipeline/policy.ts';
@@ -414,16 +415,10 @@ describe('jwt-auth verified-token cache', () => {
 
 // ---------------------------------------------------------------- JWKS
 
-type Mode = 'up' | 'down';
-
-async function jwksServer(keys: JWK[], mode: Mode = 'up') {
-  const state = { mode, keys };
+/** A real JWKS endpoint. The tests that let time pass use mockJwksEndpoint (test/helpers/mock-jwks.ts) instead. */
+async function jwksServer(keys: JWK[]) {
+  const state = { keys };
   const upstream = await startUpstream((_req, res) => {
-    if (state.mode === 'down') {
-      res.writeHead(503);
-      res.end();
-      return;
-    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ keys: state.keys }));
   });
@@ -440,6 +435,70 @@ function jwksHarness(url: string, issuer: Record<string, unknown> = {}, shared?:
 }
 
 const rsToken = (kid: string, key: CryptoKey = rsa.privateKey, claims: JWTPayload = {}) => sign(claims, { alg: 'RS256', kid, key });
+
+/** Lets a fetch from mockJwksEndpoint finish: answered in memory, it settles in promise turns, all before the next immediate. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+// Before any test that starts a real server: see test/helpers/mock-jwks.ts. The harness's monotonic clock stands
+// still, so only the cache's own timers fetch, and a request that finds no keys waits for the fetch in flight.
+describe('jwt-auth with a JWKS URL, as time passes', () => {
+  it('answers 503 auth_keys_unavailable while keys never loaded, then recovers on a retry', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [rsaJwk], 'down');
+    const h = jwksHarness(endpoint.url, { jwksRefetchInterval: '100ms' });
+    const token = await rsToken('k1');
+    // A request finds no keys and waits for the fetch in flight, if any.
+    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
+    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
+    assertRefused(await h.run(ctx()), 401, 'token_missing');
+    // The clock used for the kid rate limit stands still: only the background retries can fetch.
+    assert.equal(endpoint.hits.length, 1);
+    // Backoff steps of 100 and 200 ms (the jitter only shortens them).
+    t.mock.timers.tick(100);
+    assert.equal(endpoint.hits.length, 2, 'first retry');
+    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
+    t.mock.timers.tick(200);
+    assert.equal(endpoint.hits.length, 3, 'second retry');
+    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
+    endpoint.mode = 'up';
+    t.mock.timers.tick(400);
+    assert.equal(endpoint.hits.length, 4, 'third retry');
+    assert.equal(await h.run(ctx(bearer(token))), undefined);
+    h.policy.close!();
+  });
+
+  it('keeps admitting known kids when the endpoint fails after keys loaded', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [rsaJwk]);
+    const h = jwksHarness(endpoint.url, { jwksCacheAge: '200ms', jwksRefetchInterval: '100ms' });
+    await settle();
+    assert.equal(endpoint.hits.length, 1, 'warm-up fetch');
+    endpoint.mode = 'down';
+    t.mock.timers.tick(200);
+    assert.equal(endpoint.hits.length, 2, 'the refresh at the cache age');
+    await settle();
+    t.mock.timers.tick(100);
+    assert.equal(endpoint.hits.length, 3, 'its retry');
+    await settle();
+    assert.equal(h.lines.filter((line) => line.includes('JWKS refetch failed; keeping the last good keys')).length, 2);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await h.run(ctx(bearer(await rsToken('k1', rsa.privateKey, { jti: `t${i}` })))), undefined);
+    }
+    h.policy.close!();
+  });
+
+  it('stops fetching once closed', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [rsaJwk]);
+    const h = jwksHarness(endpoint.url, { jwksCacheAge: '20ms' });
+    await settle();
+    t.mock.timers.tick(20);
+    assert.equal(endpoint.hits.length, 2, 'background refresh');
+    await settle();
+    h.policy.close!();
+    assert.equal(h.shared.size, 0);
+    // Many cache ages later: nothing fetches.
+    t.mock.timers.tick(60_000);
+    assert.equal(endpoint.hits.length, 2);
+  });
+});
 
 describe('jwt-auth with a JWKS URL', () => {
   it('fetches the keys at creation and admits tokens by kid', async () => {
@@ -480,27 +539,6 @@ describe('jwt-auth with a JWKS URL', () => {
     await server.close();
   });
 
-  it('answers 503 auth_keys_unavailable while keys never loaded, then recovers on a retry', async () => {
-    const server = await jwksServer([rsaJwk], 'down');
-    const h = jwksHarness(server.url, { jwksRefetchInterval: '100ms' });
-    const token = await rsToken('k1');
-    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
-    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
-    assertRefused(await h.run(ctx()), 401, 'token_missing');
-    // The clock used for the kid rate limit stands still: only the background retries can fetch.
-    await until(() => server.hits() >= 3, 5000, 'backoff retries');
-    assertRefused(await h.run(ctx(bearer(token))), 503, 'auth_keys_unavailable');
-    server.mode = 'up';
-    let out: LocalReply | undefined = await h.run(ctx(bearer(token)));
-    for (let i = 0; i < 100 && out?.reason === 'auth_keys_unavailable'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      out = await h.run(ctx(bearer(token)));
-    }
-    assert.equal(out, undefined);
-    h.policy.close!();
-    await server.close();
-  });
-
   it('answers 503 when the JWKS endpoint refuses connections', async () => {
     const server = await jwksServer([rsaJwk]);
     const url = server.url;
@@ -508,19 +546,6 @@ describe('jwt-auth with a JWKS URL', () => {
     const h = jwksHarness(url);
     assertRefused(await h.run(ctx(bearer(await rsToken('k1')))), 503, 'auth_keys_unavailable');
     h.policy.close!();
-  });
-
-  it('keeps admitting known kids when the endpoint fails after keys loaded', async () => {
-    const server = await jwksServer([rsaJwk]);
-    const h = jwksHarness(server.url, { jwksCacheAge: '200ms', jwksRefetchInterval: '100ms' });
-    await until(() => server.hits() === 1, 2000, 'warm-up fetch');
-    server.mode = 'down';
-    await until(() => server.hits() >= 3, 5000, 'failed refreshes');
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await h.run(ctx(bearer(await rsToken('k1', rsa.privateKey, { jti: `t${i}` })))), undefined);
-    }
-    h.policy.close!();
-    await server.close();
   });
 
   it('shares one JWKS cache by URL across policies and closes it with the last one', async () => {
@@ -551,20 +576,6 @@ describe('jwt-auth with a JWKS URL', () => {
     assert.equal(JSON.parse(h.lines.at(-1)!).check, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     assert.equal(server.hits(), 1, 'keys matched, the signature did not: no refetch');
     h.policy.close!();
-    await server.close();
-  });
-
-  it('stops fetching once closed', async () => {
-    const server = await jwksServer([rsaJwk]);
-    const h = jwksHarness(server.url, { jwksCacheAge: '20ms' });
-    await until(() => server.hits() >= 2, 2000, 'background refresh');
-    h.policy.close!();
-    assert.equal(h.shared.size, 0);
-    // A request sent just before close may still arrive; count from after that, over several cache ages.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const hits = server.hits();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(server.hits(), hits);
     await server.close();
   });
 });

@@ -39,7 +39,15 @@ export function echo(name: string): UpstreamHandler {
   };
 }
 
+let started = 0;
+
+/** How many upstreams this process has started: mock-jwks.ts mocks no timers once real sockets may be about. */
+export function upstreamsStarted(): number {
+  return started;
+}
+
 export async function startUpstream(handler: UpstreamHandler = echo('upstream'), options: http.ServerOptions = {}): Promise<FakeUpstream> {
+  started++;
   const received: Received[] = [];
   const server = http.createServer({ keepAliveTimeout: 5000, ...options }, (req, res) => {
     const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0, aborted: false };

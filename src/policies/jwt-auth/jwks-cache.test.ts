@@ -1,44 +1,29 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import pino from 'pino';
 import { startUpstream, until, type FakeUpstream } from '../../../test/helpers/fake-upstream.ts';
+import { jwksAnswer, mockJwksEndpoint, type JwksEndpoint, type JwksMode } from '../../../test/helpers/mock-jwks.ts';
 import { JwksCache, retryDelay, type JwksCacheOptions } from './jwks-cache.ts';
 
-type Mode = 'up' | 'down' | 'not-json' | 'empty' | 'huge' | 'hang';
-
-interface JwksServer {
-  readonly url: string;
-  mode: Mode;
-  keys: JWK[];
-  /** Arrival times (Date.now) of every request. */
-  readonly hits: number[];
+interface JwksServer extends JwksEndpoint {
   close(): Promise<void>;
 }
 
 const servers: FakeUpstream[] = [];
 
-async function jwksServer(keys: JWK[], mode: Mode = 'up'): Promise<JwksServer> {
+async function jwksServer(keys: JWK[], mode: JwksMode = 'up'): Promise<JwksServer> {
   const hits: number[] = [];
   const state: JwksServer = {
     url: '', mode, keys, hits,
     close: async () => undefined,
   };
-  const answer = (res: ServerResponse, status: number, body: string) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(body);
-  };
   const upstream: FakeUpstream = await startUpstream((_req, res) => {
     hits.push(Date.now());
-    switch (state.mode) {
-      case 'down': return answer(res, 503, '{}');
-      case 'not-json': return answer(res, 200, '<html>');
-      case 'empty': return answer(res, 200, '{"keys":[]}');
-      case 'huge': return answer(res, 200, JSON.stringify({ keys: state.keys, pad: 'x'.repeat(1024 * 1024 + 1) }));
-      case 'hang': return undefined;
-      default: return answer(res, 200, JSON.stringify({ keys: state.keys }));
-    }
+    const answer = jwksAnswer(state);
+    if (answer === undefined) return;
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(answer.body);
   });
   servers.push(upstream);
   return Object.assign(state, { url: `${upstream.url}/jwks.json`, close: () => upstream.close() });
@@ -65,6 +50,80 @@ describe('JWKS retry delays', () => {
   it('double from the first delay and stop at the cap', () => {
     assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => retryDelay(n, 100, 1000)), [100, 200, 400, 800, 1000, 1000]);
     assert.equal(retryDelay(10_000, 100, 300_000), 300_000);
+  });
+});
+
+// Before any test that starts a real server: see test/helpers/mock-jwks.ts. The rate-limit clock stands still
+// here until a test moves it, so refetch() starts no fetch of its own: it waits for the fetch in flight, if
+// any, and returns the keys held after it.
+describe('the JWKS cache as time passes', () => {
+  it('refreshes in the background once the keys are older than the cache age', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [jwk]);
+    const c = cache(endpoint.url, { cacheAge: 60_000, now: () => 0 });
+    const first = await c.refetch();
+    assert.ok(first, 'warm-up');
+    t.mock.timers.tick(59_999);
+    assert.equal(endpoint.hits.length, 1, 'still fresh');
+    t.mock.timers.tick(1);
+    assert.equal(endpoint.hits.length, 2, 'refreshed at the cache age');
+    const second = await c.refetch();
+    assert.ok(second !== undefined && second !== first, 'the refreshed keys replace the first');
+    t.mock.timers.tick(60_000);
+    assert.equal(endpoint.hits.length, 3, 'and again a cache age later');
+    assert.ok((await c.refetch()) !== second);
+    c.close();
+  });
+
+  it('retries a failing endpoint with growing delays and loads the keys once it answers', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [jwk], 'down');
+    // Jitter at its lowest: each wait is 80 % of its step, the earliest a retry may come.
+    t.mock.method(Math, 'random', () => 0);
+    const c = cache(endpoint.url, { refetchInterval: 100, cacheAge: 60_000, now: () => 0 });
+    assert.equal(await c.refetch(), undefined, 'the first fetch failed');
+    // Steps of 100, 200 and 400 ms, less the jitter.
+    for (const [retry, wait] of [[1, 80], [2, 160], [3, 320]] as const) {
+      t.mock.timers.tick(wait - 1);
+      assert.equal(endpoint.hits.length, retry, `retry ${retry} not before ${wait} ms`);
+      t.mock.timers.tick(1);
+      assert.equal(endpoint.hits.length, retry + 1, `retry ${retry} at ${wait} ms`);
+      assert.equal(await c.refetch(), undefined);
+    }
+    endpoint.mode = 'up';
+    t.mock.timers.tick(640);
+    assert.equal(endpoint.hits.length, 5);
+    assert.ok(await c.refetch(), 'recovered');
+    c.close();
+  });
+
+  it('gives up on a fetch that takes longer than the timeout', { timeout: 5000 }, async (t) => {
+    const endpoint = mockJwksEndpoint(t, [jwk], 'hang');
+    const c = cache(endpoint.url, { timeout: 100, refetchInterval: 60_000, now: () => 0 });
+    let settled = false;
+    const pending = c.refetch().finally(() => { settled = true; });
+    t.mock.timers.tick(99);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'still waiting before the timeout');
+    t.mock.timers.tick(1);
+    assert.equal(await pending, undefined);
+    assert.equal(endpoint.hits.length, 1);
+    c.close();
+  });
+
+  it('stops its refresh timer when closed', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [jwk]);
+    let now = 0;
+    const c = cache(endpoint.url, { cacheAge: 30, refetchInterval: 30, now: () => now });
+    assert.ok(await c.refetch(), 'warm-up');
+    t.mock.timers.tick(30);
+    assert.equal(endpoint.hits.length, 2, 'a background refresh');
+    assert.ok(await c.refetch());
+    c.close();
+    // Many cache ages later, with the refetch interval long past: nothing fetches.
+    now += 60_000;
+    t.mock.timers.tick(60_000);
+    assert.equal(endpoint.hits.length, 2, 'no fetch after close');
+    assert.equal(await c.refetch(), undefined);
+    assert.equal(endpoint.hits.length, 2);
   });
 });
 
@@ -108,56 +167,6 @@ describe('the JWKS cache', () => {
       assert.equal(server.hits.length, before + 1, mode);
     }
     c.close();
-    await server.close();
-  });
-
-  it('refreshes in the background once the keys are older than the cache age', async () => {
-    const server = await jwksServer([jwk]);
-    const c = cache(server.url, { cacheAge: 50 });
-    await until(() => c.keys !== undefined, 2000, 'warm-up');
-    const first = c.keys;
-    await until(() => server.hits.length >= 3 && c.keys !== first, 3000, 'background refreshes');
-    c.close();
-    await server.close();
-  });
-
-  it('retries a failing endpoint with growing delays and loads the keys once it answers', async () => {
-    const server = await jwksServer([jwk], 'down');
-    const c = cache(server.url, { refetchInterval: 100, cacheAge: 60_000 });
-    await until(() => server.hits.length >= 4, 5000, 'four attempts');
-    const gaps = server.hits.slice(1).map((t, i) => t - server.hits[i]!);
-    // First retries wait about 100, 200 and 400 ms (minus up to 20 % jitter).
-    assert.ok(gaps[0]! >= 70, `first gap ${gaps[0]}`);
-    assert.ok(gaps[2]! > gaps[0]!, `gaps grow: ${gaps.join(', ')}`);
-    assert.equal(c.keys, undefined);
-    server.mode = 'up';
-    await until(() => c.keys !== undefined, 5000, 'recovery');
-    c.close();
-    await server.close();
-  });
-
-  it('gives up on a fetch that takes longer than the timeout', { timeout: 5000 }, async () => {
-    const server = await jwksServer([jwk], 'hang');
-    const c = cache(server.url, { timeout: 100, refetchInterval: 60_000 });
-    const started = Date.now();
-    assert.equal(await c.refetch(), undefined);
-    assert.ok(Date.now() - started < 1500, 'bounded by the timeout');
-    c.close();
-    await server.close();
-  });
-
-  it('stops its refresh timer when closed', async () => {
-    const server = await jwksServer([jwk]);
-    const c = cache(server.url, { cacheAge: 30, refetchInterval: 30 });
-    await until(() => server.hits.length >= 2, 2000, 'a background refresh');
-    c.close();
-    // A request sent just before close may still arrive; count from after that, over several cache ages.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const hits = server.hits.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    assert.equal(server.hits.length, hits, 'no fetch after close');
-    assert.equal(await c.refetch(), undefined);
-    assert.equal(server.hits.length, hits);
     await server.close();
   });
 
