@@ -205,6 +205,13 @@ describe('cors preflight', () => {
     assert.equal(out, undefined);
     assert.deepEqual(added.slice(0, 4), ['vary', 'Origin', 'access-control-allow-origin', APP]);
   });
+
+  it('treats a request of another method carrying Access-Control-Request-Method as an actual request, not a preflight', () => {
+    // Only OPTIONS is a preflight: a GET naming a method it may not use still reaches the upstream.
+    const { out, added } = actual(cfg, { origin: APP, 'access-control-request-method': 'DELETE' }, 'GET');
+    assert.equal(out, undefined);
+    assert.deepEqual(added.slice(0, 4), ['vary', 'Origin', 'access-control-allow-origin', APP]);
+  });
 });
 
 describe('cors actual requests', () => {

@@ -23,8 +23,9 @@ export function peerAddress(remoteAddress: string | undefined): string {
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
 
+/** An X-Forwarded-For entry as an address in the peer's spelling, or undefined when it is not an IP. */
 function plainIp(entry: string): string | undefined {
-  const ip = entry.startsWith('::ffff:') ? entry.slice(7) : entry;
+  const ip = peerAddress(entry);
   return isIP(ip) === 0 ? undefined : ip;
 }
 
