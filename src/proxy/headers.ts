@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { PolicyContext } from '../pipeline/context.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import type { Exchange } from '../server/exchange.ts';
+import { canonicalHeaderName } from './identity-headers.ts';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
@@ -54,13 +55,12 @@ export function upstreamRequestHeaders(
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (dropped.has(name)) {
+    // Looked up in dash spelling: CGI/WSGI servers read X_User_Id as X-User-Id and X_Forwarded_For as
+    // X-Forwarded-For, so underscore spellings of the headers Gatehouse owns (identity ones included) go too.
+    if (dropped.has(canonicalHeaderName(name))) {
       if (name === 'connection') connection = raw[i + 1];
       continue;
     }
-    // CGI/WSGI servers read X_User_Id as X-User-Id and X_Forwarded_For as X-Forwarded-For: underscore
-    // spellings of the headers Gatehouse owns (identity headers included) are dropped too.
-    if (name.includes('_') && dropped.has(name.replaceAll('_', '-'))) continue;
     if (name === 'host' || name === ':authority') {
       host ??= raw[i + 1];
       continue;
