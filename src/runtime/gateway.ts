@@ -71,7 +71,6 @@ export class Gateway {
     this.deadlines.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
-    this.#shared.resources.closeAll();
-    await this.#shared.pools.closeAll();
+    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll()]);
   }
 }
