@@ -72,6 +72,15 @@ describe('Gateway pools across reloads', () => {
     assert.equal(gateway.pools.size, 0);
   });
 
+  it('closes on close even the pools a runtime with a request in flight still holds', async () => {
+    const gateway = new Gateway(config({ held: origins[0]! }), createLogger('silent'));
+    const held = poolOf(gateway, 'held');
+    gateway.runtime.enter();
+    await gateway.close();
+    assert.equal(held.closed, true);
+    assert.equal(gateway.pools.size, 0);
+  });
+
   it('releases the pools a failed reload opened and keeps the ones the old runtime holds', async () => {
     const gateway = new Gateway(config({ kept: origins[0]! }), createLogger('silent'));
     const kept = poolOf(gateway, 'kept');
