@@ -6,8 +6,8 @@ import {
   base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload,
 } from 'jose';
 import pino from 'pino';
-import { startUpstream, until } from '../../test/helpers/fake-upstream.ts';
-import { mockJwksEndpoint } from '../../test/helpers/mock-jwks.ts';
+import { until } from '../../test/helpers/fake-upstream.ts';
+import { mockJwksEndpoint, startJwksServer } from '../../test/helpers/mock-jwks.ts';
 import { policyContext } from '../../test/helpers/policy-harness.ts';
 import type { PolicyContext } from '../pipeline/context.ts';
 import type { Policy } from '../pipeline/policy.ts';
@@ -45,11 +45,9 @@ interface Harness {
 }
 
 const opened: Policy[] = [];
-const servers: { close(): Promise<void> }[] = [];
-// A failed assertion skips a test's own cleanup; this keeps the process from hanging on open servers.
-after(async () => {
+// A failed assertion skips a test's own cleanup; this keeps JWKS caches from outliving the file.
+after(() => {
   for (const policy of opened) policy.close?.();
-  await Promise.all(servers.map((server) => server.close()));
 });
 
 function harness(settings: Record<string, unknown>, shared = new SharedResources()): Harness {
@@ -415,17 +413,6 @@ describe('jwt-auth verified-token cache', () => {
 
 // ---------------------------------------------------------------- JWKS
 
-/** A real JWKS endpoint. The tests that let time pass use mockJwksEndpoint (test/helpers/mock-jwks.ts) instead. */
-async function jwksServer(keys: JWK[]) {
-  const state = { keys };
-  const upstream = await startUpstream((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: state.keys }));
-  });
-  servers.push(upstream);
-  return Object.assign(state, { url: `${upstream.url}/.well-known/jwks.json`, hits: () => upstream.received.length, close: () => upstream.close() });
-}
-
 const rsaJwk: JWK = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
 const rotated = await generateKeyPair('RS256');
 const rotatedJwk: JWK = { ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'RS256' };
@@ -501,46 +488,43 @@ describe('jwt-auth with a JWKS URL, as time passes', () => {
 });
 
 describe('jwt-auth with a JWKS URL', () => {
-  it('fetches the keys at creation and admits tokens by kid', async () => {
-    const server = await jwksServer([rsaJwk]);
+  it('fetches the keys at creation and admits tokens by kid', async (t) => {
+    const server = await startJwksServer(t, [rsaJwk]);
     const h = jwksHarness(server.url);
-    await until(() => server.hits() === 1, 2000, 'warm-up fetch');
+    await until(() => server.hits.length === 1, 2000, 'warm-up fetch');
     assert.equal(await h.run(ctx(bearer(await rsToken('k1')))), undefined);
-    assert.equal(server.hits(), 1);
+    assert.equal(server.hits.length, 1);
     h.policy.close!();
-    await server.close();
   });
 
-  it('refetches once for an unknown kid, shared by concurrent requests, then answers 401', async () => {
-    const server = await jwksServer([rsaJwk]);
+  it('refetches once for an unknown kid, shared by concurrent requests, then answers 401', async (t) => {
+    const server = await startJwksServer(t, [rsaJwk]);
     const h = jwksHarness(server.url, { jwksRefetchInterval: '30s' });
     assert.equal(await h.run(ctx(bearer(await rsToken('k1')))), undefined);
     h.clock.mono += 30_000;
     const unknown = await rsToken('k9', rotated.privateKey);
     const outs = await Promise.all(Array.from({ length: 5 }, () => h.run(ctx(bearer(unknown)))));
     for (const out of outs) assertRefused(out, 401, 'token_invalid');
-    assert.equal(server.hits(), 2, 'one refetch for five requests');
+    assert.equal(server.hits.length, 2, 'one refetch for five requests');
     assert.equal(JSON.parse(h.lines.at(-1)!).check, 'kid not in the JWKS');
     assertRefused(await h.run(ctx(bearer(unknown))), 401, 'token_invalid');
-    assert.equal(server.hits(), 2, 'no second refetch within the interval');
+    assert.equal(server.hits.length, 2, 'no second refetch within the interval');
     h.policy.close!();
-    await server.close();
   });
 
-  it('admits a token signed with a rotated-in key after one refetch', async () => {
-    const server = await jwksServer([rsaJwk]);
+  it('admits a token signed with a rotated-in key after one refetch', async (t) => {
+    const server = await startJwksServer(t, [rsaJwk]);
     const h = jwksHarness(server.url, { jwksRefetchInterval: '30s' });
-    await until(() => server.hits() === 1, 2000, 'warm-up fetch');
+    await until(() => server.hits.length === 1, 2000, 'warm-up fetch');
     server.keys = [rsaJwk, rotatedJwk];
     h.clock.mono += 30_000;
     assert.equal(await h.run(ctx(bearer(await rsToken('k2', rotated.privateKey)))), undefined);
-    assert.equal(server.hits(), 2);
+    assert.equal(server.hits.length, 2);
     h.policy.close!();
-    await server.close();
   });
 
-  it('answers 503 when the JWKS endpoint refuses connections', async () => {
-    const server = await jwksServer([rsaJwk]);
+  it('answers 503 when the JWKS endpoint refuses connections', async (t) => {
+    const server = await startJwksServer(t, [rsaJwk]);
     const url = server.url;
     await server.close();
     const h = jwksHarness(url);
@@ -548,35 +532,33 @@ describe('jwt-auth with a JWKS URL', () => {
     h.policy.close!();
   });
 
-  it('shares one JWKS cache by URL across policies and closes it with the last one', async () => {
-    const server = await jwksServer([rsaJwk]);
+  it('shares one JWKS cache by URL across policies and closes it with the last one', async (t) => {
+    const server = await startJwksServer(t, [rsaJwk]);
     const shared = new SharedResources();
     const a = jwksHarness(server.url, {}, shared);
     const b = jwksHarness(server.url, {}, shared);
-    await until(() => server.hits() === 1, 2000, 'warm-up fetch');
+    await until(() => server.hits.length === 1, 2000, 'warm-up fetch');
     assert.equal(await b.run(ctx(bearer(await rsToken('k1')))), undefined);
     assert.equal(shared.size, 1);
-    assert.equal(server.hits(), 1, 'one fetch for both');
+    assert.equal(server.hits.length, 1, 'one fetch for both');
     a.policy.close!();
     assert.equal(shared.size, 1);
     assert.equal(await b.run(ctx(bearer(await rsToken('k1', rsa.privateKey, { jti: 'x' })))), undefined);
     b.policy.close!();
     b.policy.close!();
     assert.equal(shared.size, 0);
-    await server.close();
   });
 
-  it('tries each key of the set for a token without kid, and refetches nothing when none verifies', async () => {
+  it('tries each key of the set for a token without kid, and refetches nothing when none verifies', async (t) => {
     const anonymous = async (key: CryptoKey): Promise<JWK> => ({ ...(await exportJWK(key)), alg: 'RS256' });
-    const server = await jwksServer([await anonymous(rsa.publicKey), await anonymous(rotated.publicKey)]);
+    const server = await startJwksServer(t, [await anonymous(rsa.publicKey), await anonymous(rotated.publicKey)]);
     const h = jwksHarness(server.url);
     assert.equal(await h.run(ctx(bearer(await sign({}, { alg: 'RS256', key: rotated.privateKey })))), undefined, 'the second key verifies');
     const stranger = await generateKeyPair('RS256');
     assertRefused(await h.run(ctx(bearer(await sign({}, { alg: 'RS256', key: stranger.privateKey })))), 401, 'token_invalid');
     assert.equal(JSON.parse(h.lines.at(-1)!).check, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-    assert.equal(server.hits(), 1, 'keys matched, the signature did not: no refetch');
+    assert.equal(server.hits.length, 1, 'keys matched, the signature did not: no refetch');
     h.policy.close!();
-    await server.close();
   });
 });
 

@@ -2,42 +2,18 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import pino from 'pino';
-import { startUpstream, until, type FakeUpstream } from '../../../test/helpers/fake-upstream.ts';
-import { jwksAnswer, mockJwksEndpoint, type JwksEndpoint, type JwksMode } from '../../../test/helpers/mock-jwks.ts';
+import { until } from '../../../test/helpers/fake-upstream.ts';
+import { mockJwksEndpoint, startJwksServer } from '../../../test/helpers/mock-jwks.ts';
 import { JwksCache, retryDelay, type JwksCacheOptions } from './jwks-cache.ts';
-
-interface JwksServer extends JwksEndpoint {
-  close(): Promise<void>;
-}
-
-const servers: FakeUpstream[] = [];
-
-async function jwksServer(keys: JWK[], mode: JwksMode = 'up'): Promise<JwksServer> {
-  const hits: number[] = [];
-  const state: JwksServer = {
-    url: '', mode, keys, hits,
-    close: async () => undefined,
-  };
-  const upstream: FakeUpstream = await startUpstream((_req, res) => {
-    hits.push(Date.now());
-    const answer = jwksAnswer(state);
-    if (answer === undefined) return;
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(answer.body);
-  });
-  servers.push(upstream);
-  return Object.assign(state, { url: `${upstream.url}/jwks.json`, close: () => upstream.close() });
-}
 
 const silent = pino({ level: 'silent' });
 const { publicKey } = await generateKeyPair('ES256');
 const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
 
 const open: JwksCache[] = [];
-// A failed assertion skips a test's own cleanup; this keeps the process from hanging on open servers.
-after(async () => {
+// A failed assertion skips a test's own cleanup; this keeps the process from hanging on open caches.
+after(() => {
   for (const cache of open) cache.close();
-  await Promise.all(servers.map((server) => server.close()));
 });
 
 function cache(url: string, options: Partial<JwksCacheOptions> = {}): JwksCache {
@@ -128,17 +104,16 @@ describe('the JWKS cache as time passes', () => {
 });
 
 describe('the JWKS cache', () => {
-  it('fetches at construction, before anyone asks for keys', async () => {
-    const server = await jwksServer([jwk]);
+  it('fetches at construction, before anyone asks for keys', async (t) => {
+    const server = await startJwksServer(t, [jwk]);
     const c = cache(server.url);
     await until(() => c.keys !== undefined, 2000, 'warm-up');
     assert.equal(server.hits.length, 1);
     c.close();
-    await server.close();
   });
 
-  it('refetches at most once per refetch interval, sharing the fetch in flight', async () => {
-    const server = await jwksServer([jwk]);
+  it('refetches at most once per refetch interval, sharing the fetch in flight', async (t) => {
+    const server = await startJwksServer(t, [jwk]);
     let now = 0;
     const c = cache(server.url, { refetchInterval: 30_000, now: () => now });
     await until(() => c.keys !== undefined, 2000, 'warm-up');
@@ -150,11 +125,10 @@ describe('the JWKS cache', () => {
     assert.equal(server.hits.length, 2, 'five concurrent askers, one fetch');
     assert.ok(results.every((keys) => keys === results[0] && keys !== first));
     c.close();
-    await server.close();
   });
 
-  it('keeps the last good keys when a refetch fails in any way', async () => {
-    const server = await jwksServer([jwk]);
+  it('keeps the last good keys when a refetch fails in any way', async (t) => {
+    const server = await startJwksServer(t, [jwk]);
     let now = 0;
     const c = cache(server.url, { refetchInterval: 1000, now: () => now });
     await until(() => c.keys !== undefined, 2000, 'warm-up');
@@ -167,25 +141,23 @@ describe('the JWKS cache', () => {
       assert.equal(server.hits.length, before + 1, mode);
     }
     c.close();
-    await server.close();
   });
 
   // Without the abort, `pending` would wait for the 60 s fetch timeout and the test's own timeout fails it.
-  it('aborts a fetch in flight when closed', { timeout: 2000 }, async () => {
-    const server = await jwksServer([jwk], 'hang');
+  it('aborts a fetch in flight when closed', { timeout: 2000 }, async (t) => {
+    const server = await startJwksServer(t, [jwk], 'hang');
     const c = cache(server.url, { timeout: 60_000 });
     await until(() => server.hits.length === 1, 2000, 'first fetch');
     const pending = c.refetch();
     c.close();
     assert.equal(await pending, undefined);
     assert.equal(server.hits.length, 1, 'no fetch after close');
-    await server.close();
   });
 
-  it('logs a warning when a refetch fails and keeps serving', async () => {
+  it('logs a warning when a refetch fails and keeps serving', async (t) => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line); } });
-    const server = await jwksServer([jwk]);
+    const server = await startJwksServer(t, [jwk]);
     let now = 0;
     const c = cache(server.url, { log, now: () => now });
     await until(() => c.keys !== undefined, 2000, 'warm-up');
@@ -198,6 +170,5 @@ describe('the JWKS cache', () => {
     assert.equal(warning.error, 'HTTP 503');
     assert.equal(warning.url, server.url);
     c.close();
-    await server.close();
   });
 });
