@@ -85,6 +85,17 @@ describe('the JWKS cache as time passes', () => {
     c.close();
   });
 
+  it('joins a fetch still in flight after the refetch interval has passed instead of starting another', async (t) => {
+    const endpoint = mockJwksEndpoint(t, [jwk], 'hang');
+    let now = 0;
+    const c = cache(endpoint.url, { timeout: 60_000, refetchInterval: 100, now: () => now });
+    now += 1000;
+    const pending = c.refetch();
+    assert.equal(endpoint.hits.length, 1, 'only the fetch from construction');
+    c.close();
+    assert.equal(await pending, undefined);
+  });
+
   it('stops its refresh timer when closed', async (t) => {
     const endpoint = mockJwksEndpoint(t, [jwk]);
     let now = 0;
