@@ -66,14 +66,20 @@ export const cors = definePolicy({
     // safe one, e.g. application/json), so every name asked for must be allowed explicitly.
     const headers = new Set(config.allowHeaders.map((h) => h.toLowerCase()));
     const allowOrigin = (origin: string) => (anyOrigin ? '*' : origin);
-    const preflightHeaders = (origin: string, requested: string): Record<string, string> => ({
-      'access-control-allow-origin': allowOrigin(origin),
-      'access-control-allow-methods': config.methods.join(', '),
-      'access-control-allow-headers': requested === '' ? config.allowHeaders.join(', ') : requested,
-      'access-control-max-age': String(Math.floor(config.maxAge / 1000)),
-      ...(config.credentials ? { 'access-control-allow-credentials': 'true' } : {}),
-      vary: PREFLIGHT_VARY,
-    });
+    const allowMethods = config.methods.join(', ');
+    const listedHeaders = config.allowHeaders.join(', ');
+    const maxAge = String(Math.floor(config.maxAge / 1000));
+    const preflightHeaders = (origin: string, requested: string): Record<string, string> => {
+      const out: Record<string, string> = {
+        'access-control-allow-origin': allowOrigin(origin),
+        'access-control-allow-methods': allowMethods,
+        'access-control-allow-headers': requested === '' ? listedHeaders : requested,
+        'access-control-max-age': maxAge,
+      };
+      if (config.credentials) out['access-control-allow-credentials'] = 'true';
+      out.vary = PREFLIGHT_VARY;
+      return out;
+    };
     const refusal: LocalReply = reply('cors_origin_not_allowed', { vary: PREFLIGHT_VARY });
     const exposed = config.exposeHeaders.join(', ');
     return {
