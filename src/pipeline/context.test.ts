@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { policyContext } from '../../test/helpers/policy-harness.ts';
 import { PolicyContext } from './context.ts';
@@ -28,72 +29,43 @@ describe('PolicyContext query parameters', () => {
     assert.equal(ctx.queryParam('flag'), '');
     assert.equal(ctx.queryParam('empty'), '');
   });
+});
 
-  it('removes every occurrence of a parameter and keeps the other pairs exactly as received', () => {
-    const ctx = policyContext({ query: '?key=a&x=a+b%2Fc&key=b&y=%7e&z' });
-    ctx.removeQueryParam('key');
-    assert.equal(ctx.query, '?x=a+b%2Fc&y=%7e&z');
-  });
-
-  it('matches the name to remove after decoding it, whatever its spelling', () => {
-    const ctx = policyContext({ query: '?api%5Fkey=1&api_key=2&my+key=3&my%20key=4&keep=5' });
-    ctx.removeQueryParam('api_key');
-    ctx.removeQueryParam('my key');
-    assert.equal(ctx.query, '?keep=5');
-  });
-
-  it('removes a parameter given without a value', () => {
-    const ctx = policyContext({ query: '?debug&a=1' });
-    ctx.removeQueryParam('debug');
-    assert.equal(ctx.query, '?a=1');
-  });
-
-  it('empties the query to "" when the last parameter is removed', () => {
-    const ctx = policyContext({ query: '?key=a&key=b' });
-    ctx.removeQueryParam('key');
-    assert.equal(ctx.query, '');
-  });
-
-  it('leaves the query unchanged when the parameter is absent, and does nothing without a query', () => {
-    const ctx = policyContext({ query: '?a=1&b=%zz' });
-    ctx.removeQueryParam('c');
-    assert.equal(ctx.query, '?a=1&b=%zz');
-    const none = policyContext({ query: '' });
-    none.removeQueryParam('a');
-    assert.equal(none.query, '');
-  });
-
-  it('keeps a pair whose name is malformed percent-encoding instead of throwing', () => {
-    const ctx = policyContext({ query: '?%zz=1&key=2' });
-    ctx.removeQueryParam('key');
-    assert.equal(ctx.query, '?%zz=1');
-  });
+describe('PolicyContext removing query parameters', () => {
+  const cases: Array<[test: string, query: string, remove: string[], left: string]> = [
+    ['removes every occurrence of a parameter and keeps the other pairs exactly as received',
+      '?key=a&x=a+b%2Fc&key=b&y=%7e&z', ['key'], '?x=a+b%2Fc&y=%7e&z'],
+    ['matches the name to remove after decoding it, whatever its spelling',
+      '?api%5Fkey=1&api_key=2&my+key=3&my%20key=4&keep=5', ['api_key', 'my key'], '?keep=5'],
+    ['removes a parameter given without a value', '?debug&a=1', ['debug'], '?a=1'],
+    ['empties the query to "" when the last parameter is removed', '?key=a&key=b', ['key'], ''],
+    ['leaves the query unchanged when the parameter is absent', '?a=1&b=%zz', ['c'], '?a=1&b=%zz'],
+    ['does nothing without a query', '', ['a'], ''],
+    ['keeps a pair whose name is malformed percent-encoding instead of throwing', '?%zz=1&key=2', ['key'], '?%zz=1'],
+  ];
+  for (const [test, query, remove, left] of cases) {
+    it(test, () => {
+      const ctx = policyContext({ query });
+      for (const name of remove) ctx.removeQueryParam(name);
+      assert.equal(ctx.query, left);
+    });
+  }
 });
 
 describe('PolicyContext body facts', () => {
-  it('has no body and no length when neither Content-Length nor Transfer-Encoding is sent', () => {
-    const ctx = policyContext();
-    assert.equal(ctx.contentLength, undefined);
-    assert.equal(ctx.hasBody, false);
-  });
-
-  it('has no body when Content-Length is 0', () => {
-    const ctx = policyContext({ headers: { 'content-length': '0' } });
-    assert.equal(ctx.contentLength, 0);
-    assert.equal(ctx.hasBody, false);
-  });
-
-  it('has a body of the declared length when Content-Length is 5', () => {
-    const ctx = policyContext({ headers: { 'content-length': '5' } });
-    assert.equal(ctx.contentLength, 5);
-    assert.equal(ctx.hasBody, true);
-  });
-
-  it('has a body of unknown length when the body is chunked', () => {
-    const ctx = policyContext({ headers: { 'transfer-encoding': 'chunked' } });
-    assert.equal(ctx.contentLength, undefined);
-    assert.equal(ctx.hasBody, true);
-  });
+  const cases: Array<[test: string, headers: IncomingHttpHeaders, contentLength: number | undefined, hasBody: boolean]> = [
+    ['has no body and no length when neither Content-Length nor Transfer-Encoding is sent', {}, undefined, false],
+    ['has no body when Content-Length is 0', { 'content-length': '0' }, 0, false],
+    ['has a body of the declared length when Content-Length is 5', { 'content-length': '5' }, 5, true],
+    ['has a body of unknown length when the body is chunked', { 'transfer-encoding': 'chunked' }, undefined, true],
+  ];
+  for (const [test, headers, contentLength, hasBody] of cases) {
+    it(test, () => {
+      const ctx = policyContext({ headers });
+      assert.equal(ctx.contentLength, contentLength);
+      assert.equal(ctx.hasBody, hasBody);
+    });
+  }
 
   it('copies the request facts it was built with and starts without identity', () => {
     const ctx = new PolicyContext({
