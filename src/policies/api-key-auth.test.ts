@@ -171,6 +171,11 @@ describe('api-key-auth', () => {
     assert.deepEqual([...run({ header: 'X-Partner-Key', consumers }, { 'x-partner-key': KEY_B }).ctx.removedHeaders!], ['x-partner-key']);
   });
 
+  it('removes no header when the request carries no key header', () => {
+    assert.equal(run(base, {}).ctx.removedHeaders, undefined);
+    assert.equal(run(withQuery, {}, `?api_key=${KEY_A}`).ctx.removedHeaders, undefined);
+  });
+
   it('removes the key query parameter, every occurrence, keeping the other parameters\' exact encoding', () => {
     const { ctx } = run(withQuery, {}, `?a=x+y%2Fz&api_key=${KEY_A}&b=%7E&api_key=again&c`);
     assert.equal(ctx.query, '?a=x+y%2Fz&b=%7E&c');

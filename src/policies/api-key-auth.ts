@@ -52,12 +52,13 @@ export const apiKeyAuth = definePolicy({
     return {
       onRequest(ctx) {
         let key = ctx.headers[config.header];
+        // Only a header that is there needs removing: the removal list costs a pass over the forwarded headers.
+        if (!config.forwardKey && key !== undefined) ctx.removeRequestHeader(config.header);
         if (config.query !== undefined) {
           const fromQuery = ctx.queryParam(config.query);
           if (key === undefined || key === '') key = fromQuery;
           if (!config.forwardKey && fromQuery !== undefined) ctx.removeQueryParam(config.query);
         }
-        if (!config.forwardKey) ctx.removeRequestHeader(config.header);
         if (typeof key !== 'string' || key === '') return missing;
         const consumer = consumerByHash.get(hashKey(key));
         if (consumer === undefined) return invalid;
