@@ -9,7 +9,7 @@ import { PolicyContext } from '../../src/pipeline/context.ts';
 /** What PolicyContext is built from. */
 export type PolicyContextInit = ConstructorParameters<typeof PolicyContext>[0];
 
-export const CONTEXT_DEFAULTS = {
+const CONTEXT_DEFAULTS = {
   requestId: 'r-1',
   route: 'api',
   method: 'GET',
