@@ -49,35 +49,31 @@ describe('forwarded facts without trusted proxies', () => {
 });
 
 describe('forwarded facts from a trusted proxy', () => {
+  const clientOf = (chain: string) => forwardedFacts('10.0.0.1', { 'x-forwarded-for': chain }, false, proxies).clientIp;
+
   it('takes the first untrusted address walking X-Forwarded-For from the right', () => {
-    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9, 10.0.0.5, 10.1.2.3' }, false, proxies);
-    assert.equal(facts.clientIp, '203.0.113.9');
+    assert.equal(clientOf('198.51.100.7, 203.0.113.9, 10.0.0.5, 10.1.2.3'), '203.0.113.9');
   });
 
   it('uses the rightmost address when it is already untrusted', () => {
-    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' }, false, proxies);
-    assert.equal(facts.clientIp, '203.0.113.9');
+    assert.equal(clientOf('198.51.100.7, 203.0.113.9'), '203.0.113.9');
   });
 
   it('takes the leftmost address when every hop is trusted', () => {
-    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '10.9.9.9, 10.0.0.5, 10.1.2.3' }, false, proxies);
-    assert.equal(facts.clientIp, '10.9.9.9');
+    assert.equal(clientOf('10.9.9.9, 10.0.0.5, 10.1.2.3'), '10.9.9.9');
   });
 
   it('stops at a malformed entry and uses the hop to its right', () => {
-    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, not-an-ip, 10.0.0.5' }, false, proxies);
-    assert.equal(facts.clientIp, '10.0.0.5');
+    assert.equal(clientOf('198.51.100.7, not-an-ip, 10.0.0.5'), '10.0.0.5');
   });
 
   it('falls back to the peer when the rightmost entry is malformed', () => {
-    for (const chain of ['198.51.100.7, 203.0.113.9:5555', '198.51.100.7, ', 'unknown']) {
-      assert.equal(forwardedFacts('10.0.0.1', { 'x-forwarded-for': chain }, false, proxies).clientIp, '10.0.0.1', chain);
-    }
+    for (const chain of ['198.51.100.7, 203.0.113.9:5555', '198.51.100.7, ', 'unknown']) assert.equal(clientOf(chain), '10.0.0.1', chain);
   });
 
   it('walks IPv6 hops and IPv4-mapped hops', () => {
     assert.equal(forwardedFacts('2001:db8::1', { 'x-forwarded-for': '2001:db9::5, 2001:db8::7' }, false, proxies).clientIp, '2001:db9::5');
-    assert.equal(forwardedFacts('10.0.0.1', { 'x-forwarded-for': '::ffff:203.0.113.9, ::ffff:10.0.0.5' }, false, proxies).clientIp, '203.0.113.9');
+    assert.equal(clientOf('::ffff:203.0.113.9, ::ffff:10.0.0.5'), '203.0.113.9');
   });
 
   it('trusts an IPv4-mapped peer that is in the trusted set', () => {
