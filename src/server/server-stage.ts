@@ -81,9 +81,14 @@ function headerFacts(raw: string[]): { bytes: number; hosts: number } {
     // HTTP/2 pseudo-headers (:path is the URL, limited on its own) are not part of the header budget.
     if (name.charCodeAt(0) === 58) continue;
     bytes += name.length + raw[i + 1]!.length + 4;
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    if (isHostName(name)) hosts++;
   }
   return { bytes, hosts };
+}
+
+// The spellings clients send are tried first: toLowerCase() makes a new string for "Host" on every request.
+function isHostName(name: string): boolean {
+  return name === 'Host' || name === 'host' || (name.length === 4 && name.toLowerCase() === 'host');
 }
 
 /** HTTP/2 has no Transfer-Encoding: a stream that did not end with its headers carries a body. */
