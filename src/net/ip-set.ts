@@ -31,7 +31,6 @@ export function parseCidr(text: string): ParsedCidr | undefined {
 export const cidr = z.string().refine((s) => parseCidr(s) !== undefined, 'must be an IP address or CIDR block, e.g. 10.0.0.0/8 or 2001:db8::/32');
 
 export interface IpSet {
-  readonly size: number;
   has(ip: string): boolean;
 }
 
@@ -42,11 +41,10 @@ export function ipSet(blocks: readonly string[]): IpSet {
     if (!parsed) throw new Error(`not a CIDR block: ${block}`);
     list.addSubnet(parsed.address, parsed.prefix, parsed.family);
   }
-  const size = blocks.length;
+  const empty = blocks.length === 0;
   return {
-    size,
     has(ip) {
-      if (size === 0) return false;
+      if (empty) return false;
       const v = isIP(ip);
       if (v === 4) return list.check(ip, 'ipv4');
       return v === 6 && list.check(ip, 'ipv6');

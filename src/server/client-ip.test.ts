@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { ipSet } from '../net/ip-set.ts';
-import { clientFromChain, forwardedFacts, peerAddress } from './client-ip.ts';
+import { clientFromChain, peerAddress, proxyFacts } from './client-ip.ts';
 
 const none = ipSet([]);
 const proxies = ipSet(['10.0.0.0/8', '2001:db8::/32']);
@@ -23,33 +23,16 @@ describe('peer address', () => {
   });
 });
 
-describe('forwarded facts without trusted proxies', () => {
-  it('ignores X-Forwarded-For/Proto/Host: the client is the peer and X-Forwarded-For is exactly the peer', () => {
-    assert.deepEqual(forwardedFacts('203.0.113.9', spoofed, false, none), {
-      clientIp: '203.0.113.9', forwardedFor: '203.0.113.9', forwardedProto: 'http', forwardedHost: undefined,
-    });
-  });
-
-  it('ignores the proxy headers of a peer that is not a trusted proxy', () => {
-    assert.deepEqual(forwardedFacts('203.0.113.9', spoofed, false, proxies), {
-      clientIp: '203.0.113.9', forwardedFor: '203.0.113.9', forwardedProto: 'http', forwardedHost: undefined,
-    });
-  });
-
-  it('says https for an encrypted socket, whatever the client claims', () => {
-    const facts = forwardedFacts('203.0.113.9', { 'x-forwarded-proto': 'http' }, true, none);
-    assert.equal(facts.forwardedProto, 'https');
-  });
-
-  it('reports an IPv4-mapped peer as its IPv4 address', () => {
-    const facts = forwardedFacts('::ffff:203.0.113.9', spoofed, false, none);
-    assert.equal(facts.clientIp, '203.0.113.9');
-    assert.equal(facts.forwardedFor, '203.0.113.9');
+describe('proxy facts from a peer that is not a trusted proxy', () => {
+  it('are none, whatever X-Forwarded-For/Proto/Host it sends (the server stage then uses the peer: server-stage.test.ts)', () => {
+    assert.equal(proxyFacts('203.0.113.9', spoofed, 'http', none), undefined);
+    assert.equal(proxyFacts('203.0.113.9', spoofed, 'http', proxies), undefined);
   });
 });
 
-describe('forwarded facts from a trusted proxy', () => {
-  const clientOf = (chain: string) => forwardedFacts('10.0.0.1', { 'x-forwarded-for': chain }, false, proxies).clientIp;
+describe('proxy facts from a trusted proxy', () => {
+  const facts = (headers: IncomingHttpHeaders, proto = 'http', peer = '10.0.0.1') => proxyFacts(peer, headers, proto, proxies)!;
+  const clientOf = (chain: string) => facts({ 'x-forwarded-for': chain }).clientIp;
 
   it('takes the first untrusted address walking X-Forwarded-For from the right', () => {
     assert.equal(clientOf('198.51.100.7, 203.0.113.9, 10.0.0.5, 10.1.2.3'), '203.0.113.9');
@@ -72,44 +55,37 @@ describe('forwarded facts from a trusted proxy', () => {
   });
 
   it('walks IPv6 hops and IPv4-mapped hops', () => {
-    assert.equal(forwardedFacts('2001:db8::1', { 'x-forwarded-for': '2001:db9::5, 2001:db8::7' }, false, proxies).clientIp, '2001:db9::5');
+    assert.equal(facts({ 'x-forwarded-for': '2001:db9::5, 2001:db8::7' }, 'http', '2001:db8::1').clientIp, '2001:db9::5');
     assert.equal(clientOf('::ffff:203.0.113.9, ::ffff:10.0.0.5'), '203.0.113.9');
   });
 
-  it('trusts an IPv4-mapped peer that is in the trusted set', () => {
-    const facts = forwardedFacts('::ffff:10.0.0.1', { 'x-forwarded-for': '203.0.113.9' }, false, proxies);
-    assert.equal(facts.clientIp, '203.0.113.9');
-    assert.equal(facts.forwardedFor, '203.0.113.9, 10.0.0.1');
-  });
-
   it('forwards the received chain with the peer appended', () => {
-    const facts = forwardedFacts('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' }, false, proxies);
-    assert.equal(facts.forwardedFor, '198.51.100.7, 203.0.113.9, 10.0.0.1');
+    assert.equal(facts({ 'x-forwarded-for': '198.51.100.7, 203.0.113.9' }).forwardedFor, '198.51.100.7, 203.0.113.9, 10.0.0.1');
   });
 
   it('uses the peer as client and chain when the proxy sent no X-Forwarded-For', () => {
-    assert.deepEqual(forwardedFacts('10.0.0.1', {}, false, proxies), {
+    assert.deepEqual(facts({}), {
       clientIp: '10.0.0.1', forwardedFor: '10.0.0.1', forwardedProto: 'http', forwardedHost: undefined,
     });
   });
 
   it('keeps X-Forwarded-Proto only when it is http or https (any case)', () => {
-    const proto = (value: string, encrypted = false) => forwardedFacts('10.0.0.1', { 'x-forwarded-proto': value }, encrypted, proxies).forwardedProto;
+    const proto = (value: string, listener = 'http') => facts({ 'x-forwarded-proto': value }, listener).forwardedProto;
     assert.equal(proto('https'), 'https');
     assert.equal(proto('HTTPS'), 'https');
-    assert.equal(proto('http', true), 'http');
+    assert.equal(proto('http', 'https'), 'http');
     assert.equal(proto('ftp'), 'http');
     assert.equal(proto('javascript'), 'http');
     assert.equal(proto('https, http'), 'http');
-    assert.equal(proto('gopher', true), 'https');
+    assert.equal(proto('gopher', 'https'), 'https');
   });
 
-  it('says https for an encrypted socket when the proxy sent no X-Forwarded-Proto', () => {
-    assert.equal(forwardedFacts('10.0.0.1', {}, true, proxies).forwardedProto, 'https');
+  it('says the listener\'s protocol when the proxy sent no X-Forwarded-Proto', () => {
+    assert.equal(facts({}, 'https').forwardedProto, 'https');
   });
 
   it('keeps X-Forwarded-Host only when it looks like a host', () => {
-    const host = (value: string) => forwardedFacts('10.0.0.1', { 'x-forwarded-host': value }, false, proxies).forwardedHost;
+    const host = (value: string) => facts({ 'x-forwarded-host': value }).forwardedHost;
     assert.equal(host('api.example.com'), 'api.example.com');
     assert.equal(host('api.example.com:8443'), 'api.example.com:8443');
     assert.equal(host('[2001:db8::1]:8080'), '[2001:db8::1]:8080');

@@ -1,6 +1,7 @@
 /**
  * Who the client is, and what X-Forwarded-* to send on. From an untrusted peer, every client-sent proxy
- * header is ignored: the client IP is the socket peer and X-Forwarded-For becomes exactly that address.
+ * header is ignored: the client IP is the socket peer and X-Forwarded-For becomes exactly that address
+ * (proxyFacts answers undefined and the server stage uses the peer, so most requests make no object here).
  * From a trusted proxy (server.trustedProxies), X-Forwarded-For is read from the right, skipping trusted
  * hops; the first untrusted address is the client (a malformed entry stops the walk: the hop to its right,
  * which a trusted proxy vouched for, is used instead). The chain is passed on with the peer appended, and
@@ -11,7 +12,7 @@ import { isIP } from 'node:net';
 import { isHost } from '../net/host.ts';
 import type { IpSet } from '../net/ip-set.ts';
 
-export interface ForwardedFacts {
+interface ForwardedFacts {
   readonly clientIp: string;
   readonly forwardedFor: string;
   readonly forwardedProto: string;
@@ -46,10 +47,12 @@ const PROTOS = new Set(['http', 'https']);
 
 const single = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
-export function forwardedFacts(remoteAddress: string | undefined, headers: IncomingHttpHeaders, encrypted: boolean, trusted: IpSet): ForwardedFacts {
-  const peer = peerAddress(remoteAddress);
-  const proto = encrypted ? 'https' : 'http';
-  if (trusted.size === 0 || !trusted.has(peer)) return { clientIp: peer, forwardedFor: peer, forwardedProto: proto, forwardedHost: undefined };
+/**
+ * What a trusted proxy forwarded, for a request from `peer` (as peerAddress spells it) on a listener speaking
+ * `proto`; undefined when the peer is not a trusted proxy.
+ */
+export function proxyFacts(peer: string, headers: IncomingHttpHeaders, proto: string, trusted: IpSet): ForwardedFacts | undefined {
+  if (!trusted.has(peer)) return undefined;
   const chain = single(headers['x-forwarded-for']);
   const incomingProto = single(headers['x-forwarded-proto'])?.toLowerCase();
   const host = single(headers['x-forwarded-host']);

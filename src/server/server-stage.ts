@@ -10,7 +10,7 @@ import type { Reason } from '../observability/reasons.ts';
 import { declaresBody } from '../pipeline/context.ts';
 import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import { forwardedFacts } from './client-ip.ts';
+import { peerAddress, proxyFacts } from './client-ip.ts';
 import type { Exchange } from './exchange.ts';
 import { normalizePath } from './normalize-path.ts';
 
@@ -25,7 +25,10 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange 
   const names = edge.identity.names;
   // Identity headers are Gatehouse's to set: client copies never reach routing, policies or upstreams.
   for (const name of names) if (headers[name] !== undefined) delete headers[name];
-  const facts = forwardedFacts(req.socket.remoteAddress, headers, (req.socket as { encrypted?: boolean }).encrypted === true, edge.trustedProxies);
+  const peer = peerAddress(req.socket.remoteAddress);
+  const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  // Only a trusted proxy's X-Forwarded-* are read; from any other peer, the peer is the client and the chain.
+  const proxied = proxyFacts(peer, headers, proto, edge.trustedProxies);
   return {
     start: performance.now(),
     requestId: requestIdFrom(headers['x-request-id']),
@@ -33,10 +36,10 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange 
     traceparent: trace.traceparent,
     method: req.method ?? 'GET',
     host: headers.host,
-    clientIp: facts.clientIp,
-    forwardedFor: facts.forwardedFor,
-    forwardedProto: facts.forwardedProto,
-    forwardedHost: facts.forwardedHost,
+    clientIp: proxied ? proxied.clientIp : peer,
+    forwardedFor: proxied ? proxied.forwardedFor : peer,
+    forwardedProto: proxied ? proxied.forwardedProto : proto,
+    forwardedHost: proxied?.forwardedHost,
     consumer: undefined,
     path: '',
     route: undefined,
