@@ -5,11 +5,12 @@
  */
 import { watch } from 'chokidar';
 
+/** Quiet time after the last event before `onChange` runs: one call for a burst. */
+const DEBOUNCE_MS = 100;
+
 export interface WatchOptions {
   /** Watching failed (e.g. the system's inotify limit was reached); unheard, chokidar's 'error' would end the process. */
   readonly onError: (error: unknown) => void;
-  /** Quiet time after the last event before `onChange` runs: one call for a burst. */
-  readonly debounceMs?: number;
   /**
    * The paths are directories: react to any change of their entries (not deeper), symlinks not followed, so
    * a replaced symlink counts as a change of the directory holding it.
@@ -21,7 +22,7 @@ export interface WatchOptions {
 
 /** Calls `onChange` after files under `paths` are written or replaced; returns a function that stops watching. */
 export function watchPaths(paths: string | string[], onChange: () => void, options: WatchOptions): () => Promise<void> {
-  const { debounceMs = 100, directories = false } = options;
+  const { directories = false } = options;
   const watcher = watch(paths, {
     ignoreInitial: true, atomic: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
     ...(directories ? { depth: 0, followSymlinks: false } : {}),
@@ -29,7 +30,7 @@ export function watchPaths(paths: string | string[], onChange: () => void, optio
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
+    timer = setTimeout(onChange, DEBOUNCE_MS);
   };
   if (directories) watcher.on('all', fire);
   else watcher.on('change', fire).on('add', fire);
