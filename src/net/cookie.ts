@@ -9,7 +9,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
     while (isSpace(header.charCodeAt(i))) i++;
     const semi = header.indexOf(';', i);
     const end = semi === -1 ? header.length : semi;
-    if (header.charCodeAt(i + name.length) === 0x3d /* = */ && header.startsWith(name, i) && i + name.length < end) {
+    // Cookie names (config) hold no ";" or "=": a match here lies inside this pair.
+    if (header.charCodeAt(i + name.length) === 0x3d /* = */ && header.startsWith(name, i)) {
       let value = header.slice(i + name.length + 1, end).trim();
       if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
       return value === '' ? undefined : value;
