@@ -113,7 +113,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The keys the schema accepts for the object at `path` in `data` (empty if it is not an object). */
-export function knownKeys(path: readonly PathSegment[], data?: unknown): string[] {
+export function knownKeys(path: readonly PathSegment[], data: unknown): string[] {
   let schema: z.ZodType | undefined = unwrap(configSchema);
   let value = data;
   let policyEntry = false;
