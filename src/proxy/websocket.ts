@@ -11,7 +11,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { Exchange } from '../server/exchange.ts';
 import { admit, type Admittable, type AdmissionSteps } from '../server/admission.ts';
 import { mergeHeaders, rawErrorResponse } from '../server/reply.ts';
-import type { Resolved } from '../server/resolve-request.ts';
+import { upstreamPath, type Resolved } from '../server/resolve-request.ts';
 import type { PolicyContext } from '../pipeline/context.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { reasonForUpstreamError } from './upstream-errors.ts';
@@ -109,7 +109,7 @@ function dispatchUpgrade(ctx: UpgradeContext, resolved: Resolved, policy: Policy
   const headers = upstreamRequestHeaders(req, ex, runtime.edge, route.preserveHost ? undefined : chosen.host, policy);
   chosen.pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
-    path: chosen.basePath + resolved.forwardPath + (policy ? policy.query : resolved.query),
+    path: chosen.basePath + upstreamPath(resolved, policy),
     headers,
     upgrade: req.headers.upgrade ?? 'websocket',
     body: null,

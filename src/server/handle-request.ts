@@ -12,7 +12,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import { admit, type Admittable, type AdmissionSteps } from './admission.ts';
 import type { Exchange } from './exchange.ts';
 import { sendError, sendLocalReply } from './reply.ts';
-import type { Resolved } from './resolve-request.ts';
+import { upstreamPath, type Resolved } from './resolve-request.ts';
 import { newExchange, requestHasBody } from './server-stage.ts';
 
 /**
@@ -85,5 +85,5 @@ function forward(request: PlainRequest, resolved: Resolved, ctx: PolicyContext |
   const handler = new ProxyHandler(req, res, request.ex, resolved.route, resolved.target, hasBody, gateway.deadlines, request.runtime.edge, ctx);
   request.handler = handler;
   if (request.expectsContinue) res.writeContinue();
-  handler.start(resolved.forwardPath + (ctx ? ctx.query : resolved.query));
+  handler.start(upstreamPath(resolved, ctx));
 }

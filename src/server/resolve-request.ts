@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
+import type { PolicyContext } from '../pipeline/context.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Target } from '../upstream/target.ts';
@@ -25,6 +26,11 @@ export type Resolution =
   | { readonly refuse: Reason; readonly allow?: string };
 
 export type Resolved = Exclude<Resolution, { refuse: Reason }>;
+
+/** The path and query to send upstream (before the target's base path): the query as the policies left it, if any ran. */
+export function upstreamPath(resolved: Resolved, policy: PolicyContext | undefined): string {
+  return resolved.forwardPath + (policy ? policy.query : resolved.query);
+}
 
 export function resolveRequest(runtime: Runtime, req: IncomingMessage, ex: Exchange): Resolution {
   const checked = checkRequestTarget(req, ex, runtime.config.server);
