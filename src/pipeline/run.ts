@@ -28,7 +28,8 @@ export interface PolicyChain {
 
 export const EMPTY_CHAIN: PolicyChain = { steps: [], policies: [] };
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+/** A policy or chain outcome that is still deciding (any thenable, as the chain runner itself treats it). */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 

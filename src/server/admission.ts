@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
 import { PolicyContext } from '../pipeline/context.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
-import { runRequestPolicies } from '../pipeline/run.ts';
+import { isPromise, runRequestPolicies } from '../pipeline/run.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { Exchange } from './exchange.ts';
 import { resolveRequest, type Resolved } from './resolve-request.ts';
@@ -49,7 +49,7 @@ export function admit<R extends Admittable>(steps: AdmissionSteps<R>, request: R
     clientIp: ex.clientIp, headers: req.headers, isUpgrade, hasBody: !isUpgrade && requestHasBody(req),
   });
   const outcome = runRequestPolicies(chain, ctx);
-  if (outcome instanceof Promise) decideLater(steps, request, resolved, ctx, outcome);
+  if (isPromise(outcome)) decideLater(steps, request, resolved, ctx, outcome);
   else decide(steps, request, resolved, ctx, outcome);
 }
 
