@@ -212,6 +212,7 @@ export function assertGatewayError(r: AnyResponse, status: number, reason: strin
   assert.deepEqual(Object.keys(parsed.error).sort(), ['message', 'reason', 'requestId', 'status'], label);
   assert.equal(parsed.error.reason, reason, label);
   assert.ok(parsed.error.reason in reasons, `${parsed.error.reason} is not in the catalogue`);
+  assert.equal(reasons[reason as keyof typeof reasons].status, status, `${label}: the catalogue's status for ${reason}`);
   assert.equal(parsed.error.status, status, label);
   assert.equal(typeof parsed.error.message, 'string', label);
   assert.ok(parsed.error.message.length > 0, label);
