@@ -7,13 +7,13 @@
  * must parse. Set FUZZ_SEED to replay a run; the seed is printed with every failure.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { reasons } from '../../src/observability/reasons.ts';
 import { normalizePath } from '../../src/server/normalize-path.ts';
 import { killIfRunning } from '../helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { assertGatewayError, get, rawExchange, rawRequest, type GatewayError, type RawResponse } from '../helpers/raw-http.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 
@@ -207,8 +207,10 @@ describe('fuzzing the gateway process with hostile bytes', () => {
     // Only a desync between the gateway's framing and the upstream's could deliver it there.
     assert.ok(!upstream.received.some((r) => r.url.startsWith('/internal/')), `a smuggled request reached the upstream ${seed}`);
 
-    // Every access log line is one JSON object with a known reason.
-    await new Promise((r) => setTimeout(r, 300));
+    // Every access log line is one JSON object with a known reason. The log is written in batches: the line
+    // of the request sent last shows that the lines before it are out.
+    const lastId = ok.headers['x-request-id']!;
+    await until(() => existsSync(accessLogPath) && readFileSync(accessLogPath, 'utf8').includes(`"requestId":"${lastId}"`), 3000, `the access log line of ${lastId}`);
     const lines = readFileSync(accessLogPath, 'utf8').split('\n').filter(Boolean);
     assert.ok(lines.length > 0, 'no access log lines');
     for (const line of lines) {
