@@ -27,7 +27,6 @@ async function rawConnection(gw: TestGateway): Promise<{ socket: net.Socket; dat
   return { socket, data: () => data };
 }
 
-const reasonOf = (a: Answer): string => (JSON.parse(a.body) as { error: { reason: string } }).error.reason;
 const seen = (up: FakeUpstream, path: string) => up.received.filter((r) => r.url.startsWith(path));
 
 const ALICE_KEY = 'alice-key-0123456789abcdef';
@@ -67,18 +66,15 @@ describe('policies end to end', () => {
     it('refuses a request without a key with 401 api_key_missing and a challenge, forwarding nothing', async () => {
       const before = up.received.length;
       const a = await request(gw.url, '/keyed/x');
-      assert.equal(a.status, 401);
-      assert.equal(reasonOf(a), 'api_key_missing');
+      assertGatewayError(a, 401, 'api_key_missing');
       assert.match(String(a.headers['www-authenticate']), /^ApiKey realm="gatehouse"/);
-      assert.ok(a.headers['x-request-id']);
       assert.equal(up.received.length, before);
     });
 
     it('refuses an unknown key with 401 api_key_invalid', async () => {
       const before = up.received.length;
       const a = await request(gw.url, '/keyed/x', { headers: { 'x-api-key': 'nope' } });
-      assert.equal(a.status, 401);
-      assert.equal(reasonOf(a), 'api_key_invalid');
+      assertGatewayError(a, 401, 'api_key_invalid');
       assert.equal(up.received.length, before);
     });
 
@@ -129,8 +125,7 @@ describe('policies end to end', () => {
   describe('ip-filter', () => {
     it('refuses a denied client with 403 ip_denied and forwards nothing', async () => {
       const a = await request(gw.url, '/denied');
-      assert.equal(a.status, 403);
-      assert.equal(reasonOf(a), 'ip_denied');
+      assertGatewayError(a, 403, 'ip_denied');
       assert.equal(seen(up, '/denied').length, 0);
     });
 
@@ -160,8 +155,7 @@ describe('policies end to end', () => {
     it('refuses a preflight from an origin not allowed with 403 cors_origin_not_allowed', async () => {
       const before = up.received.length;
       const a = await preflight('/keyed/x', 'https://evil.example.net', 'POST');
-      assert.equal(a.status, 403);
-      assert.equal(reasonOf(a), 'cors_origin_not_allowed');
+      assertGatewayError(a, 403, 'cors_origin_not_allowed');
       assert.equal(a.headers['access-control-allow-origin'], undefined);
       assert.equal(up.received.length, before);
     });
@@ -205,8 +199,7 @@ describe('policies end to end', () => {
   describe('request-size-limit', () => {
     it('refuses a declared length over the limit with 413 before contacting the upstream', async () => {
       const a = await request(gw.url, '/small', { method: 'POST', body: Buffer.alloc(1001) });
-      assert.equal(a.status, 413);
-      assert.equal(reasonOf(a), 'request_body_too_large');
+      assertGatewayError(a, 413, 'request_body_too_large');
       assert.equal(seen(up, '/small').length, 0);
     });
 
@@ -236,8 +229,7 @@ describe('policies end to end', () => {
         };
         pump();
       });
-      assert.equal(a.status, 413);
-      assert.equal(reasonOf(a), 'request_body_too_large');
+      assertGatewayError(a, 413, 'request_body_too_large');
       await until(() => seen(up, '/small/chunked').length > before && seen(up, '/small/chunked').every((r) => r.aborted), 2000, 'upstream attempt aborted');
       assert.ok(seen(up, '/small/chunked').every((r) => r.bodyBytes <= 1200), 'the upstream got at most the limit plus one chunk');
     });
@@ -268,8 +260,7 @@ describe('policies end to end', () => {
   describe('content-type-filter', () => {
     it('refuses a body with a media type not allowed with 415', async () => {
       const a = await request(gw.url, '/json', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
-      assert.equal(a.status, 415);
-      assert.equal(reasonOf(a), 'unsupported_media_type');
+      assertGatewayError(a, 415, 'unsupported_media_type');
       assert.equal(seen(up, '/json').length, 0);
     });
 
