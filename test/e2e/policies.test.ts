@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
 import { request, type Answer } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
-import { assertGatewayError } from '../helpers/raw-http.ts';
+import { assertGatewayError, rawRequest } from '../helpers/raw-http.ts';
 import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 /** An open raw connection to `gw` that collects what it receives as text (socket errors are left to `data()`). */
@@ -112,12 +112,11 @@ describe('policies end to end', () => {
 
     it('runs before the 101 on an upgrade: no key, no upgrade, and the upstream sees nothing', async () => {
       const before = up.received.length;
-      const { socket, data } = await rawConnection(gw);
-      socket.write('GET /keyed/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
-      await once(socket, 'close');
-      assert.match(data(), /^HTTP\/1\.1 401 /);
-      assert.match(data(), /www-authenticate: ApiKey/i);
-      assert.match(data(), /"reason":"api_key_missing"/);
+      const r = await rawRequest(gw.instance.address.port, [
+        'GET /keyed/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      ]);
+      assertGatewayError(r, 401, 'api_key_missing', 'upgrade without a key');
+      assert.match(r.headers['www-authenticate'] ?? '', /^ApiKey realm="gatehouse"/);
       assert.equal(up.received.length, before);
     });
   });
@@ -316,7 +315,7 @@ describe('server.maxConnections', () => {
       await until(() => held.every((c) => c.data().includes('HTTP/1.1 200')), 3000, 'the two allowed connections served');
       const extra = await rawConnection(gw);
       extra.socket.write('GET /extra HTTP/1.1\r\nHost: x\r\n\r\n');
-      await Promise.race([once(extra.socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('the third connection was not closed')), 3000))]);
+      await once(extra.socket, 'close', { signal: AbortSignal.timeout(3000) });
       assert.equal(extra.data(), '');
       assert.equal(seen(up, '/extra').length, 0);
       for (const c of held) c.socket.destroy();
