@@ -13,7 +13,7 @@ import { SignJWT } from 'jose';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
 import { startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
-import { rawExchange, type RawResponse } from '../helpers/raw-http.ts';
+import { assertGatewayError, rawExchange, type RawResponse } from '../helpers/raw-http.ts';
 import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 const API_KEY = 'ws-key-0123456789abcdef';
@@ -201,24 +201,15 @@ describe('WebSocket through the gateway', () => {
 
   it('answers an upgrade to a route that does not exist with 404 and the JSON error body', async () => {
     const accepted = upgrades.length;
-    const r = await rawUpgrade(gateway.instance.address.port, '/nowhere');
-    assert.equal(r.status, 404);
-    assert.match(r.headers['content-type']!, /^application\/json/);
-    const body = JSON.parse(r.body) as { error: { status: number; reason: string; requestId: string } };
-    assert.equal(body.error.status, 404);
-    assert.equal(body.error.reason, 'route_not_found');
-    assert.equal(body.error.requestId, r.headers['x-request-id']);
+    assertGatewayError(await rawUpgrade(gateway.instance.address.port, '/nowhere'), 404, 'route_not_found', 'upgrade to /nowhere');
     assert.equal(upgrades.length, accepted, 'no upstream saw the upgrade');
   });
 
   it('answers an upgrade with an unsafe path with 400 bad_path and an upgrade with the wrong method with 405', async () => {
-    const bad = await rawUpgrade(gateway.instance.address.port, '/ws/%2e%2e/admin');
-    assert.equal(bad.status, 400);
-    assert.equal((JSON.parse(bad.body) as { error: { reason: string } }).error.reason, 'bad_path');
+    assertGatewayError(await rawUpgrade(gateway.instance.address.port, '/ws/%2e%2e/admin'), 400, 'bad_path', 'unsafe path');
     const wrong = await rawUpgrade(gateway.instance.address.port, '/post-only');
-    assert.equal(wrong.status, 405);
+    assertGatewayError(wrong, 405, 'method_not_allowed', 'wrong method');
     assert.equal(wrong.headers.allow, 'POST');
-    assert.equal((JSON.parse(wrong.body) as { error: { reason: string } }).error.reason, 'method_not_allowed');
   });
 
   it('relays the upstream\'s refusal of the upgrade (403) to the client', async () => {
@@ -308,9 +299,8 @@ describe('WebSocket through the gateway', () => {
     const accepted = upgrades.length;
     const forged = await token('mallory', 'another-secret-0123456789abcdef0123456789');
     const r = await rawUpgrade(gateway.instance.address.port, '/jwt/chat', `Authorization: Bearer ${forged}\r\n`);
-    assert.equal(r.status, 401);
+    assertGatewayError(r, 401, 'token_invalid', 'forged token');
     assert.match(r.headers['www-authenticate']!, /^Bearer realm="gatehouse", error="invalid_token"/);
-    assert.equal((JSON.parse(r.body) as { error: { reason: string } }).error.reason, 'token_invalid');
     assert.equal(upgrades.length, accepted, 'no upstream saw the upgrade');
   });
 });
