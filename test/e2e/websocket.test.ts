@@ -14,7 +14,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
 import { startUpstream, until, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { assertGatewayError, rawExchange, type RawResponse } from '../helpers/raw-http.ts';
-import { startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
 const API_KEY = 'ws-key-0123456789abcdef';
 const JWT_SECRET = 'ws-secret-0123456789abcdef0123456789abcdef';
@@ -263,13 +263,6 @@ describe('WebSocket through the gateway', () => {
     }
   });
 
-  /** The access log line of the upgrade `route` whose upstream request carried `requestId`, waiting for it. */
-  async function upgradeLine(route: string, requestId: string): Promise<Record<string, unknown>> {
-    let line: Record<string, unknown> | undefined;
-    await until(() => (line = gateway.accessLog().find((l) => l.route === route && l.requestId === requestId)) !== undefined, 2000, `the ${route} log line`);
-    return line!;
-  }
-
   it('admits an upgrade its route\'s policy accepts at once: the upstream sees the consumer, not the key, and the log names it', async () => {
     const ws = await connect(`${wsUrl}/keyed/chat`, { 'x-api-key': API_KEY, 'x-request-id': 'ws-keyed-1' });
     try {
@@ -282,7 +275,9 @@ describe('WebSocket through the gateway', () => {
     assert.equal(seen['x-request-id'], 'ws-keyed-1');
     assert.equal(seen['x-consumer-id'], 'ws-client');
     assert.equal(seen['x-api-key'], undefined);
-    assert.equal((await upgradeLine('ws-keyed', 'ws-keyed-1')).consumer, 'ws-client');
+    const line = await logLine(gateway, 'ws-keyed-1');
+    assert.equal(line.route, 'ws-keyed');
+    assert.equal(line.consumer, 'ws-client');
   });
 
   it('admits an upgrade whose policy decides asynchronously (a token verified the first time), and refuses a bad one with 401 before any 101', async () => {
@@ -294,7 +289,9 @@ describe('WebSocket through the gateway', () => {
       ws.terminate();
     }
     assert.equal(upgrades.at(-1)!['x-user-id'], 'ada');
-    assert.equal((await upgradeLine('ws-jwt', 'ws-jwt-1')).consumer, 'ada');
+    const line = await logLine(gateway, 'ws-jwt-1');
+    assert.equal(line.route, 'ws-jwt');
+    assert.equal(line.consumer, 'ada');
 
     const accepted = upgrades.length;
     const forged = await token('mallory', 'another-secret-0123456789abcdef0123456789');
