@@ -75,10 +75,7 @@ async function nextMessage(ws: WebSocket): Promise<Message> {
 /** Resolves with the close code and reason of `ws`, failing after `timeoutMs`. */
 async function closed(ws: WebSocket, timeoutMs = 3000): Promise<{ code: number; reason: string; at: number }> {
   if (ws.readyState === WebSocket.CLOSED) throw new Error('already closed');
-  const [code, reason] = await Promise.race([
-    once(ws, 'close') as Promise<[number, Buffer]>,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs)),
-  ]);
+  const [code, reason] = await once(ws, 'close', { signal: AbortSignal.timeout(timeoutMs) }) as [number, Buffer];
   return { code, reason: reason.toString(), at: performance.now() };
 }
 
