@@ -239,7 +239,8 @@ describe('WebSocket through the gateway', () => {
     const c = await closed(ws, 3000);
     const idle = c.at - sentAt;
     assert.ok(idle >= 300, `closed after ${idle.toFixed(1)} ms of silence, before the 300 ms upgradeIdleTimeout`);
-    assert.ok(idle < 300 + 250, `closed after ${idle.toFixed(1)} ms of silence`);
+    // Loose, as in timeouts.test.ts: a shared, busy machine may run the timer late; the lower bound is exact.
+    assert.ok(idle < 300 + 1000, `closed after ${idle.toFixed(1)} ms of silence`);
     assert.equal(c.code, 1006, 'the gateway cuts the connection; it sends no close frame');
   });
 
