@@ -10,7 +10,6 @@ import { once } from 'node:events';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import http2 from 'node:http2';
-import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +18,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { startInstance, type Instance } from '../../src/process/instance.ts';
-import { get, poll } from '../helpers/e2e-process.ts';
+import { get, poll, request, type RequestOptions } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { logLine, startGateway, tempDir, testConfig, type TestGateway } from '../helpers/start-gateway.ts';
 import { createTestCa, handshake, type TestCa } from '../helpers/test-certs.ts';
@@ -62,21 +61,8 @@ async function gatewayWith(tls: NonNullable<ConfigInput['listen']>['tls'], extra
 }
 
 /** One HTTP/1.1 request over TLS on a fresh connection, verifying the server against the test CA. */
-function h1(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, ca: ca.pem, agent: false,
-      signal: AbortSignal.timeout(5000),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
+function h1(port: number, path: string, options: Omit<RequestOptions, 'ca'> = {}): Promise<Answer> {
+  return request(`https://127.0.0.1:${port}`, path, { ...options, ca: ca.pem });
 }
 
 /** One HTTP/2 request on a fresh session (closed afterwards), verifying the server against the test CA. */

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { basename, dirname, join } from 'node:path';
 import { mainScript } from './start-gateway.ts';
 
@@ -82,17 +83,20 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** A keep-alive agent to reuse connections; by default each request has a fresh connection. */
   readonly agent?: http.Agent | false;
+  /** For an https `base`: the CA (PEM) that verifies the server's certificate. */
+  readonly ca?: string;
 }
 
 /**
- * One request for `path` (sent as given: never normalised the way a URL would be) to the server at `base`,
- * on a fresh connection unless an `agent` is given, failing after `timeoutMs` (5 s by default).
+ * One request for `path` (sent as given: never normalised the way a URL would be) to the server at `base`
+ * (http or https), on a fresh connection unless an `agent` is given, failing after `timeoutMs` (5 s by default).
  */
 export function request(base: string, path: string, options: RequestOptions = {}): Promise<Answer> {
-  const { method = 'GET', headers = {}, body, timeoutMs = 5000, agent = false } = options;
-  const { hostname, port } = new URL(base);
+  const { method = 'GET', headers = {}, body, timeoutMs = 5000, agent = false, ca } = options;
+  const { protocol, hostname, port } = new URL(base);
+  const client = protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, path, method, headers, agent, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+    const req = client.request({ host: hostname, port, path, method, headers, agent, ca, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { text += c; });
