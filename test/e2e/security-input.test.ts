@@ -250,13 +250,12 @@ describe('request head limits and slow heads', () => {
     const trickle = ['G', 'E', 'T', ' ', '/', 's'];
     // Also on a kept-alive connection, after a first complete request: the timeout applies to every head.
     const first = get('/first').replace('Connection: close', 'Connection: keep-alive');
-    const freshParts = trickle;
     const keptParts = [first, ...trickle];
     const [fresh, kept] = await Promise.all([
-      rawExchange(served.port, freshParts, { gapMs: 1000, timeoutMs: 6500, responses: 1 }),
+      rawExchange(served.port, trickle, { gapMs: 1000, timeoutMs: 6500, responses: 1 }),
       rawExchange(served.port, keptParts, { gapMs: 1000, timeoutMs: 7500, responses: 2 }),
     ]);
-    for (const [what, r, parts, expected, offset] of [['fresh connection', fresh, freshParts, 1, 0], ['kept-alive connection', kept, keptParts, 2, 1000]] as const) {
+    for (const [what, r, parts, expected, offset] of [['fresh connection', fresh, trickle, 1, 0], ['kept-alive connection', kept, keptParts, 2, 1000]] as const) {
       assert.equal(r.responses.length, expected, `${what}: ${r.bytes.toString('latin1').slice(0, 300)}`);
       assertGatewayError(r.responses[expected - 1]!, 408, 'request_timeout', what);
       // Measured from the client's connect (the server's clock starts at or after it) or, kept alive, from
@@ -344,8 +343,6 @@ describe('requests Node\'s server would answer on its own', () => {
 
   it('answers an unknown Expect with the gateway\'s JSON error and X-Request-ID, logged', async () => {
     const r = await rawRequest(served.port, ['PUT /x HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-condinue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd']);
-    assert.match(r.headers['content-type'] ?? '', /^application\/json/, r.statusLine);
-    assert.ok(r.headers['x-request-id'], 'no X-Request-ID');
     const body = assertGatewayError(r, 417, 'expectation_failed', 'unknown Expect');
     assert.equal((await logLine(served.gateway, body.error.requestId)).reason, 'expectation_failed');
     assert.equal(served.upstream.received.length, 0);
