@@ -120,9 +120,8 @@ describe('routing through the gateway', () => {
 
   it('answers a method the route does not take with 405, the Allow header and the JSON error body', async () => {
     const r = await request(gateway.url, '/readonly/x', { method: 'POST', body: 'x' });
-    assert.equal(r.status, 405);
-    assert.equal(r.headers.allow, 'GET, HEAD');
     assertGatewayError(r, 405, 'method_not_allowed');
+    assert.equal(r.headers.allow, 'GET, HEAD');
     assert.equal(echoed(await request(gateway.url, '/readonly/x')).upstream, 'a');
   });
 
@@ -140,7 +139,6 @@ describe('routing through the gateway', () => {
   it('answers an unrouted request with 404 route_not_found, the JSON body and X-Request-ID', async () => {
     const before = a.received.length + b.received.length;
     const r = await request(gateway.url, '/nowhere');
-    assert.equal(r.status, 404);
     const body = assertGatewayError(r, 404, 'route_not_found');
     assert.match(body.error.requestId, UUID);
     assert.equal(r.headers['cache-control'], 'no-store');
@@ -359,7 +357,6 @@ describe('malformed and unsafe requests', () => {
   it('answers a garbage request line with 400 bad_request and the JSON body', async () => {
     for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nBad Header\r\n\r\n']) {
       const r = await rawRequest(port, [garbage]);
-      assert.equal(r.status, 400, JSON.stringify(garbage));
       assertGatewayError(r, 400, 'bad_request', JSON.stringify(garbage));
     }
     assert.equal(upstream.received.length, 0);
@@ -370,17 +367,15 @@ describe('malformed and unsafe requests', () => {
     // Just over the configured limit (Node's parser allows it: its limit includes room for the URL) ...
     const over = `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(maxHeaderSize)}\r\n\r\n`;
     const r1 = await rawRequest(port, [over]);
-    assert.equal(r1.status, 431);
     assertGatewayError(r1, 431, 'headers_too_large');
     // ... and far over it, where Node's parser gives up.
     const giant = `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(64 * 1024)}\r\n\r\n`;
     const r2 = await rawRequest(port, [giant]);
-    assert.equal(r2.status, 431);
     assertGatewayError(r2, 431, 'headers_too_large');
     // Many small headers count as much as one big one.
     const many = `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 300 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')}\r\n`;
     const r3 = await rawRequest(port, [many]);
-    assert.equal(r3.status, 431);
+    assertGatewayError(r3, 431, 'headers_too_large', 'many small headers');
     assert.equal(upstream.received.length, received, 'nothing reached the upstream');
   });
 
@@ -395,7 +390,6 @@ describe('malformed and unsafe requests', () => {
     const received = upstream.received.length;
     const path = `/${'u'.repeat(maxUrlLength + 10)}`;
     const r = await rawRequest(port, [`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`]);
-    assert.equal(r.status, 414);
     assertGatewayError(r, 414, 'uri_too_long');
     const atLimit = await rawRequest(port, [`GET /${'u'.repeat(maxUrlLength - 1)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
     assert.equal(atLimit.status, 200, 'a URL of exactly maxUrlLength is accepted');
@@ -405,7 +399,6 @@ describe('malformed and unsafe requests', () => {
   it('answers a giant URL sent in one write with 414 uri_too_long', async () => {
     const received = upstream.received.length;
     const r = await rawRequest(port, [`GET /${'g'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`]);
-    assert.equal(r.status, 414);
     assertGatewayError(r, 414, 'uri_too_long');
     assert.equal(upstream.received.length, received);
   });
@@ -415,24 +408,20 @@ describe('malformed and unsafe requests', () => {
     const line = `GET /${'g'.repeat(100 * 1024)}?q=${'x'.repeat(100)} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const pieces = Array.from({ length: 12 }, (_, i) => line.slice(i * 1000, (i + 1) * 1000));
     const r1 = await rawRequest(port, pieces, 5);
-    assert.equal(r1.status, 414);
     assertGatewayError(r1, 414, 'uri_too_long');
     // Here the overflowing packet holds the end of a request line that began in an earlier one.
     const limit = maxHeaderSize + maxUrlLength;
     const head = `GET /${'h'.repeat(limit)} HTTP/1.1\r\nHost: x\r\n\r\n`;
     const r2 = await rawRequest(port, [head.slice(0, limit - 100), head.slice(limit - 100)], 20);
-    assert.equal(r2.status, 414);
     assertGatewayError(r2, 414, 'uri_too_long');
   });
 
   it('answers a giant header that arrives in many packets with 431, not 414', async () => {
     const cookie = `GET /a HTTP/1.1\r\nHost: x\r\nCookie: ${'session=abcdef; '.repeat(1000)}\r\n\r\n`;
     const r1 = await rawRequest(port, Array.from({ length: 12 }, (_, i) => cookie.slice(i * 1000, (i + 1) * 1000)), 5);
-    assert.equal(r1.status, 431);
     assertGatewayError(r1, 431, 'headers_too_large');
     const many = `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('')}\r\n`;
     const r2 = await rawRequest(port, Array.from({ length: 12 }, (_, i) => many.slice(i * 1000, (i + 1) * 1000)), 5);
-    assert.equal(r2.status, 431);
     assertGatewayError(r2, 431, 'headers_too_large');
   });
 
@@ -442,7 +431,6 @@ describe('malformed and unsafe requests', () => {
     const parts = ['GET /slow HTTP/1.1\r\n', ...Array.from({ length: 20 }, (_, i) => `X-Slow-${i}: 1\r\n`)];
     const r = await rawRequest(port, parts, 100, 4000);
     const elapsed = performance.now() - started;
-    assert.equal(r.status, 408);
     assertGatewayError(r, 408, 'request_timeout');
     assert.ok(elapsed >= 500, `answered after ${elapsed} ms, before the 500 ms headersTimeout`);
     assert.ok(elapsed < 1500, `answered after ${elapsed} ms`);
@@ -457,7 +445,6 @@ describe('malformed and unsafe requests', () => {
     ];
     for (const path of paths) {
       const r = await rawRequest(port, [`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
-      assert.equal(r.status, 400, path);
       assertGatewayError(r, 400, 'bad_path', path);
       const line = await logLine(gateway, r.headers['x-request-id']!);
       assert.equal(line.reason, 'bad_path', path);
