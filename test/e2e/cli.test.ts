@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { demoServices } from '../../src/cli/demo-services.ts';
 import { exitOf, get, jsonLines, killIfRunning, runCli } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { assertGatewayError } from '../helpers/raw-http.ts';
 import { mainScript, spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -286,8 +287,7 @@ describe('gatehouse demo (npm start)', () => {
 
     // orders needs a JWT: 401 without, 200 with the token the banner prints (its subject reaches the service).
     const noToken = await get(`${url}/api/orders`);
-    assert.equal(noToken.status, 401);
-    assert.equal((JSON.parse(noToken.body) as { error: { reason: string } }).error.reason, 'token_missing');
+    assertGatewayError(noToken, 401, 'token_missing', 'orders without a token');
     const bearer = /Authorization: Bearer ([\w-]+\.[\w-]+\.[\w-]+)/.exec(banner)?.[1];
     assert.ok(bearer, `the banner prints a ready token:\n${banner}`);
     const orders = await get(`${url}/api/orders`, { authorization: `Bearer ${bearer}` });
