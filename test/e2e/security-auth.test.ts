@@ -186,9 +186,10 @@ async function jwksServer(keys: JWK[], { port = 0, mode = 'up', listening = true
   };
   if (listening) await start();
   else if (bound === 0) throw new Error('a server that is not listening needs a port');
+  // The port is fixed from here on: start() after stop() listens on it again.
   const out: JwksServer = Object.assign(state, {
-    get url() { return `http://127.0.0.1:${bound}/.well-known/jwks.json`; },
-    get port() { return bound; },
+    url: `http://127.0.0.1:${bound}/.well-known/jwks.json`,
+    port: bound,
     hits: () => count,
     lastHitAt: () => lastHitAt,
     start,
