@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { get } from '../helpers/e2e-process.ts';
+import { assertGatewayError } from '../helpers/raw-http.ts';
 import { logLine, startGateway, tempDir, type TestGateway } from '../helpers/start-gateway.ts';
 import { createTestCa } from '../helpers/test-certs.ts';
 
@@ -60,11 +62,9 @@ describe('https targets', () => {
 
   it('refuses a certificate it cannot verify with 502 upstream_connect_failure and logs why', async () => {
     const gateway = await gatewayWith(undefined);
-    const res = await fetch(`${gateway.url}/hello`);
-    assert.equal(res.status, 502);
-    const body = await res.json() as { error: { reason: string; message: string; requestId: string } };
-    assert.equal(body.error.reason, 'upstream_connect_failure');
-    assert.doesNotMatch(JSON.stringify(body), /certificate|UNABLE|self.signed/i, 'no internal detail reaches the client');
+    const answer = await get(`${gateway.url}/hello`);
+    const body = assertGatewayError(answer, 502, 'upstream_connect_failure');
+    assert.doesNotMatch(answer.body, /certificate|UNABLE|self.signed/i, 'no internal detail reaches the client');
     const line = await logLine(gateway, body.error.requestId);
     assert.equal(line.reason, 'upstream_connect_failure');
     assert.match(String(line.upstreamError), /CERT|SIGNATURE|ISSUER/);
