@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { normalizePath } from '../../src/server/normalize-path.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { echo, startUpstream, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
 import { assertGatewayError, get, rawExchange, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
@@ -274,46 +274,44 @@ describe('forged forwarding headers from an untrusted peer', () => {
   // No trustedProxies: 127.0.0.1 is an ordinary client, whatever it claims.
   const served = servedByEcho();
 
-  /** The values of `name` in what the upstream received (every copy, in order). */
-  const valuesOf = (raw: string[], name: string) => raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === name ? [raw[i + 1]!] : []));
+  /**
+   * Sends a GET for `path` with the header lines `headers`, expects the upstream's 200 for it, and returns
+   * the upstream's copy of the request, the values it received for a header name (every copy, in order),
+   * and the gateway's request ID.
+   */
+  async function forward(path: string, headers: string): Promise<{ seen: Received; valuesOf: (name: string) => string[]; requestId: string }> {
+    const r = await rawRequest(served.port, [`GET ${path} HTTP/1.1\r\nHost: gw.test\r\n${headers}\r\n`]);
+    echoed(r, path);
+    const seen = served.upstream.received.at(-1)!;
+    assert.equal(seen.url, path);
+    const raw = seen.rawHeaders;
+    const valuesOf = (name: string) => raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === name ? [raw[i + 1]!] : []));
+    return { seen, valuesOf, requestId: r.headers['x-request-id']! };
+  }
 
   it('replaces X-Forwarded-For, drops X-Real-IP and Forwarded, and logs the socket peer as the client IP', async () => {
-    const r = await rawRequest(served.port, [
-      'GET /whoami HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7, 8.8.8.8\r\nX-Real-IP: 6.6.6.6\r\n' +
-      'Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n',
-    ]);
-    echoed(r, '/whoami');
-    const seen = served.upstream.received.at(-1)!;
-    assert.equal(seen.url, '/whoami');
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-real-ip'), []);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'forwarded'), []);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-host'), ['gw.test']);
-    const line = await logLine(served.gateway, r.headers['x-request-id']!);
-    assert.equal(line.clientIp, '127.0.0.1');
+    const { valuesOf, requestId } = await forward('/whoami', 'X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 7.7.7.7, 8.8.8.8\r\nX-Real-IP: 6.6.6.6\r\n' +
+      'Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n');
+    assert.deepEqual(valuesOf('x-forwarded-for'), ['127.0.0.1']);
+    assert.deepEqual(valuesOf('x-real-ip'), []);
+    assert.deepEqual(valuesOf('forwarded'), []);
+    assert.deepEqual(valuesOf('x-forwarded-proto'), ['http']);
+    assert.deepEqual(valuesOf('x-forwarded-host'), ['gw.test']);
+    assert.equal((await logLine(served.gateway, requestId)).clientIp, '127.0.0.1');
   });
 
   it('keeps X-Forwarded-For and X-Request-ID when the client names them in Connection', async () => {
-    const r = await rawRequest(served.port, [
-      'GET /hop HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-For: 6.6.6.6\r\nX-Request-ID: client-rid-7\r\n' +
-      'Connection: close, x-forwarded-for, x-request-id, X-Forwarded-Proto, via\r\n\r\n',
-    ]);
-    echoed(r, '/hop');
-    const seen = served.upstream.received.at(-1)!;
-    assert.equal(seen.url, '/hop');
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'via'), ['1.1 gatehouse']);
-    assert.deepEqual(valuesOf(seen.rawHeaders, 'x-request-id'), [r.headers['x-request-id']]);
-    assert.equal((await logLine(served.gateway, r.headers['x-request-id']!)).clientIp, '127.0.0.1');
+    const { valuesOf, requestId } = await forward('/hop', 'X-Forwarded-For: 6.6.6.6\r\nX-Request-ID: client-rid-7\r\n' +
+      'Connection: close, x-forwarded-for, x-request-id, X-Forwarded-Proto, via\r\n');
+    assert.deepEqual(valuesOf('x-forwarded-for'), ['127.0.0.1']);
+    assert.deepEqual(valuesOf('x-forwarded-proto'), ['http']);
+    assert.deepEqual(valuesOf('via'), ['1.1 gatehouse']);
+    assert.deepEqual(valuesOf('x-request-id'), [requestId]);
+    assert.equal((await logLine(served.gateway, requestId)).clientIp, '127.0.0.1');
   });
 
   it('drops underscore spellings of the forwarding headers, which CGI/WSGI servers read as the real ones', async () => {
-    echoed(await rawRequest(served.port, [
-      'GET /underscore HTTP/1.1\r\nHost: gw.test\r\nX_Forwarded_For: 6.6.6.6\r\nX-Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nConnection: close\r\n\r\n',
-    ]), '/underscore');
-    const seen = served.upstream.received.at(-1)!;
+    const { seen } = await forward('/underscore', 'X_Forwarded_For: 6.6.6.6\r\nX-Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nConnection: close\r\n');
     const spoofed = seen.rawHeaders.filter((_v, i) => i % 2 === 0).filter((name) => /^x[-_](forwarded|real)[-_]/i.test(name) && name.includes('_'));
     assert.deepEqual(spoofed, []);
   });
