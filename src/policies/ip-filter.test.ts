@@ -45,12 +45,6 @@ describe('ip-filter schema', () => {
 });
 
 describe('ip-filter', () => {
-  it('has the documented type, priority and kind', () => {
-    assert.equal(ipFilter.type, 'ip-filter');
-    assert.equal(ipFilter.priority, 2000);
-    assert.equal(ipFilter.kind, 'filter');
-  });
-
   it('passes a client on the allow list', () => {
     assert.equal(run({ allow: ['10.0.0.0/8'] }, '10.20.30.40'), undefined);
   });

@@ -13,7 +13,7 @@ import type { PolicyContext } from '../pipeline/context.ts';
 import type { Policy } from '../pipeline/policy.ts';
 import type { LocalReply } from '../pipeline/reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { createJwtAuth, grantedScopes, jwtAuth, schema } from './jwt-auth.ts';
+import { createJwtAuth, grantedScopes, schema } from './jwt-auth.ts';
 
 const ISS = 'https://auth.example.com/';
 const SECRET = 's3cr3t-'.repeat(5); // 35 bytes
@@ -156,12 +156,6 @@ describe('jwt-auth schema', () => {
     assert.equal(schema.safeParse({ issuers: [issuer], scopes: ['a"b'] }).success, false);
     assert.equal(schema.safeParse({ issuers: [issuer], leeway: '1h' }).success, false);
     assert.equal(schema.safeParse({ issuers: [] }).success, false);
-  });
-
-  it('is registered as an auth policy with priority 1450', () => {
-    assert.equal(jwtAuth.type, 'jwt-auth');
-    assert.equal(jwtAuth.priority, 1450);
-    assert.equal(jwtAuth.kind, 'auth');
   });
 });
 
