@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countLines } from './count-lines.ts';
 import { runLoad, stopLoad, type LoadResult } from './load.ts';
 import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, stopChild, whenChildDies, type Child, type Pinning } from './procs.ts';
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
@@ -159,14 +160,6 @@ function otherLoad(r: LoadResult, target: Target): number {
   const ours = target.proxy ? r.cpuTicks[0] : 0;
   if (ours === undefined) return Number.NaN;
   return Math.max(0, (100 * (r.core.busy - ours)) / r.core.total);
-}
-
-function countLines(file: string): number {
-  if (!existsSync(file)) return 0;
-  const text = readFileSync(file, 'utf8');
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-  return n;
 }
 
 function profileReports(dir: string, targets: readonly Target[], responses: Outcome['responses']): string {
