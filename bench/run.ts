@@ -186,9 +186,9 @@ interface Outcome {
   responses: Partial<Record<TargetName, number>>;
 }
 
-async function bench(settings: Settings, pin: Pinning, dir: string, state: { fatal?: string; interrupted: boolean }): Promise<Outcome> {
+/** Runs the benchmark, filling in `outcome` as it goes: what was measured survives a failure after it. */
+async function bench(settings: Settings, pin: Pinning, dir: string, state: { fatal?: string; interrupted: boolean }, outcome: Outcome): Promise<void> {
   const usPerTick = 1e6 / clockTicksPerSecond();
-  const outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0, responses: {} };
   const { upstream, targets } = await startTargets(settings, pin, dir);
   console.log(`${targets.map((t) => `${t.name} ${t.url}${t.proxy ? ` (pid ${t.proxy.pid})` : ` (pid ${upstream.pid})`}`).join(', ')}; temp dir ${dir}\n`);
   const headers = await edgeHeaders();
@@ -235,7 +235,7 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
       outcome.runs.push(await measure(round, target, settings.seconds));
     }
   }
-  if (state.interrupted) return outcome;
+  if (state.interrupted) return;
 
   // Stop the proxies gracefully: Gatehouse flushes its access log, and profiles are written on exit.
   for (const t of targets) if (t.proxy) await stopChild(t.proxy, 15_000);
@@ -247,7 +247,6 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
     }
   }
   if (settings.profile) console.log(`\n${profileReports(dir, targets, outcome.responses)}`);
-  return outcome;
 }
 
 async function main(): Promise<number> {
@@ -299,9 +298,9 @@ async function main(): Promise<number> {
     (pin.enabled ? `proxies on core ${PROXY_CORE}, load generator + upstream on core ${LOAD_CORE}` : pin.note));
   if (settings.profile) console.log('Profiling the proxies (--cpu-prof): their CPU figures include the profiler\'s overhead');
 
-  let outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0, responses: {} };
+  const outcome: Outcome = { runs: [], failures: [], gatehouseResponses: 0, responses: {} };
   try {
-    outcome = await bench(settings, pin, dir, state);
+    await bench(settings, pin, dir, state, outcome);
   } catch (err) {
     outcome.failures.push(`benchmark failed: ${(err as Error).message}`);
   } finally {
