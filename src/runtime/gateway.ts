@@ -11,6 +11,7 @@ import type { TargetState } from '../upstream/target.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
 import { SharedResources } from './shared-resources.ts';
+import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 
 export class Gateway {
   readonly #shared: SharedState;
@@ -39,8 +40,29 @@ export class Gateway {
 
   /** Builds and swaps in a runtime for `config`. Throws (leaving the old one serving) if it cannot be built. */
   reload(config: Config): void {
+    this.commit(this.prepare(config));
+  }
+
+  /**
+   * Builds a complete runtime for `config` without serving it (the first half of a reload; with workers,
+   * every worker prepares before any commits). Throws if it cannot be built; nothing changes then.
+   */
+  prepare(config: Config): Runtime {
+    return buildRuntime(config, this.#shared, this.#runtime);
+  }
+
+  /** Releases a prepared runtime that will not be committed (another worker could not prepare). */
+  discard(prepared: Runtime): void {
+    if (prepared === this.#runtime) return;
+    prepared.retire(() => {
+      if (prepared.accessLog !== this.#runtime.accessLog) prepared.accessLog.close();
+    });
+  }
+
+  /** Swaps a prepared runtime in; requests already running finish on the old one, which is then released. */
+  commit(next: Runtime): void {
     const old = this.#runtime;
-    const next = buildRuntime(config, this.#shared, old);
+    if (next === old) return;
     this.#runtime = next;
     let done!: () => void;
     const retired = new Promise<void>((resolve) => { done = resolve; });
@@ -50,6 +72,17 @@ export class Gateway {
       this.#retiring.delete(retired);
       done();
     });
+  }
+
+  /** This process's traffic and targets (see snapshot.ts); the primary merges the workers' ones. */
+  snapshot(): GatewaySnapshot {
+    const targets: TargetSnapshot[] = [];
+    for (const upstream of this.#runtime.upstreams.values()) {
+      for (const target of upstream.targets) {
+        targets.push({ upstream: upstream.name, url: target.id, inFlight: target.inFlight, available: target.available, attempts: 0, failures: 0, latencyEwmaMs: null });
+      }
+    }
+    return { workers: 1, requests: 0, inFlight: this.#runtime.inFlight, statusClasses: {}, reasons: {}, targets };
   }
 
   /** Marks the gateway as draining: responses close their connections, readiness turns false. */
