@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { errorBody } from '../server/reply.ts';
+import { errorBody } from '../server/error-response.ts';
 
 export interface AdminState {
   ready(): boolean;

@@ -10,7 +10,7 @@ import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { jwtAuth, type JwtAuthConfig } from '../policies/jwt-auth.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, tokenCommand, type TokenIo } from './token.ts';
 
@@ -173,7 +173,7 @@ describe('gatehouse token with a real config file', () => {
     const entry = loaded.config.routes.find((r) => r.name === 'orders')?.policies.find((p) => p.type === 'jwt-auth');
     assert.ok(entry, 'the demo orders route has a jwt-auth policy');
     const policy = jwtAuth.create(entry as unknown as JwtAuthConfig, { log: pino({ level: 'silent' }), shared: new SharedResources() });
-    const request = policyContext({ route: 'orders', path: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+    const request = testExchange({ route: 'orders', path: '/api/orders', headers: { authorization: `Bearer ${token}` } });
     assert.equal(await policy.onRequest!(request), undefined, 'admitted');
     assert.equal(request.identity?.subject, 'demo-user');
     policy.close!();

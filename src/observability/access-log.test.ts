@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accessLine, createAccessLog } from './access-log.ts';
-import type { Exchange } from '../server/exchange.ts';
+import type { AccessRecord } from './access-record.ts';
 
-const exchange = (over: Partial<Exchange> = {}): Exchange => ({
-  start: 1000, requestId: 'r-1', traceId: 'a'.repeat(32), traceparent: 'tp', method: 'GET',
-  host: 'api.test', clientIp: '127.0.0.1', forwardedFor: '127.0.0.1', forwardedProto: 'http', forwardedHost: undefined, consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
-  status: 200, reason: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
+const exchange = (over: Partial<AccessRecord> = {}): AccessRecord => ({
+  start: 1000, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
+  host: 'api.test', clientIp: '127.0.0.1', consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
+  status: 200, reason: undefined, source: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
 });
 
 describe('access log line', () => {
@@ -58,9 +58,9 @@ describe('access log line', () => {
   // bound shows up as a truncated line. Most control characters escape to six bytes (\u000e), the most any
   // character takes (not \b \t \n \f \r: two bytes). A different one per field shows a value under the wrong key.
   it('fits a line whose every string is as long as escaping can make it', () => {
-    const fields = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'reason', 'clientIp', 'consumer', 'upstreamError'] as const;
+    const fields = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'reason', 'source', 'clientIp', 'consumer', 'upstreamError'] as const;
     const strings = Object.fromEntries(fields.map((f, i) => [f, String.fromCharCode(0x0e + i).repeat(100)])) as Record<(typeof fields)[number], string>;
-    const ex = exchange({ ...strings, reason: strings.reason as Exchange['reason'], start: 1000, status: 599, bytesIn: 2 ** 53 - 1, bytesOut: 2 ** 53 - 1 });
+    const ex = exchange({ ...strings, reason: strings.reason as AccessRecord['reason'], start: 1000, status: 599, bytesIn: 2 ** 53 - 1, bytesOut: 2 ** 53 - 1 });
     const line = accessLine(ex, 2 ** 22, 1000 + 86_400_000.123);
     assert.equal(line.indexOf('\n'), line.length - 1, 'one whole line');
     const parsed = JSON.parse(line) as Record<string, unknown>;

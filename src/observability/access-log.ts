@@ -10,7 +10,7 @@
  * ~2.4 µs per request in the gateway process. Absent values are left out, as pino would.
  */
 import { createBatchedDestination } from './batched-destination.ts';
-import type { Exchange } from '../server/exchange.ts';
+import type { AccessRecord } from './access-record.ts';
 import { wallClockMs } from './wall-clock.ts';
 import { asciiBytes, jsonStringBound, putBytes, putJsonString, putMillis, putUint } from './json-bytes.ts';
 
@@ -20,7 +20,7 @@ export interface AccessLogConfig {
 }
 
 export interface AccessLog {
-  write(ex: Exchange): void;
+  write(ex: AccessRecord): void;
   flush(): void;
   close(): void;
 }
@@ -29,7 +29,7 @@ export interface AccessLog {
 const lineHead = (pid: number): Uint8Array => asciiBytes(`{"log":"access","pid":${pid},"time":`);
 
 // Each field's name with its punctuation (`,"status":`), written as one run of bytes.
-const FIELDS = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'status', 'reason',
+const FIELDS = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'status', 'reason', 'source',
   'bytesIn', 'bytesOut', 'durationMs', 'upstreamMs', 'clientIp', 'consumer', 'upstreamError'] as const;
 const K = Object.fromEntries(FIELDS.map((name) => [name, asciiBytes(`,"${name}":`)])) as Readonly<Record<(typeof FIELDS)[number], Uint8Array>>;
 const LINE_END = asciiBytes('}\n');
@@ -40,9 +40,9 @@ const FIXED_BOUND = 512;
 const len = (value: string | undefined): number => (value === undefined ? 0 : value.length);
 
 /** The most bytes the line for `ex` can take. */
-function lineBound(ex: Exchange): number {
+function lineBound(ex: AccessRecord): number {
   return FIXED_BOUND + jsonStringBound(ex.requestId.length + ex.traceId.length + ex.method.length + len(ex.host) + ex.path.length
-    + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError));
+    + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + len(ex.source) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError));
 }
 
 function putField(buf: Uint8Array, pos: number, key: Uint8Array, value: string | undefined): number {
@@ -57,7 +57,7 @@ function putNumber(buf: Uint8Array, pos: number, key: Uint8Array, value: number)
  * Writes the line for `ex`, finished at `now` (performance.now()), at `pos`; returns the position after it.
  * Unrolled on purpose: a loop over a field table would make every property read a keyed, megamorphic one.
  */
-function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, head: Uint8Array, now: number): number {
+function encodeLine(buf: Uint8Array, pos: number, ex: AccessRecord, head: Uint8Array, now: number): number {
   let p = putUint(buf, putBytes(buf, pos, head), wallClockMs(ex.start));
   p = putField(buf, p, K.requestId, ex.requestId);
   p = putField(buf, p, K.traceId, ex.traceId);
@@ -69,6 +69,7 @@ function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, head: Uint8Array
   p = putField(buf, p, K.target, ex.target);
   p = putNumber(buf, p, K.status, ex.status);
   p = putField(buf, p, K.reason, ex.reason);
+  p = putField(buf, p, K.source, ex.source);
   p = putNumber(buf, p, K.bytesIn, ex.bytesIn);
   p = putNumber(buf, p, K.bytesOut, ex.bytesOut);
   p = putMillis(buf, putBytes(buf, p, K.durationMs), now - ex.start);
@@ -80,7 +81,7 @@ function encodeLine(buf: Uint8Array, pos: number, ex: Exchange, head: Uint8Array
 }
 
 /** One access log line (with its newline) for a finished exchange, as a string (tests, tools). */
-export function accessLine(ex: Exchange, pid: number, now = performance.now()): string {
+export function accessLine(ex: AccessRecord, pid: number, now = performance.now()): string {
   const buf = Buffer.allocUnsafe(lineBound(ex));
   return buf.toString('latin1', 0, encodeLine(buf, 0, ex, lineHead(pid), now));
 }
@@ -89,7 +90,7 @@ export function createAccessLog(config: AccessLogConfig): AccessLog {
   if (!config.enabled) return { write() {}, flush() {}, close() {} };
   const destination = createBatchedDestination(config.path);
   const head = lineHead(process.pid);
-  const encode = (buf: Buffer, pos: number, ex: Exchange) => encodeLine(buf, pos, ex, head, performance.now());
+  const encode = (buf: Buffer, pos: number, ex: AccessRecord) => encodeLine(buf, pos, ex, head, performance.now());
   return {
     write(ex) {
       destination.write(lineBound(ex), encode, ex);

@@ -44,7 +44,7 @@ export const reasons = {
   upstream_reset: { status: 502, message: 'Bad Gateway', doc: 'The target closed the connection before sending a complete response head.' },
   upstream_bad_response: { status: 502, message: 'Bad Gateway', doc: 'The target sent something that is not valid HTTP.' },
   upstream_body_error: { status: 502, message: 'Bad Gateway', doc: 'Logged only (the response had started): the target\'s response body broke off mid-stream; the client connection is closed so the truncation is visible.' },
-  upgrade_failed: { status: 502, message: 'Bad Gateway', doc: 'The target did not accept a protocol upgrade (WebSocket) it was asked for.' },
+  upgrade_failed: { status: 502, message: 'Bad Gateway', doc: 'The target closed the connection during a protocol upgrade (WebSocket) handshake, before answering. A target that answers the upgrade request with a normal response (e.g. 200, 401, 404) instead of 101 has that answer relayed as it is and logged with its own status and no reason.' },
   no_healthy_upstream: { status: 503, message: 'Service Unavailable', doc: 'The route\'s upstream has no target available to take the request.' },
   auth_keys_unavailable: { status: 503, message: 'Service Unavailable: authentication keys unavailable', doc: 'A token was presented but the keys to verify it have never loaded (the JWKS endpoint has been unreachable since start). Not a 401: the client\'s token may be fine.' },
   shutting_down: { status: 503, message: 'Service Unavailable', doc: 'The gateway is draining for shutdown and takes no new upgraded connections.' },
@@ -52,6 +52,7 @@ export const reasons = {
   upstream_response_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target did not send response headers within upstream timeouts.response after receiving the request.' },
   route_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The route\'s timeout passed between the request\'s arrival and the response headers.' },
   upstream_body_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target\'s response body went silent for longer than the idle timeout. Logged with 504 when headers were already sent (the client connection is then closed).' },
+  http_version_not_supported: { status: 505, message: 'HTTP Version Not Supported', doc: 'The request is not HTTP/1.0, HTTP/1.1 or HTTP/2 (for example an HTTP/0.9 request line without a version). Nothing is forwarded.' },
 } as const satisfies Record<string, ReasonInfo>;
 
 export type Reason = keyof typeof reasons;

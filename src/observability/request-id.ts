@@ -19,6 +19,7 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 export interface TraceContext {
   readonly traceId: string;
   readonly spanId: string;
+  readonly traceFlags: string;
   readonly traceparent: string;
 }
 
@@ -53,7 +54,8 @@ function putHex(out: Buffer, pos: number, from: number, to: number): void {
   }
 }
 
-function newSpanId(): string {
+/** A new random span ID (16 hex digits, never all zero). */
+export function newSpanId(): string {
   const at = takeRandom(8);
   return allZero(at, at + 8) ? newSpanId() : entropy.toString('hex', at, at + 8);
 }
@@ -69,7 +71,7 @@ function newTrace(): TraceContext {
   putHex(NEW_TRACE, 3, at, at + 16);
   putHex(NEW_TRACE, 36, at + 16, at + 24);
   const traceparent = NEW_TRACE.toString('latin1');
-  return { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceparent };
+  return { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: '01', traceparent };
 }
 
 export function traceFrom(header: string | string[] | undefined): TraceContext {
@@ -78,7 +80,7 @@ export function traceFrom(header: string | string[] | undefined): TraceContext {
     // Version ff is forbidden; version 00 allows no trailing fields; all-zero IDs are invalid.
     if (m && m[1] !== 'ff' && !(m[1] === '00' && m[5] !== undefined) && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
       const spanId = newSpanId();
-      return { traceId: m[2]!, spanId, traceparent: `00-${m[2]}-${spanId}-${m[4]}` };
+      return { traceId: m[2]!, spanId, traceFlags: m[4]!, traceparent: `00-${m[2]}-${spanId}-${m[4]}` };
     }
   }
   return newTrace();

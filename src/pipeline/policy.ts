@@ -1,18 +1,25 @@
 /**
  * The policy unit (Kong's plugin, Envoy's filter): a zod schema whose descriptions are the user docs, and a
- * factory that builds the policy once per runtime. Policies see a narrow context, never Node's req/res, so
- * they are testable without sockets. On the request path a policy steers by return value: nothing to
+ * factory that builds the policy once per runtime. Policies see the Exchange (the request's state), never
+ * Node's req/res, so they are testable without sockets. On the request path a policy steers by return value: nothing to
  * continue, a LocalReply to answer now. A throw is a bug, turned into 500 policy_error by run.ts.
  */
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { SharedResources } from '../runtime/shared-resources.ts';
-import type { RequestContext } from './context.ts';
-import type { LocalReply } from './reply.ts';
+import type { Exchange } from './exchange.ts';
+import type { LocalReply } from './local-reply.ts';
+import type { ResponseHead } from './response-head.ts';
 
 export interface Policy {
   /** Before the upstream is contacted. Return a LocalReply to answer now; nothing to continue. */
-  onRequest?(ctx: RequestContext): LocalReply | undefined | Promise<LocalReply | undefined>;
+  onRequest?(ex: Exchange): LocalReply | undefined | Promise<LocalReply | undefined>;
+  /**
+   * The response head is known and not yet written: set, append or remove headers, or wrap the body in a
+   * transform. Runs for every response of the route (upstream answers and local replies alike), lowest
+   * priority first. Synchronous: it must not wait on anything.
+   */
+  onResponse?(ex: Exchange, head: ResponseHead): void;
   /** Release what create() started (timers, sockets, shared resources). Called once the runtime drained. */
   close?(): void;
 }
@@ -32,7 +39,7 @@ export type PolicyKind = 'auth' | 'filter';
 export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   /** kebab-case: the YAML `type`, the file name, the log field. */
   readonly type: string;
-  /** Higher runs earlier on the request. */
+  /** Higher runs earlier on the request, later on the response. */
   readonly priority: number;
   readonly kind: PolicyKind;
   /** Strict object schema of the policy's settings (without `type`); descriptions are the docs. */

@@ -4,14 +4,14 @@ import { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Reason } from '../observability/reasons.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
-import type { RequestContext } from './context.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
+import type { Exchange } from './exchange.ts';
 import { definePolicy, type Policy, type PolicyKind } from './policy.ts';
-import { reply, type LocalReply } from './reply.ts';
+import { reply, type LocalReply } from './local-reply.ts';
 import { closePolicies, compileChain, EMPTY_CHAIN, runRequestPolicies, type NamedPolicy } from './run.ts';
 
 type Outcome = LocalReply | undefined;
-type Behaviour = (ctx: RequestContext) => Outcome | Promise<Outcome>;
+type Behaviour = (ctx: Exchange) => Outcome | Promise<Outcome>;
 
 /** The order policies ran in, by type. */
 let calls: string[] = [];
@@ -50,7 +50,7 @@ const isThenable = (value: unknown) => typeof (value as { then?: unknown } | und
 
 function run(policies: NamedPolicy[]) {
   fresh();
-  return runRequestPolicies(compileChain(policies, log), policyContext());
+  return runRequestPolicies(compileChain(policies, log), testExchange());
 }
 
 describe('policy chain order', () => {
@@ -78,7 +78,7 @@ describe('policy chain order', () => {
   });
 
   it('forwards (undefined) with no policies at all', () => {
-    assert.equal(runRequestPolicies(EMPTY_CHAIN, policyContext()), undefined);
+    assert.equal(runRequestPolicies(EMPTY_CHAIN, testExchange()), undefined);
     assert.equal(run([]), undefined);
   });
 });

@@ -1,20 +1,29 @@
 /**
- * Runs a route's policies on a request. Policies run by priority, highest first; the first refusal answers.
+ * Runs a route's policies: the request phase, then (for whatever answer the request gets) the response phase.
+ *
+ * Request phase: policies run Policies run by priority, highest first; the first refusal answers.
  * Authentication policies form one step wherever the highest of them sits: any one that admits is enough
  * (Kong's "logical OR"). When all refuse, the answer is the first refusal from a policy whose credential
  * was presented (a bad token says more than a missing API key), else the first refusal.
  *
  * The loop is synchronous until a policy returns a promise (a JWT cache miss), so routes whose policies
  * answer from memory never pay for a microtask. A throw is a bug: it becomes 500 policy_error and a log line.
+ *
+ * Response phase: every policy with onResponse runs on the response head, lowest priority first (the reverse
+ * of the request order, as Kong's header_filter and Envoy's encoder filters do), whether the answer came from
+ * an upstream or from the gateway. A throw there is a bug too: runResponsePolicies reports it, and the caller
+ * answers 500 policy_error instead of the head the policy broke.
  */
 import type { Logger } from '../observability/logger.ts';
 import { reasons, type ReasonInfo } from '../observability/reasons.ts';
-import type { RequestContext } from './context.ts';
+import type { Exchange } from './exchange.ts';
 import type { Policy, PolicyDefinition } from './policy.ts';
-import { reply, type LocalReply } from './reply.ts';
+import { reply, type LocalReply } from './local-reply.ts';
+import type { ResponseHead } from './response-head.ts';
 
 type Outcome = LocalReply | undefined;
-type Step = (ctx: RequestContext) => Outcome | Promise<Outcome>;
+type Step = (ex: Exchange) => Outcome | Promise<Outcome>;
+type ResponseStep = (ex: Exchange, head: ResponseHead) => boolean;
 
 export interface NamedPolicy {
   readonly definition: PolicyDefinition;
@@ -23,10 +32,12 @@ export interface NamedPolicy {
 
 export interface PolicyChain {
   readonly steps: readonly Step[];
+  /** The response phase, lowest priority first; empty for most routes (then no ResponseHead is built). */
+  readonly responseSteps: readonly ResponseStep[];
   readonly policies: readonly NamedPolicy[];
 }
 
-export const EMPTY_CHAIN: PolicyChain = { steps: [], policies: [] };
+export const EMPTY_CHAIN: PolicyChain = { steps: [], responseSteps: [], policies: [] };
 
 /** A policy or chain outcome that is still deciding (any thenable, as the chain runner itself treats it). */
 export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -39,9 +50,9 @@ function guarded(named: NamedPolicy, log: Logger): Step {
     log.error({ err: error, policy: named.definition.type }, 'policy threw on the request path (a bug)');
     return reply('policy_error');
   };
-  return (ctx) => {
+  return (ex) => {
     try {
-      const out = onRequest(ctx);
+      const out = onRequest(ex);
       return isPromise(out) ? out.catch(fail) : out;
     } catch (error) {
       return fail(error);
@@ -49,8 +60,22 @@ function guarded(named: NamedPolicy, log: Logger): Step {
   };
 }
 
+function guardedResponse(named: NamedPolicy, log: Logger): ResponseStep {
+  const onResponse = named.policy.onResponse!.bind(named.policy);
+  return (ex, head) => {
+    try {
+      onResponse(ex, head);
+      return true;
+    } catch (error) {
+      log.error({ err: error, policy: named.definition.type, requestId: ex.requestId }, 'policy threw in the response phase (a bug)');
+      return false;
+    }
+  };
+}
+
 /** Whether a refusal is about a credential the client presented (a bad token says more than a missing API key). */
 function presented(refusal: LocalReply): boolean {
+  if (refusal.reason === undefined) return true;
   const info: ReasonInfo = reasons[refusal.reason];
   return info.credentialMissing !== true;
 }
@@ -64,11 +89,11 @@ function preferred(answer: LocalReply | undefined, refusal: LocalReply): LocalRe
 // admits costs no more than on a route with a single auth policy.
 function authGroup(members: readonly Step[]): Step {
   if (members.length === 1) return members[0]!;
-  return (ctx) => {
+  return (ex) => {
     let answer: LocalReply | undefined;
     for (let i = 0; i < members.length; i++) {
-      const out = members[i]!(ctx);
-      if (isPromise(out)) return finishAuthGroup(members, i, out, ctx, answer);
+      const out = members[i]!(ex);
+      if (isPromise(out)) return finishAuthGroup(members, i, out, ex, answer);
       if (!out) return undefined;
       answer = preferred(answer, out);
     }
@@ -77,14 +102,14 @@ function authGroup(members: readonly Step[]): Step {
 }
 
 /** Finishes an auth group once member `i` has answered with a promise. */
-async function finishAuthGroup(members: readonly Step[], i: number, pending: Promise<Outcome>, ctx: RequestContext, answer: LocalReply | undefined): Promise<Outcome> {
+async function finishAuthGroup(members: readonly Step[], i: number, pending: Promise<Outcome>, ex: Exchange, answer: LocalReply | undefined): Promise<Outcome> {
   let out: Outcome | Promise<Outcome> = pending;
   for (;;) {
     const refusal = isPromise(out) ? await out : out;
     if (!refusal) return undefined;
     answer = preferred(answer, refusal);
     if (++i === members.length) return answer;
-    out = members[i]!(ctx);
+    out = members[i]!(ex);
   }
 }
 
@@ -101,26 +126,34 @@ export function compileChain(policies: readonly NamedPolicy[], log: Logger): Pol
       authPlaced = true;
     }
   }
-  return { steps, policies: sorted };
+  const responseSteps = sorted.filter((p) => p.policy.onResponse).reverse().map((p) => guardedResponse(p, log));
+  return { steps, responseSteps, policies: sorted };
 }
 
 /** Runs the request phase: undefined to forward, a LocalReply to answer, or a promise of either. */
-export function runRequestPolicies(chain: PolicyChain, ctx: RequestContext): Outcome | Promise<Outcome> {
+export function runRequestPolicies(chain: PolicyChain, ex: Exchange): Outcome | Promise<Outcome> {
   const steps = chain.steps;
   for (let i = 0; i < steps.length; i++) {
-    const out = steps[i]!(ctx);
-    if (isPromise(out)) return out.then((r) => (r ? r : continueFrom(steps, i + 1, ctx)));
+    const out = steps[i]!(ex);
+    if (isPromise(out)) return out.then((r) => (r ? r : continueFrom(steps, i + 1, ex)));
     if (out) return out;
   }
   return undefined;
 }
 
-async function continueFrom(steps: readonly Step[], start: number, ctx: RequestContext): Promise<Outcome> {
+async function continueFrom(steps: readonly Step[], start: number, ex: Exchange): Promise<Outcome> {
   for (let i = start; i < steps.length; i++) {
-    const out = await steps[i]!(ctx);
+    const out = await steps[i]!(ex);
     if (out) return out;
   }
   return undefined;
+}
+
+/** Runs the response phase on `head`; false when a policy threw (the caller answers 500 policy_error). */
+export function runResponsePolicies(chain: PolicyChain, ex: Exchange, head: ResponseHead): boolean {
+  const steps = chain.responseSteps;
+  for (let i = 0; i < steps.length; i++) if (!steps[i]!(ex, head)) return false;
+  return true;
 }
 
 export function closePolicies(policies: readonly NamedPolicy[]): void {

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import type { LocalReply } from '../pipeline/local-reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { apiKeyAuth, hashKey, schema } from './api-key-auth.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
@@ -24,7 +24,7 @@ const withQuery = { consumers, query: 'api_key' };
 
 /** Runs the policy once; returns its answer and the context it worked on. */
 function run(cfg: unknown, headers: IncomingHttpHeaders, query = '') {
-  const ctx = policyContext({ headers, query });
+  const ctx = testExchange({ headers, query });
   const out = policyOf(cfg).onRequest!(ctx) as LocalReply | undefined;
   return { out, ctx };
 }
@@ -201,7 +201,7 @@ describe('api-key-auth', () => {
   });
 
   it('answers synchronously', () => {
-    const out = policyOf(base).onRequest!(policyContext({ headers: { 'x-api-key': KEY_A } }));
+    const out = policyOf(base).onRequest!(testExchange({ headers: { 'x-api-key': KEY_A } }));
     assert.equal(out instanceof Promise, false);
   });
 });

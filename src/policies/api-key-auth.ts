@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { lowerHeaderName } from '../config/fields.ts';
 import { definePolicy } from '../pipeline/policy.ts';
-import { reply } from '../pipeline/reply.ts';
+import { reply } from '../pipeline/local-reply.ts';
 
 const keyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lower-case hex digits (see `gatehouse hash-key`)');
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import type { LocalReply } from '../pipeline/local-reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { contentTypeFilter, mediaTypeOf, schema } from './content-type-filter.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
@@ -15,7 +15,7 @@ const json = { allow: ['application/json'] };
 const many = { allow: ['Application/JSON', 'multipart/form-data', 'image/*'] };
 const withBody = (contentType?: string): IncomingHttpHeaders =>
   (contentType === undefined ? { 'content-length': '2' } : { 'content-length': '2', 'content-type': contentType });
-const run = (cfg: unknown, headers: IncomingHttpHeaders) => policyOf(cfg).onRequest!(policyContext({ method: 'POST', headers })) as LocalReply | undefined;
+const run = (cfg: unknown, headers: IncomingHttpHeaders) => policyOf(cfg).onRequest!(testExchange({ method: 'POST', headers })) as LocalReply | undefined;
 
 describe('content-type-filter schema', () => {
   it('accepts media types and whole-type ranges', () => {
@@ -98,12 +98,11 @@ describe('content-type-filter', () => {
   });
 
   it('touches nothing on the context and answers synchronously', () => {
-    const ctx = policyContext({ method: 'POST', headers: withBody('text/plain') });
+    const ctx = testExchange({ method: 'POST', headers: withBody('text/plain') });
     const out = policyOf(json).onRequest!(ctx);
     assert.equal(out instanceof Promise, false);
     assert.equal(ctx.identity, undefined);
     assert.equal(ctx.removedHeaders, undefined);
-    assert.equal(ctx.responseHeaders, undefined);
     assert.equal(ctx.bodyLimit, Infinity);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { definePolicy } from '../pipeline/policy.ts';
-import { reply } from '../pipeline/reply.ts';
+import { reply } from '../pipeline/local-reply.ts';
 
 const mediaRange = z.string().regex(/^[a-z0-9!#$&^_.+-]+\/(\*|[a-z0-9!#$&^_.+-]+)$/i, 'must be a media type such as application/json or image/*');
 

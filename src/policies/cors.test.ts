@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import type { LocalReply } from '../pipeline/local-reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
+import { ResponseHead } from '../pipeline/response-head.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { cors, originMatcher, schema } from './cors.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
@@ -18,15 +19,18 @@ const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Re
 function preflight(cfg: unknown, origin: string, method: string, requestHeaders?: string) {
   const headers: IncomingHttpHeaders = { origin, 'access-control-request-method': method };
   if (requestHeaders !== undefined) headers['access-control-request-headers'] = requestHeaders;
-  const ctx = policyContext({ method: 'OPTIONS', headers });
+  const ctx = testExchange({ method: 'OPTIONS', headers });
   return { out: policyOf(cfg).onRequest!(ctx) as LocalReply | undefined, ctx };
 }
 
 /** Runs one actual request and returns its outcome and the response headers it added. */
-function actual(cfg: unknown, headers: IncomingHttpHeaders, method = 'GET') {
-  const ctx = policyContext({ method, headers });
-  const out = policyOf(cfg).onRequest!(ctx) as LocalReply | undefined;
-  return { out, added: ctx.responseHeaders ?? [] };
+function actual(cfg: unknown, headers: IncomingHttpHeaders, method = 'GET', upstreamHeaders: string[] = []) {
+  const ctx = testExchange({ method, headers });
+  const policy = policyOf(cfg);
+  const out = policy.onRequest!(ctx) as LocalReply | undefined;
+  const head = new ResponseHead(200, [...upstreamHeaders]);
+  policy.onResponse!(ctx, head);
+  return { out, added: head.headers };
 }
 
 describe('cors schema', () => {
@@ -195,9 +199,29 @@ describe('cors preflight', () => {
     assert.deepEqual(preflight(cfg, APP, 'GET', 'authorization, x-admin').out, refused);
   });
 
-  it('adds no response headers to the context for a preflight', () => {
-    assert.equal(preflight(cfg, APP, 'GET').ctx.responseHeaders, undefined);
-    assert.equal(preflight(cfg, 'https://evil.test', 'GET').ctx.responseHeaders, undefined);
+  it('leaves the head of its own preflight answers as they are in the response phase', () => {
+    for (const origin of [APP, 'https://evil.test']) {
+      const { out, ctx } = preflight(cfg, origin, 'GET');
+      ctx.reason = out!.reason;
+      const head = new ResponseHead(out!.status, ['x-request-id', 'r-1']);
+      policyOf(cfg).onResponse!(ctx, head);
+      assert.deepEqual(head.headers, ['x-request-id', 'r-1']);
+    }
+  });
+
+  it('replaces the upstream\'s Access-Control-* headers, so the response has exactly one Allow-Origin', () => {
+    const upstream = ['access-control-allow-origin', '*', 'access-control-allow-credentials', 'true', 'access-control-expose-headers', 'x-internal', 'content-type', 'text/plain'];
+    const { added } = actual(cfg, { origin: APP }, 'GET', upstream);
+    const head = new ResponseHead(200, added);
+    assert.deepEqual(head.getAll('access-control-allow-origin'), [APP]);
+    assert.deepEqual(head.getAll('access-control-allow-credentials'), []);
+    assert.deepEqual(head.getAll('access-control-expose-headers'), ['x-request-id']);
+    assert.equal(head.get('content-type'), 'text/plain');
+  });
+
+  it('removes the upstream\'s Access-Control-Allow-Origin for an origin the route does not allow', () => {
+    const { added } = actual(cfg, { origin: 'https://evil.test' }, 'GET', ['access-control-allow-origin', '*']);
+    assert.deepEqual(new ResponseHead(200, added).getAll('access-control-allow-origin'), []);
   });
 
   it('treats OPTIONS without Access-Control-Request-Method as an actual request', () => {

@@ -1,6 +1,8 @@
 /**
  * cors: answers CORS preflights at the gateway (before authentication: a preflight carries no credentials)
- * and adds the CORS response headers to actual requests from allowed origins. Routing looks a preflight up
+ * and sets the CORS response headers on actual requests from allowed origins, in the response phase: they
+ * replace whatever Access-Control-Allow-Origin, -Allow-Credentials and -Expose-Headers the upstream sent (two
+ * Allow-Origin headers make browsers reject the response), and an origin the route does not allow gets none. Routing looks a preflight up
  * by the method it announces (Access-Control-Request-Method), so a route limited to POST still gets its
  * preflight rather than 405. `Vary: Origin` is sent on every response of the route, allowed or not, so
  * caches never serve one origin's answer to another. `*` is refused together with credentials.
@@ -9,7 +11,7 @@ import { z } from 'zod';
 import { headerName, HTTP_METHODS } from '../config/fields.ts';
 import { duration } from '../config/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
-import { reply, type LocalReply } from '../pipeline/reply.ts';
+import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 
 // Fetch forbids TRACE and CONNECT, so no browser preflights them.
 const preflightMethod = z.enum(HTTP_METHODS).exclude(['TRACE', 'CONNECT']);
@@ -27,6 +29,9 @@ export const schema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.credentials && c.origins.includes('*')) ctx.addIssue({ code: 'custom', path: ['origins'], message: '"*" cannot be used with credentials: true (browsers refuse it); list the origins' });
 });
+
+/** The response headers cors decides on actual requests; an upstream's copies are replaced. */
+const MANAGED = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers'] as const;
 
 // A preflight's answer depends on what it asks for as well as on its origin.
 const PREFLIGHT_VARY = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
@@ -91,12 +96,18 @@ export const cors = definePolicy({
           if (!allowed(origin) || !methods.has(requestedMethod) || !requested.every((h) => headers.has(h))) return refusal;
           return { status: 204, reason: 'cors_preflight', headers: preflightHeaders(origin, requested.join(', ')), empty: true };
         }
-        ctx.addResponseHeader('vary', 'Origin');
-        if (origin === undefined || !allowed(origin)) return undefined;
-        ctx.addResponseHeader('access-control-allow-origin', allowOrigin(origin));
-        if (config.credentials) ctx.addResponseHeader('access-control-allow-credentials', 'true');
-        if (exposed !== '') ctx.addResponseHeader('access-control-expose-headers', exposed);
         return undefined;
+      },
+      onResponse(ex, head) {
+        // A preflight's own answers carry their headers already.
+        if (ex.reason === 'cors_preflight' || ex.reason === 'cors_origin_not_allowed') return;
+        head.append('vary', 'Origin');
+        for (const name of MANAGED) head.remove(name);
+        const origin = ex.headers.origin;
+        if (origin === undefined || !allowed(origin)) return;
+        head.append('access-control-allow-origin', allowOrigin(origin));
+        if (config.credentials) head.append('access-control-allow-credentials', 'true');
+        if (exposed !== '') head.append('access-control-expose-headers', exposed);
       },
     };
   },

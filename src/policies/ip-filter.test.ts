@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import type { ErrorReply, LocalReply } from '../pipeline/local-reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { ipFilter, schema } from './ip-filter.ts';
 
 const deps = { log: createLogger('silent'), shared: new SharedResources() };
 const policyOf = (cfg: unknown) => ipFilter.create(schema.parse(cfg), deps);
-const run = (cfg: unknown, clientIp: string) => policyOf(cfg).onRequest!(policyContext({ clientIp })) as LocalReply | undefined;
+const run = (cfg: unknown, clientIp: string) => policyOf(cfg).onRequest!(testExchange({ clientIp })) as LocalReply | undefined;
 const issues = (cfg: unknown) => schema.safeParse(cfg).error?.issues ?? [];
 
 describe('ip-filter schema', () => {
@@ -53,13 +53,13 @@ describe('ip-filter', () => {
     const out = run({ allow: ['10.0.0.0/8'] }, '203.0.113.9');
     assert.deepEqual(out && { status: out.status, reason: out.reason }, { status: 403, reason: 'ip_denied' });
     assert.equal(out?.headers, undefined);
-    assert.equal(out?.empty, undefined);
+    assert.equal((out as ErrorReply | undefined)?.empty, undefined);
   });
 
   it('refuses a client on the deny list and passes every other client when there is no allow list', () => {
     const policy = policyOf({ deny: ['203.0.113.0/24'] });
-    assert.equal((policy.onRequest!(policyContext({ clientIp: '203.0.113.9' })) as LocalReply | undefined)?.reason, 'ip_denied');
-    assert.equal(policy.onRequest!(policyContext({ clientIp: '198.51.100.1' })), undefined);
+    assert.equal((policy.onRequest!(testExchange({ clientIp: '203.0.113.9' })) as LocalReply | undefined)?.reason, 'ip_denied');
+    assert.equal(policy.onRequest!(testExchange({ clientIp: '198.51.100.1' })), undefined);
   });
 
   it('lets deny win over allow', () => {
@@ -81,12 +81,11 @@ describe('ip-filter', () => {
   });
 
   it('answers synchronously and leaves the context untouched', () => {
-    const ctx = policyContext({ clientIp: '203.0.113.9' });
+    const ctx = testExchange({ clientIp: '203.0.113.9' });
     const out = policyOf({ allow: ['10.0.0.0/8'] }).onRequest!(ctx);
     assert.equal(out instanceof Promise, false);
     assert.equal(ctx.identity, undefined);
     assert.equal(ctx.removedHeaders, undefined);
-    assert.equal(ctx.responseHeaders, undefined);
     assert.equal(ctx.bodyLimit, Infinity);
   });
 

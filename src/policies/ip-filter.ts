@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { cidr, ipSet } from '../net/ip-set.ts';
 import { definePolicy } from '../pipeline/policy.ts';
-import { reply } from '../pipeline/reply.ts';
+import { reply } from '../pipeline/local-reply.ts';
 
 export const schema = z.strictObject({
   allow: z.array(cidr).optional().describe('Client IPs or CIDR blocks admitted; when set, every other client gets 403 ip_denied.'),

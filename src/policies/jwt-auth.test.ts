@@ -8,10 +8,10 @@ import {
 import pino from 'pino';
 import { until } from '../../test/helpers/fake-upstream.ts';
 import { mockJwksEndpoint, startJwksServer } from '../../test/helpers/mock-jwks.ts';
-import { policyContext } from '../../test/helpers/policy-harness.ts';
-import type { PolicyContext } from '../pipeline/context.ts';
+import { testExchange } from '../../test/helpers/policy-harness.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
 import type { Policy } from '../pipeline/policy.ts';
-import type { LocalReply } from '../pipeline/reply.ts';
+import type { LocalReply } from '../pipeline/local-reply.ts';
 import { SharedResources } from '../runtime/shared-resources.ts';
 import { createJwtAuth, grantedScopes, schema } from './jwt-auth.ts';
 
@@ -23,7 +23,7 @@ const rsaPem = await exportSPKI(rsa.publicKey);
 const ec = await generateKeyPair('ES256');
 const ed = await generateKeyPair('EdDSA');
 
-const ctx = (headers: IncomingHttpHeaders = {}, query = ''): PolicyContext => policyContext({ headers, query });
+const ctx = (headers: IncomingHttpHeaders = {}, query = ''): Exchange => testExchange({ headers, query });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -41,7 +41,7 @@ interface Harness {
   readonly shared: SharedResources;
   readonly clock: { now: number; mono: number };
   readonly lines: string[];
-  run(c: PolicyContext): Promise<LocalReply | undefined>;
+  run(c: Exchange): Promise<LocalReply | undefined>;
 }
 
 const opened: Policy[] = [];
@@ -286,7 +286,7 @@ describe('jwt-auth refusing tokens', () => {
   it('logs the failed check at debug with the request ID and never the token', async () => {
     const h = hs({}, { audience: 'api' });
     const token = await sign({ aud: 'web' });
-    await h.run(policyContext({ requestId: 'req-42', headers: bearer(token) }));
+    await h.run(testExchange({ requestId: 'req-42', headers: bearer(token) }));
     const line = JSON.parse(h.lines.at(-1)!) as Record<string, unknown>;
     assert.equal(line.level, 20);
     assert.equal(line.requestId, 'req-42');

@@ -16,9 +16,9 @@ import type { JWTPayload } from 'jose';
 import { z } from 'zod';
 import { TOKEN } from '../config/fields.ts';
 import { duration } from '../config/units.ts';
-import type { Identity, RequestContext } from '../pipeline/context.ts';
+import type { Identity, Exchange } from '../pipeline/exchange.ts';
 import { definePolicy, type Policy, type PolicyDeps } from '../pipeline/policy.ts';
-import { reply, type LocalReply } from '../pipeline/reply.ts';
+import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Lease } from '../runtime/shared-registry.ts';
 import { JwksCache } from './jwt-auth/jwks-cache.ts';
 import { ALGORITHMS, importPublicKey, isSymmetric, keyMismatch, minSecretBytes, staticKey } from './jwt-auth/key-source.ts';
@@ -163,13 +163,13 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
   const unavailable = reply('auth_keys_unavailable');
   const refusals = { token_invalid: invalid, token_expired: expired, auth_keys_unavailable: unavailable };
 
-  const refuse = (ctx: RequestContext, answer: LocalReply, check: string): LocalReply => {
+  const refuse = (ctx: Exchange, answer: LocalReply, check: string): LocalReply => {
     if (log.isLevelEnabled('debug')) log.debug({ policy: 'jwt-auth', requestId: ctx.requestId, route: ctx.route, reason: answer.reason, check }, 'token refused');
     return answer;
   };
 
   // The hit path: comparisons only, no allocation.
-  const admit = (ctx: RequestContext, entry: Verified, nowMs: number): LocalReply | undefined => {
+  const admit = (ctx: Exchange, entry: Verified, nowMs: number): LocalReply | undefined => {
     if (nowMs >= entry.expiredFromMs) return refuse(ctx, expired, 'exp');
     if (nowMs < entry.validFromMs) return refuse(ctx, invalid, 'nbf');
     if (entry.lacksScope !== undefined) return refuse(ctx, insufficient, entry.lacksScope);
@@ -201,7 +201,7 @@ export function createJwtAuth(config: JwtAuthConfig, deps: PolicyDeps, clock: ()
     return entry;
   };
 
-  const verifyAndAdmit = async (ctx: RequestContext, token: string): Promise<LocalReply | undefined> => {
+  const verifyAndAdmit = async (ctx: Exchange, token: string): Promise<LocalReply | undefined> => {
     const verdict = await verify(token, clock());
     if (!verdict.ok) return refuse(ctx, refusals[verdict.reason], verdict.check);
     const now = clock();

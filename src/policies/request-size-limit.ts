@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { size } from '../config/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
-import { reply } from '../pipeline/reply.ts';
+import { reply } from '../pipeline/local-reply.ts';
 
 export const schema = z.strictObject({
   maxBytes: size().describe('Largest accepted request body, e.g. "1MiB" (2^20), "1MB" (10^6) or 1048576.'),

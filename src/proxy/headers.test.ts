@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { identitySchema } from '../config/schema.ts';
 import { ipSet } from '../net/ip-set.ts';
-import type { Identity, PolicyContext } from '../pipeline/context.ts';
+import { Exchange, type Identity } from '../pipeline/exchange.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import type { Exchange } from '../server/exchange.ts';
 import { clientResponseHeaders, droppedRequestHeaders, upstreamRequestHeaders } from './headers.ts';
 import { identityHeaders } from './identity-headers.ts';
 
@@ -28,17 +26,17 @@ const edgeFor = (identity: Record<string, unknown>): EdgeSettings => {
 const defaultEdge = edgeFor({});
 
 /** upstreamRequestHeaders for a request with these raw headers and facts. */
-function upstream(r: IncomingMessage, facts: Facts = {}): string[] {
-  const ex = {
-    requestId: 'rid', traceparent: 'tp', forwardedFor: facts.forwardedFor ?? '10.0.0.1', forwardedProto: facts.proto ?? 'http',
-    forwardedHost: facts.forwardedHost,
-  } as Exchange;
-  const policy = facts.removed || facts.identity
-    ? { removedHeaders: facts.removed, identity: facts.identity } as PolicyContext
-    : undefined;
-  return upstreamRequestHeaders(r, ex, facts.edge ?? defaultEdge, facts.overrideHost, policy);
+function upstream(r: RawRequest, facts: Facts = {}): string[] {
+  const ex = new Exchange({
+    requestId: 'rid', method: 'GET', path: '/', query: '', headers: {}, rawHeaders: r.rawHeaders, httpVersion: r.httpVersion, clientIp: '10.0.0.1',
+    forwardedFor: facts.forwardedFor ?? '10.0.0.1', forwardedProto: facts.proto ?? 'http', forwardedHost: facts.forwardedHost,
+  });
+  ex.removedHeaders = facts.removed;
+  ex.identity = facts.identity;
+  return upstreamRequestHeaders(ex, facts.edge ?? defaultEdge, facts.overrideHost, 'tp');
 }
-const req = (rawHeaders: string[]) => ({ rawHeaders, httpVersion: '1.1' }) as unknown as IncomingMessage;
+interface RawRequest { readonly rawHeaders: string[]; readonly httpVersion: string }
+const req = (rawHeaders: string[]): RawRequest => ({ rawHeaders, httpVersion: '1.1' });
 const asMap = (flat: string[]) => {
   const m = new Map<string, string[]>();
   for (let i = 0; i < flat.length; i += 2) m.set(flat[i]!, [...(m.get(flat[i]!) ?? []), flat[i + 1]!]);
@@ -169,7 +167,7 @@ describe('upstream request headers: identity, policies and forwarding facts', ()
   });
 
   it('names the client HTTP version in Via', () => {
-    const h2 = { rawHeaders: [':authority', 'a'], httpVersion: '2.0' } as unknown as IncomingMessage;
+    const h2 = { rawHeaders: [':authority', 'a'], httpVersion: '2.0' } as RawRequest;
     assert.deepEqual(asMap(upstream(h2)).get('via'), ['2.0 gatehouse']);
   });
 });

@@ -4,10 +4,8 @@
  * headers, so a client cannot strip X-Forwarded-* or X-Request-ID by naming them. Client-sent copies of the
  * headers Gatehouse sets are replaced, never passed on.
  */
-import type { IncomingMessage } from 'node:http';
-import type { PolicyContext } from '../pipeline/context.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import type { Exchange } from '../server/exchange.ts';
 import { canonicalHeaderName } from './identity-headers.ts';
 
 const HOP_BY_HOP = new Set([
@@ -43,12 +41,10 @@ function connectionListed(value: string | undefined): Set<string> | undefined {
 /**
  * Builds the flat [name, value, ...] header list sent upstream from the client's raw headers, the exchange's
  * forwarding facts and what the request's policies decided (headers removed, the verified identity's headers).
- * `overrideHost`: the Host to send instead of the client's.
+ * `overrideHost`: the Host to send instead of the client's; `traceparent`: the attempt's.
  */
-export function upstreamRequestHeaders(
-  req: IncomingMessage, ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, policy: PolicyContext | undefined,
-): string[] {
-  const raw = req.rawHeaders;
+export function upstreamRequestHeaders(ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, traceparent: string): string[] {
+  const raw = ex.rawHeaders;
   const out: string[] = [];
   const dropped = edge.dropped;
   let connection: string | undefined;
@@ -72,19 +68,19 @@ export function upstreamRequestHeaders(
   // Rare: the client named end-to-end headers in Connection, or a policy removed some.
   const listed = connectionListed(connection);
   if (listed) removeListed(out, listed);
-  const removed = policy?.removedHeaders;
+  const removed = ex.removedHeaders;
   if (removed) removeListed(out, removed);
   out.push(
     'host', overrideHost ?? host ?? '',
     'x-request-id', ex.requestId,
-    'traceparent', ex.traceparent,
+    'traceparent', traceparent,
     'x-forwarded-for', ex.forwardedFor,
     'x-forwarded-proto', ex.forwardedProto,
-    'via', viaFor(req.httpVersion),
+    'via', viaFor(ex.httpVersion),
   );
   const forwardedHost = ex.forwardedHost ?? host;
   if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
-  const identity = policy?.identity;
+  const identity = ex.identity;
   if (identity) {
     const extra = edge.identity.headersFor(identity);
     for (let i = 0; i < extra.length; i++) out.push(extra[i]!);

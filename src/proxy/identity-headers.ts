@@ -4,7 +4,7 @@
  * X_User_Id as X-User-Id — and after authentication Gatehouse sets them from the identity it verified.
  */
 import type { Config } from '../config/schema.ts';
-import type { Identity } from '../pipeline/context.ts';
+import type { Identity } from '../pipeline/exchange.ts';
 
 export interface IdentityHeaders {
   /** Lower-case, dash-spelled names removed from every request. */

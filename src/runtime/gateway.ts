@@ -1,28 +1,37 @@
 /**
- * The gateway: holds the current runtime and the state that outlives reloads. `reload` builds a complete new
- * runtime and swaps one reference; if building throws, the old runtime keeps serving and the error is
- * returned. Requests already running finish on the runtime they started on.
+ * The Gateway: one process's data plane, and the one name for the running gateway in that process. It holds
+ * the current runtime and the state that outlives reloads (pools, target state, shared policy resources,
+ * finish hooks). A reload is prepare (build a complete runtime) then commit (swap one reference); if building
+ * throws, the old runtime keeps serving. Requests already running finish on the runtime they started on.
  */
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
-import { DeadlineTicker } from '../proxy/deadline-ticker.ts';
+import { FinishHooks } from '../pipeline/finish-hooks.ts';
+import { DeadlineTicker } from './deadline-ticker.ts';
 import { PoolRegistry } from '../upstream/pool-registry.ts';
-import type { TargetState } from '../upstream/target.ts';
+import { TargetRegistry } from '../upstream/target-registry.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
 import { SharedResources } from './shared-resources.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
+import { TrafficCounts } from './traffic-counts.ts';
 
 export class Gateway {
   readonly #shared: SharedState;
   #runtime: Runtime;
   #draining = false;
-  /** Checks the timeouts of every request in flight (one interval for all, see deadline-ticker.ts). */
+  /** Checks the timeouts of every attempt in flight (one interval for all, see deadline-ticker.ts). */
   readonly deadlines = new DeadlineTicker();
-  readonly #retiring = new Set<Promise<void>>();
+  /** Run once per finished request, after its access log line (pipeline/finish-hooks.ts). */
+  readonly finishHooks: FinishHooks;
+  readonly #counts = new TrafficCounts();
+  /** Runtimes swapped out whose requests are still running. */
+  readonly #retiring = new Set<Runtime>();
 
   constructor(config: Config, log: Logger = createLogger(config.log.level)) {
-    this.#shared = { pools: new PoolRegistry(), targetStates: new Map<string, TargetState>(), resources: new SharedResources(), log };
+    this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log };
+    this.finishHooks = new FinishHooks(log);
+    this.finishHooks.add('traffic-counts', this.#counts.record);
     this.#runtime = buildRuntime(config, this.#shared);
   }
 
@@ -36,6 +45,11 @@ export class Gateway {
 
   get pools(): PoolRegistry {
     return this.#shared.pools;
+  }
+
+  /** Target state by (upstream, URL), shared by every runtime that has the target. */
+  get targets(): TargetRegistry {
+    return this.#shared.targets;
   }
 
   /** Builds and swaps in a runtime for `config`. Throws (leaving the old one serving) if it cannot be built. */
@@ -64,13 +78,10 @@ export class Gateway {
     const old = this.#runtime;
     if (next === old) return;
     this.#runtime = next;
-    let done!: () => void;
-    const retired = new Promise<void>((resolve) => { done = resolve; });
-    this.#retiring.add(retired);
+    this.#retiring.add(old);
     old.retire(() => {
       if (old.accessLog !== next.accessLog) old.accessLog.close();
-      this.#retiring.delete(retired);
-      done();
+      this.#retiring.delete(old);
     });
   }
 
@@ -78,11 +89,24 @@ export class Gateway {
   snapshot(): GatewaySnapshot {
     const targets: TargetSnapshot[] = [];
     for (const upstream of this.#runtime.upstreams.values()) {
-      for (const target of upstream.targets) {
-        targets.push({ upstream: upstream.name, url: target.id, inFlight: target.inFlight, available: target.available, attempts: 0, failures: 0, latencyEwmaMs: null });
+      for (const { state } of upstream.targets) {
+        targets.push({
+          upstream: state.upstream, url: state.url, inFlight: state.inFlight, available: state.available,
+          attempts: state.attempts, failures: state.failures, latencyEwmaMs: state.latencyEwmaMs ?? null,
+        });
       }
     }
-    return { workers: 1, requests: 0, inFlight: this.#runtime.inFlight, statusClasses: {}, reasons: {}, targets };
+    const counts = this.#counts;
+    return {
+      workers: 1, requests: counts.requests, inFlight: this.#runtime.inFlight + this.#retiringInFlight(),
+      statusClasses: counts.statusClasses(), reasons: counts.reasons(), targets,
+    };
+  }
+
+  #retiringInFlight(): number {
+    let count = 0;
+    for (const runtime of this.#retiring) count += runtime.inFlight;
+    return count;
   }
 
   /** Marks the gateway as draining: responses close their connections, readiness turns false. */
@@ -104,6 +128,6 @@ export class Gateway {
     this.deadlines.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
-    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll()]);
+    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll(), this.#shared.targets.closeAll()]);
   }
 }

@@ -52,6 +52,11 @@ export class SharedRegistry<V> {
     return this.#entries.size;
   }
 
+  /** Every value held now. */
+  values(): V[] {
+    return [...this.#entries.values()].map((e) => e.value);
+  }
+
   /** Disposes every value now, whoever holds it (process shutdown); waits for disposals that return promises. */
   async closeAll(): Promise<void> {
     const values = [...this.#entries.values()].map((e) => e.value);

@@ -6,9 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
-import type { Runtime } from '../runtime/runtime.ts';
-import { connectionExchange } from './exchange.ts';
-import { rawErrorResponse } from './reply.ts';
+import { Exchange } from '../pipeline/exchange.ts';
+import type { Gateway } from '../runtime/gateway.ts';
+import { peerAddress } from './client-ip.ts';
+import { rawErrorResponse } from './error-response.ts';
+import { finish } from './finish.ts';
 
 const REQUEST_START = /^[A-Z]+ (?:\/|\*|https?:\/\/)/;
 const REQUEST_LINE_END = / HTTP\/\d\.\d$/;
@@ -44,7 +46,7 @@ function reasonFor(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: 
   return 'bad_request';
 }
 
-export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex, runtime: Runtime): void {
+export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex, gateway: Gateway): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -57,9 +59,15 @@ export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buf
     socket.destroy();
     return;
   }
+  const runtime = gateway.runtime;
+  runtime.enter();
   const reason = reasonFor(err, socket, runtime.config.server.maxUrlLength);
-  const requestId = randomUUID();
-  const status = reasons[reason].status;
-  socket.end(rawErrorResponse(reason, requestId));
-  runtime.accessLog.write(connectionExchange(requestId, (socket as { remoteAddress?: string }).remoteAddress, status, reason, err.code));
+  const ex = new Exchange({ requestId: randomUUID(), method: '', path: '', query: '', headers: {}, clientIp: peerAddress((socket as { remoteAddress?: string }).remoteAddress) });
+  const response = rawErrorResponse(reason, ex.requestId);
+  ex.status = reasons[reason].status;
+  ex.reason = reason;
+  ex.upstreamError = err.code;
+  ex.bytesOut = Buffer.byteLength(response) - response.indexOf('\r\n\r\n') - 4;
+  socket.end(response);
+  finish(gateway, runtime, ex);
 }

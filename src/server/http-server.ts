@@ -1,18 +1,16 @@
 /**
- * The client-facing HTTP server: wires node:http's events to the request path (handle-request.ts), the
- * upgrade path (websocket.ts) and the parser-error answers (client-error.ts).
+ * The client-facing HTTP server: wires node:http's events to the request lifecycle — plain requests
+ * (http-responder.ts), upgrades and CONNECT (socket-responder.ts) — and to the parser-error answers
+ * (client-error.ts).
  */
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.ts';
-import { proxyUpgrade } from '../proxy/websocket.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { handleClientError } from './client-error.ts';
-import { reasons } from '../observability/reasons.ts';
-import { onRequest, refuseRequest } from './handle-request.ts';
-import { rawErrorResponse } from './reply.ts';
-import { newExchange } from './server-stage.ts';
+import { onRequest, refuseRequest } from './http-responder.ts';
+import { onUpgrade, refuseConnect } from './socket-responder.ts';
 
 export function serverOptions(server: Config['server']): http.ServerOptions {
   return {
@@ -51,7 +49,7 @@ export function attachGateway<S extends net.Server>(server: S, gateway: Gateway,
   if (settings.maxConnections !== undefined) server.maxConnections = settings.maxConnections;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(gateway, req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
-    handleClientError(err, socket, gateway.runtime);
+    handleClientError(err, socket, gateway);
   });
   // Without these, Node would close a CONNECT without a byte and answer an unknown Expect with a bare 417.
   server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
@@ -74,30 +72,4 @@ export function applyServerSettings(server: ReloadableServer, settings: Config['
   server.requestTimeout = settings.requestTimeout;
   server.keepAliveTimeout = settings.keepAliveTimeout;
   server.maxConnections = settings.maxConnections ?? Infinity;
-}
-
-function onUpgrade(gateway: Gateway, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-  const runtime = gateway.runtime;
-  runtime.enter();
-  const ex = newExchange(req, runtime.edge);
-  let logged = false;
-  const done = () => {
-    if (logged) return;
-    logged = true;
-    runtime.accessLog.write(ex);
-    runtime.leave();
-  };
-  proxyUpgrade({ gateway, runtime, req, socket, head, ex, done });
-}
-
-/** CONNECT asks the gateway to be a forward proxy, which it is not: 400 bad_path (authority-form target). */
-function refuseConnect(gateway: Gateway, req: http.IncomingMessage, socket: Duplex): void {
-  const runtime = gateway.runtime;
-  const ex = newExchange(req, runtime.edge);
-  ex.path = (req.url ?? '').slice(0, 256);
-  ex.reason = 'bad_path';
-  ex.status = reasons.bad_path.status;
-  socket.on('error', () => socket.destroy());
-  socket.end(rawErrorResponse('bad_path', ex.requestId));
-  runtime.accessLog.write(ex);
 }

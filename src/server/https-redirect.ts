@@ -16,7 +16,7 @@ import { requestIdFrom } from '../observability/request-id.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { handleClientError } from './client-error.ts';
 import { serverOptions } from './http-server.ts';
-import { sendError } from './reply.ts';
+import { sendError } from './error-response.ts';
 
 type RedirectConfig = NonNullable<ListenTlsConfig['redirectHttp']>;
 
@@ -41,7 +41,7 @@ export async function startRedirectListener(config: RedirectConfig, boundPort: n
       sendError(res, 'bad_request', requestId);
     }
   });
-  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => handleClientError(err, socket, gateway.runtime));
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => handleClientError(err, socket, gateway));
   server.listen(config.port, config.host);
   await once(server, 'listening');
   return server;

@@ -3,21 +3,29 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { ipSet } from '../net/ip-set.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import { checkRequestTarget, newExchange } from './server-stage.ts';
+import { checkRequest, newExchange } from './server-stage.ts';
 
 const edgeTrusting = (blocks: string[]) => ({ identity: { names: new Set<string>() }, trustedProxies: ipSet(blocks), dropped: new Set<string>() }) as unknown as EdgeSettings;
 const edge = edgeTrusting([]);
 const limits = { maxUrlLength: 8192, maxHeaderSize: 16384 };
 
 /** An HTTP/1.1 request from 127.0.0.1 with these raw header names and values. */
-function request(rawHeaders: string[], url = '/a?b=1'): IncomingMessage {
+function request(rawHeaders: string[], url = '/a?b=1', version: [number, number] = [1, 1]): IncomingMessage {
   const headers = Object.fromEntries(rawHeaders.flatMap((v, i) => (i % 2 === 0 ? [[v.toLowerCase(), rawHeaders[i + 1]]] : [])));
-  return { url, method: 'GET', rawHeaders, headers, httpVersionMajor: 1, httpVersionMinor: 1, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  return {
+    url, method: 'GET', rawHeaders, headers, httpVersionMajor: version[0], httpVersionMinor: version[1], httpVersion: version.join('.'),
+    socket: { remoteAddress: '127.0.0.1' }, stream: { endAfterHeaders: true },
+  } as unknown as IncomingMessage;
 }
 
-const check = (req: IncomingMessage) => checkRequestTarget(req, newExchange(req, edge), limits);
+/** The refusal reason, or the path and query the exchange was given. */
+function check(req: IncomingMessage) {
+  const ex = newExchange(req, edge);
+  const refused = checkRequest(req, ex, limits);
+  return refused === undefined ? { path: ex.path, query: ex.query } : { refuse: refused };
+}
 
-describe('checkRequestTarget: Host', () => {
+describe('checkRequest: Host', () => {
   it('takes exactly one Host, in any letter case', () => {
     for (const name of ['Host', 'host', 'HOST', 'hOsT']) assert.deepEqual(check(request([name, 'a.test'])), { path: '/a', query: '?b=1' }, name);
   });
@@ -27,6 +35,18 @@ describe('checkRequestTarget: Host', () => {
       assert.deepEqual(check(request([names[0]!, 'a.test', names[1]!, 'b.test'])), { refuse: 'bad_request' }, names.join(' + '));
     }
     assert.deepEqual(check(request(['Accept', '*/*'])), { refuse: 'bad_request' });
+  });
+});
+
+describe('checkRequest: HTTP version', () => {
+  it('takes HTTP/1.0, HTTP/1.1 and HTTP/2', () => {
+    for (const version of [[1, 0], [1, 1], [2, 0]] as const) assert.equal('path' in check(request(['Host', 'a.test'], '/a', [...version])), true, version.join('.'));
+  });
+
+  it('refuses HTTP/0.9 and versions it does not speak with 505 http_version_not_supported', () => {
+    for (const version of [[0, 9], [1, 2], [3, 0]] as const) {
+      assert.deepEqual(check(request(['Host', 'a.test'], '/a', [...version])), { refuse: 'http_version_not_supported' }, version.join('.'));
+    }
   });
 });
 

@@ -1,17 +1,16 @@
 /**
  * The server stage: what every request gets before and regardless of routing. It assigns the request ID
  * and trace context, resolves the client IP (trusted proxies), removes client-sent identity headers,
- * enforces the URL and header size limits and normalises the path, so that every response — 404s and
- * refusals included — carries a request ID and is logged.
+ * refuses HTTP versions other than 1.0, 1.1 and 2, enforces the URL and header size limits and normalises
+ * the path, so that every response — 404s and refusals included — carries a request ID and is logged.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Reason } from '../observability/reasons.ts';
-import { declaresBody } from '../pipeline/context.ts';
+import { declaresBody, Exchange } from '../pipeline/exchange.ts';
 import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import { peerAddress, proxyFacts } from './client-ip.ts';
-import type { Exchange } from './exchange.ts';
 import { normalizePath } from './normalize-path.ts';
 
 export interface StageLimits {
@@ -19,7 +18,8 @@ export interface StageLimits {
   readonly maxHeaderSize: number;
 }
 
-export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange {
+/** The Exchange for a request that just arrived (its path is set by checkRequest). */
+export function newExchange(req: IncomingMessage, edge: EdgeSettings, isUpgrade = false): Exchange {
   const headers = req.headers;
   const trace = traceFrom(headers.traceparent);
   const names = edge.identity.names;
@@ -29,49 +29,50 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings): Exchange 
   const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   // Only a trusted proxy's X-Forwarded-* are read; from any other peer, the peer is the client and the chain.
   const proxied = proxyFacts(peer, headers, proto, edge.trustedProxies);
-  return {
-    start: performance.now(),
+  return new Exchange({
     requestId: requestIdFrom(headers['x-request-id']),
     traceId: trace.traceId,
     traceparent: trace.traceparent,
+    traceFlags: trace.traceFlags,
     method: req.method ?? 'GET',
     host: headers.host,
+    httpVersion: req.httpVersion,
+    headers,
+    rawHeaders: req.rawHeaders,
+    path: '',
+    query: '',
     clientIp: proxied ? proxied.clientIp : peer,
     forwardedFor: proxied ? proxied.forwardedFor : peer,
     forwardedProto: proxied ? proxied.forwardedProto : proto,
     forwardedHost: proxied?.forwardedHost,
-    consumer: undefined,
-    path: '',
-    route: undefined,
-    upstream: undefined,
-    target: undefined,
-    status: 0,
-    reason: undefined,
-    bytesIn: 0,
-    bytesOut: 0,
-    upstreamMs: undefined,
-    upstreamError: undefined,
-  };
+    isUpgrade,
+    hasBody: !isUpgrade && requestHasBody(req),
+  });
 }
 
-export type StageResult = { readonly path: string; readonly query: string } | { readonly refuse: Reason };
-
-/** Checks limits and normalises the request target; sets ex.path. */
-export function checkRequestTarget(req: IncomingMessage, ex: Exchange, limits: StageLimits): StageResult {
+/**
+ * Checks the HTTP version, the limits and the request target; sets ex.path and ex.query. Returns the reason
+ * to refuse the request with, or undefined to go on.
+ */
+export function checkRequest(req: IncomingMessage, ex: Exchange, limits: StageLimits): Reason | undefined {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   ex.path = rawPath.length > 2048 ? `${rawPath.slice(0, 2048)}...` : rawPath;
-  if (url.length > limits.maxUrlLength) return { refuse: 'uri_too_long' };
+  // HTTP/0.9 (a request line without a version) and unknown versions: nothing Gatehouse forwards.
+  const major = req.httpVersionMajor;
+  if (major === 1 ? req.httpVersionMinor > 1 : major !== 2) return 'http_version_not_supported';
+  if (url.length > limits.maxUrlLength) return 'uri_too_long';
   const head = headerFacts(req.rawHeaders);
-  if (head.bytes > limits.maxHeaderSize) return { refuse: 'headers_too_large' };
+  if (head.bytes > limits.maxHeaderSize) return 'headers_too_large';
   // RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400 (Node's own answer would be a bare
   // one, without request ID or log line, so Gatehouse checks it here). HTTP/2 carries :authority instead.
-  if (head.hosts > 1 || (head.hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor === 1)) return { refuse: 'bad_request' };
+  if (head.hosts > 1 || (head.hosts === 0 && major === 1 && req.httpVersionMinor === 1)) return 'bad_request';
   const path = normalizePath(rawPath);
-  if (path === undefined) return { refuse: 'bad_path' };
+  if (path === undefined) return 'bad_path';
   ex.path = path;
-  return { path, query: q === -1 ? '' : url.slice(q) };
+  ex.query = q === -1 ? '' : url.slice(q);
+  return undefined;
 }
 
 // Node counts the URL toward its own header limit, so the server is configured with room for both and

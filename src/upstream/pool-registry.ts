@@ -1,6 +1,7 @@
 /**
- * undici Pools shared across reloads. A pool is keyed by its target URL and every option that shapes it, so
- * a reload that keeps a target unchanged keeps its warm connections; a pool whose last runtime released its
+ * undici Pools shared across reloads. A pool is keyed by its target's identity (upstream, URL: the key its
+ * state has too) and every option that shapes it, so a reload that keeps a target unchanged keeps its warm
+ * connections; a pool whose last runtime released its
  * lease closes gracefully (undici's close() lets queued and in-flight requests finish first).
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import type { TargetConfig, UpstreamConfig } from '../config/schema.ts';
 import { SharedRegistry, type Lease } from '../runtime/shared-registry.ts';
+import { targetKey } from './target-registry.ts';
 
 export function poolOptions(target: TargetConfig, upstream: UpstreamConfig): Pool.Options {
   const url = new URL(target.url);
@@ -40,10 +42,10 @@ export class PoolRegistry {
   readonly #pools = new SharedRegistry<Pool>((pool) => pool.close().catch(() => pool.destroy()));
 
   /** A lease on the shared pool for this target and options, created on first use. */
-  acquire(target: TargetConfig, upstream: UpstreamConfig): Lease<Pool> {
+  acquire(upstreamName: string, target: TargetConfig, upstream: UpstreamConfig): Lease<Pool> {
     const options = poolOptions(target, upstream);
     const origin = new URL(target.url).origin;
-    return this.#pools.acquire(`${origin} ${JSON.stringify(options)}`, () => new Pool(origin, options));
+    return this.#pools.acquire(`${targetKey(upstreamName, target.url)} ${JSON.stringify(options)}`, () => new Pool(origin, options));
   }
 
   get size(): number {

@@ -1,15 +1,10 @@
 /**
- * One instance behind an upstream, as the data plane sees it: its shared pool, its forwarded-path prefix,
- * and live state (in-flight count, availability) that is keyed by upstream and URL so it survives reloads
- * that keep the target.
+ * One instance behind an upstream, as one runtime sees it: its pool, its forwarded-path prefix, and its live
+ * state (target-state.ts), which is keyed by (upstream, URL) and outlives the runtime.
  */
 import type { Pool } from 'undici';
 import type { BalancerTarget } from './balancers/balancer.ts';
-
-export interface TargetState {
-  inFlight: number;
-  available: boolean;
-}
+import type { TargetState } from './target-state.ts';
 
 export class Target implements BalancerTarget {
   readonly id: string;

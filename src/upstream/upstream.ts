@@ -2,13 +2,13 @@
  * A named group of targets with its balancer. Picking reads the request's hash key (consistent-hash only)
  * from a header, a cookie, the client IP or the path, as `hashOn` says.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HashOn, UpstreamConfig } from '../config/schema.ts';
 import { cookieValue } from '../net/cookie.ts';
 import type { Balancer } from './balancers/balancer.ts';
 import type { Target } from './target.ts';
 
-export type HashKeyOf = (req: IncomingMessage, path: string, clientIp: string) => string | undefined;
+export type HashKeyOf = (headers: IncomingHttpHeaders, path: string, clientIp: string) => string | undefined;
 
 export interface Upstream {
   readonly name: string;
@@ -25,18 +25,19 @@ export function hashKeyOf(hashOn: HashOn | undefined): HashKeyOf | undefined {
     case 'path': return (_req, path) => path;
     case 'header': {
       const { name } = hashOn;
-      return (req) => {
-        const v = req.headers[name];
+      return (headers) => {
+        const v = headers[name];
         return Array.isArray(v) ? v[0] : v;
       };
     }
     case 'cookie': {
       const { name } = hashOn;
-      return (req) => cookieValue(req.headers.cookie, name);
+      return (headers) => cookieValue(headers.cookie, name);
     }
   }
 }
 
-export function pickTarget(upstream: Upstream, req: IncomingMessage, path: string, clientIp: string): Target | undefined {
-  return upstream.balancer.pick(upstream.hashKey?.(req, path, clientIp));
+/** An available target for a request, by the upstream's balancer; undefined when none is available. */
+export function pickTarget(upstream: Upstream, headers: IncomingHttpHeaders, path: string, clientIp: string): Target | undefined {
+  return upstream.balancer.pick(upstream.hashKey?.(headers, path, clientIp));
 }

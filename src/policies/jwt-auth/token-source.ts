@@ -6,7 +6,7 @@
  */
 import { cookieValue } from '../../net/cookie.ts';
 import { isSpace } from '../../net/whitespace.ts';
-import type { RequestContext } from '../../pipeline/context.ts';
+import type { Exchange } from '../../pipeline/exchange.ts';
 
 export interface TokenSources {
   readonly header: boolean;
@@ -17,7 +17,7 @@ export interface TokenSources {
 const BEARER = 'bearer';
 
 /** Finds the token (undefined if none) and removes the query parameter that may carry one. */
-export function takeToken(ctx: RequestContext, from: TokenSources): string | undefined {
+export function takeToken(ctx: Exchange, from: TokenSources): string | undefined {
   let token: string | undefined;
   if (from.query !== undefined) {
     const value = ctx.queryParam(from.query);

@@ -1,0 +1,212 @@
+/**
+ * The Exchange: one request's state, from arrival to finish, and the only name for it. The server stage
+ * fills in the facts, routing names the route, policies read the facts and pull a few narrow levers (headers
+ * removed, query parameters removed, the body capped, the identity set), attempts record what the upstream
+ * did, and finish reads the outcome for the access log and the finish hooks.
+ *
+ * It holds no socket: a request the gateway makes itself (a batch item, a composed call) is an Exchange
+ * built from plain values, and goes through routing, policies and attempts like any other.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Reason } from '../observability/reasons.ts';
+
+/** Who the request is, as established by an auth policy. The gateway-wide identity headers derive from it. */
+export interface Identity {
+  /** The consumer (API-key owner, or a JWT claim configured as consumer). */
+  readonly consumer?: string;
+  /** The token's subject (`sub`). */
+  readonly subject?: string;
+  readonly scopes?: readonly string[];
+  /** Verified claims, for identity.claimHeaders. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** The facts an Exchange starts from; everything not given takes a plain default (see exchange-defaults below). */
+export interface ExchangeInit {
+  readonly requestId: string;
+  readonly method: string;
+  /** The normalised path (no query); '' until the server stage has checked it. */
+  readonly path: string;
+  /** The query as received, with its "?" (or ""). */
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly clientIp: string;
+  readonly rawHeaders?: readonly string[] | undefined;
+  readonly start?: number | undefined;
+  readonly route?: string | undefined;
+  readonly traceId?: string | undefined;
+  /** The traceparent the first attempt forwards (the server stage draws its span ID). */
+  readonly traceparent?: string | undefined;
+  readonly traceFlags?: string | undefined;
+  readonly host?: string | undefined;
+  readonly httpVersion?: string | undefined;
+  readonly forwardedFor?: string | undefined;
+  readonly forwardedProto?: string | undefined;
+  readonly forwardedHost?: string | undefined;
+  readonly isUpgrade?: boolean | undefined;
+  readonly hasBody?: boolean | undefined;
+}
+
+export class Exchange {
+  /** performance.now() at arrival (the log line's wall-clock time is derived from it). */
+  readonly start: number;
+  readonly requestId: string;
+  readonly traceId: string;
+  /** The trace flags to forward (the client's, or "01" for a trace started here). */
+  readonly traceFlags: string;
+  /** The traceparent the first attempt forwards; later attempts forward one with a span ID of their own. */
+  readonly traceparent: string;
+  readonly method: string;
+  readonly host: string | undefined;
+  /** "1.0", "1.1" or "2.0". */
+  readonly httpVersion: string;
+  /** The client's headers (lower-case names), with client-sent identity headers already removed. */
+  readonly headers: IncomingHttpHeaders;
+  /** The same headers as [name, value, ...] in the order and spelling received (forwarded in that order). */
+  readonly rawHeaders: readonly string[];
+  /** The client IP: the socket peer, or the first untrusted X-Forwarded-For hop when the peer is a trusted proxy. */
+  readonly clientIp: string;
+  readonly forwardedFor: string;
+  readonly forwardedProto: string;
+  /** X-Forwarded-Host from a trusted proxy, else undefined (the client's Host is sent). */
+  readonly forwardedHost: string | undefined;
+  /** The request asks to switch protocols (WebSocket). */
+  readonly isUpgrade: boolean;
+  /** The request has a body (a declared length other than 0, chunked, or an open HTTP/2 stream). */
+  readonly hasBody: boolean;
+  /** The declared Content-Length, or undefined when none was declared. */
+  readonly contentLength: number | undefined;
+  /** The normalised path (no query), as matched. */
+  path: string;
+  /** The query string to forward, with its "?" (or ""); policies may remove parameters. */
+  #query: string;
+  /** The query as received: queryParam reads this one, so policies see the same values whatever ran first. */
+  #received: string;
+  #params: URLSearchParams | undefined = undefined;
+
+  // Routing and the upstream attempts.
+  route: string | undefined;
+  /** The path to send upstream (before the target's base path, without the query): set by routing. */
+  forwardPath = '';
+  upstream: string | undefined = undefined;
+  /** The target of the last attempt; undefined when no attempt was made. */
+  target: string | undefined = undefined;
+  /** Attempts made (0 for a request answered by the gateway). */
+  attempts = 0;
+
+  // Levers the request policies pull.
+  /** Who the request is, set by the auth policy that admitted it. */
+  identity: Identity | undefined = undefined;
+  removedHeaders: Set<string> | undefined = undefined;
+  bodyLimit = Infinity;
+
+  // The outcome, read by finish.
+  status = 0;
+  reason: Reason | undefined = undefined;
+  /** What answered a content reply (e.g. "cache", "batch"); undefined for upstream answers and error replies. */
+  source: string | undefined = undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Time from the last attempt's dispatch to its response headers, ms. */
+  upstreamMs: number | undefined = undefined;
+  /** The upstream failure's error code, for the log only (never sent to the client). */
+  upstreamError: string | undefined = undefined;
+  /** Set by finish; a second finish does nothing. */
+  finished = false;
+
+  constructor(init: ExchangeInit) {
+    this.start = init.start ?? performance.now();
+    this.requestId = init.requestId;
+    this.traceId = init.traceId ?? '';
+    this.traceFlags = init.traceFlags ?? '01';
+    this.traceparent = init.traceparent ?? '';
+    this.method = init.method;
+    this.host = init.host;
+    this.httpVersion = init.httpVersion ?? '1.1';
+    this.headers = init.headers;
+    this.rawHeaders = init.rawHeaders ?? flatHeaders(init.headers);
+    this.clientIp = init.clientIp;
+    this.forwardedFor = init.forwardedFor ?? init.clientIp;
+    this.forwardedProto = init.forwardedProto ?? 'http';
+    this.forwardedHost = init.forwardedHost;
+    this.isUpgrade = init.isUpgrade ?? false;
+    this.hasBody = init.hasBody ?? declaresBody(init.headers);
+    const declared = init.headers['content-length'];
+    this.contentLength = declared === undefined ? undefined : Number(declared);
+    this.path = init.path;
+    this.#query = init.query;
+    this.#received = init.query;
+    this.route = init.route;
+  }
+
+  /** The query string to forward, with its "?" (or ""); policies may remove parameters. */
+  get query(): string {
+    return this.#query;
+  }
+
+  /** Sets the query as received (the server stage, once it has checked the request target). */
+  set query(received: string) {
+    this.#query = received;
+    this.#received = received;
+    this.#params = undefined;
+  }
+
+  /** First value of a query parameter (decoded) in the query as received, or undefined. */
+  queryParam(name: string): string | undefined {
+    if (this.#received === '') return undefined;
+    this.#params ??= new URLSearchParams(this.#received.slice(1));
+    return this.#params.get(name) ?? undefined;
+  }
+
+  /** Leaves a query parameter out of the forwarded URL. */
+  removeQueryParam(name: string): void {
+    if (this.#query === '') return;
+    // Rebuilt from the raw pairs so the parameters that stay keep their exact encoding.
+    const kept = this.#query.slice(1).split('&').filter((pair) => {
+      const eq = pair.indexOf('=');
+      return decodeQueryName(eq === -1 ? pair : pair.slice(0, eq)) !== name;
+    });
+    this.#query = kept.length ? `?${kept.join('&')}` : '';
+  }
+
+  /** Leaves a request header (lower-case name) out of what is forwarded. */
+  removeRequestHeader(name: string): void {
+    (this.removedHeaders ??= new Set()).add(name);
+  }
+
+  /** Caps the request body: crossing `maxBytes` while it streams aborts the upstream attempt with 413. */
+  limitBody(maxBytes: number): void {
+    if (maxBytes < this.bodyLimit) this.bodyLimit = maxBytes;
+  }
+
+  /** Who the request is after authentication, for the log: the consumer, else the token subject. */
+  get consumer(): string | undefined {
+    const identity = this.identity;
+    return identity === undefined ? undefined : identity.consumer ?? identity.subject;
+  }
+}
+
+/** The headers announce a body: a Content-Length other than 0, or a Transfer-Encoding. */
+export function declaresBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
+}
+
+/** A parsed header record as a flat [name, value, ...] list (requests the gateway makes itself). */
+function flatHeaders(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string') out.push(name, value);
+    else if (value) for (const v of value) out.push(name, v);
+  }
+  return out;
+}
+
+function decodeQueryName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    return raw;
+  }
+}

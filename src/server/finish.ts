@@ -1,0 +1,17 @@
+/**
+ * Finish: the one place every request ends, however it ended — answered by an upstream or by the gateway,
+ * refused by the parser, timed out, aborted by the client, or an upgraded connection closing. It writes the
+ * access log line, runs the finish hooks (metrics, live statistics, traces register there) and releases the
+ * runtime the request ran on. A second call for the same exchange does nothing.
+ */
+import type { Exchange } from '../pipeline/exchange.ts';
+import type { Gateway } from '../runtime/gateway.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+
+export function finish(gateway: Gateway, runtime: Runtime, ex: Exchange): void {
+  if (ex.finished) return;
+  ex.finished = true;
+  runtime.accessLog.write(ex);
+  gateway.finishHooks.run(ex);
+  runtime.leave();
+}

@@ -1,0 +1,179 @@
+/**
+ * The client side of a plain (non-upgrade) request: a node:http (or HTTP/2 compatibility) response. It runs
+ * the lifecycle (lifecycle.ts), makes the upstream attempt(s), writes what comes back — the upstream's answer
+ * or a local reply, each through the response phase — and finishes the request when the response closes.
+ *
+ * A failed attempt is answered with its reason while no byte has reached the client (or retried, when the
+ * route retries); once the head is out, the only honest signal left is to cut the connection, so the client
+ * sees the truncation, and the log records the failure's status.
+ */
+import type http from 'node:http';
+import type { Readable, Writable } from 'node:stream';
+import { reasons, type Reason } from '../observability/reasons.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import { reply, type LocalReply } from '../pipeline/local-reply.ts';
+import type { Attempt} from '../proxy/attempt.ts';
+import { type AttemptOwner } from '../proxy/attempt.ts';
+import { mayRetry, pickFor, startAttempt } from '../proxy/forward.ts';
+import { clientResponseHeaders } from '../proxy/headers.ts';
+import { RequestBody } from '../proxy/request-body.ts';
+import type { Gateway } from '../runtime/gateway.ts';
+import type { RouteRuntime } from '../runtime/route.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { replyParts } from './error-response.ts';
+import { finish } from './finish.ts';
+import { runLifecycle, type Responder } from './lifecycle.ts';
+import { bodySink, responsePhase } from './response-phase.ts';
+import { newExchange } from './server-stage.ts';
+
+export class HttpResponder implements Responder, AttemptOwner {
+  readonly gateway: Gateway;
+  readonly runtime: Runtime;
+  readonly ex: Exchange;
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  route: RouteRuntime | undefined = undefined;
+  /** The client waits for 100 Continue before sending its body (server 'checkContinue'). */
+  readonly #expectsContinue: boolean;
+  #attempt: Attempt | undefined = undefined;
+  #body: RequestBody | null = null;
+  /** Where the response body goes: the response, or the first body transform. */
+  #sink: Writable | undefined = undefined;
+  readonly #onDrain = (): void => this.#attempt?.resume();
+
+  constructor(gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) {
+    this.gateway = gateway;
+    const runtime = this.runtime = gateway.runtime;
+    runtime.enter();
+    this.ex = newExchange(req, runtime.edge);
+    this.req = req;
+    this.res = res;
+    this.#expectsContinue = expectsContinue;
+    res.on('close', this.#closed);
+    if (gateway.draining) res.shouldKeepAlive = false;
+  }
+
+  gone(): boolean {
+    return this.res.destroyed;
+  }
+
+  answer(local: LocalReply, withPolicies = true): void {
+    const { res, ex } = this;
+    if (res.headersSent || res.destroyed) return;
+    const { headers, body } = replyParts(local, ex.requestId);
+    const head = withPolicies ? responsePhase(this.route, ex, local.status, headers) : undefined;
+    if (head === false) return this.answer(reply('policy_error'), false);
+    ex.status = local.status;
+    ex.reason = local.reason;
+    ex.source = local.source;
+    res.writeHead(local.status, headers);
+    writeBody(bodySink(res, head, ex), body, ex, head !== undefined && head.transforms !== undefined);
+  }
+
+  forward(): void {
+    const route = this.route!;
+    const target = pickFor(route, this.ex);
+    if (target === undefined) return this.answer(reply('no_healthy_upstream'));
+    if (this.ex.hasBody) this.#body = new RequestBody(this.req, route.retry?.keepBodyBytes ?? 0);
+    if (this.#expectsContinue) this.res.writeContinue();
+    this.#attempt = startAttempt(this.gateway, this.runtime, this.ex, route, target, this.#body, this);
+  }
+
+  attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
+    const { res, ex } = this;
+    const headers = clientResponseHeaders(upstreamHeaders, ex.requestId);
+    const head = responsePhase(this.route, ex, status, headers);
+    if (head === false) {
+      attempt.cancel('policy_error');
+      this.answer(reply('policy_error'), false);
+      return true;
+    }
+    ex.status = status;
+    try {
+      res.writeHead(status, headers);
+    } catch {
+      // Node refused a header value the upstream sent (invalid characters): the upstream answered badly.
+      return false;
+    }
+    this.#sink = bodySink(res, head, ex);
+    if (res.destroyed) attempt.cancel('client_aborted');
+    return true;
+  }
+
+  attemptData(_attempt: Attempt, chunk: Buffer): boolean {
+    const sink = this.#sink!;
+    if (sink === this.res) this.ex.bytesOut += chunk.length;
+    if (sink.write(chunk)) return true;
+    sink.once('drain', this.#onDrain);
+    return false;
+  }
+
+  attemptEnd(): void {
+    this.#sink!.end();
+  }
+
+  attemptFailed(_attempt: Attempt, reason: Reason): void {
+    const { res, ex } = this;
+    const route = this.route!;
+    if (mayRetry(route, ex, reason, this.#body, res.headersSent)) {
+      const target = pickFor(route, ex);
+      if (target !== undefined) {
+        this.#attempt = startAttempt(this.gateway, this.runtime, ex, route, target, this.#body, this);
+        return;
+      }
+    }
+    if (reason === 'client_aborted') {
+      ex.status = 499;
+      ex.reason = reason;
+    } else if (!res.headersSent) {
+      this.answer(reply(reason));
+    } else {
+      ex.status = reasons[reason].status;
+      ex.reason = reason;
+      res.destroy();
+    }
+  }
+
+  readonly #closed = (): void => {
+    const ex = this.ex;
+    const attempt = this.#attempt;
+    if (attempt !== undefined && !attempt.done) {
+      attempt.cancel('client_aborted');
+      ex.status = 499;
+      ex.reason = 'client_aborted';
+    } else if (ex.status === 0) {
+      // Gone while policies were still deciding (e.g. a JWKS fetch), or before an answer was written.
+      ex.status = 499;
+      ex.reason = 'client_aborted';
+    }
+    finish(this.gateway, this.runtime, ex);
+  };
+}
+
+/** Writes a local reply's body (none, bytes or a stream) and ends the response. */
+function writeBody(sink: Writable, body: string | Buffer | Readable | undefined, ex: Exchange, transformed: boolean): void {
+  if (body === undefined) {
+    sink.end();
+  } else if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    if (!transformed) ex.bytesOut += Buffer.byteLength(body);
+    sink.end(body);
+  } else {
+    if (!transformed) body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+    body.on('error', () => sink.destroy());
+    body.pipe(sink);
+  }
+}
+
+/** A plain request (server 'request' or 'checkContinue'). */
+export function onRequest(gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, expectsContinue = false): void {
+  const responder = new HttpResponder(gateway, req, res, expectsContinue);
+  runLifecycle(responder, req);
+}
+
+/** Answers a request the gateway refuses before routing (an Expect it cannot meet, an HTTP/2 CONNECT). */
+export function refuseRequest(gateway: Gateway, req: http.IncomingMessage, res: http.ServerResponse, reason: Reason): void {
+  const responder = new HttpResponder(gateway, req, res, false);
+  responder.ex.path = (req.url ?? '').slice(0, 256);
+  res.shouldKeepAlive = false;
+  responder.answer(reply(reason));
+}

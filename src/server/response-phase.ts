@@ -1,0 +1,38 @@
+/**
+ * The response phase, as both responders use it: the route's response policies run on the head before it is
+ * written (an upstream's answer and the gateway's own replies alike), and a body transform they asked for is
+ * put between the body and the client. A route without response policies builds nothing here.
+ */
+import type { Writable } from 'node:stream';
+import type { Exchange } from '../pipeline/exchange.ts';
+import { ResponseHead } from '../pipeline/response-head.ts';
+import { runResponsePolicies } from '../pipeline/run.ts';
+import type { RouteRuntime } from '../runtime/route.ts';
+
+/**
+ * Runs the route's response policies on (status, headers), which they may edit in place. Returns the head
+ * (for its transforms), undefined when the route has no response policies, or false when a policy threw:
+ * the caller then answers 500 policy_error instead.
+ */
+export function responsePhase(route: RouteRuntime | undefined, ex: Exchange, status: number, headers: string[]): ResponseHead | undefined | false {
+  if (route === undefined || route.policies.responseSteps.length === 0) return undefined;
+  const head = new ResponseHead(status, headers);
+  return runResponsePolicies(route.policies, ex, head) ? head : false;
+}
+
+/**
+ * Where the body goes: `out` itself, or the first of the head's transforms, piped one into the next and
+ * the last into `out`. Bytes are counted as they leave the last transform (the bytes the client gets).
+ */
+export function bodySink(out: Writable, head: ResponseHead | undefined, ex: Exchange): Writable {
+  const makers = head?.transforms;
+  if (makers === undefined) return out;
+  const stages = makers.map((make) => make());
+  let last = stages[0]!;
+  for (let i = 1; i < stages.length; i++) last = last.pipe(stages[i]!);
+  last.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+  last.pipe(out);
+  // A transform that fails mid-body leaves a truncated response: the only honest signal is to cut it.
+  for (const stage of stages) stage.on('error', () => out.destroy());
+  return stages[0]!;
+}

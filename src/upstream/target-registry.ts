@@ -1,0 +1,34 @@
+/**
+ * Target state shared across reloads by identity: (upstream name, target URL). Each runtime that has the
+ * target leases its state; a reload that keeps the target leases the same state before the old runtime
+ * releases it, so counts, latency and availability carry over. When the last lease goes (the target was
+ * removed and the old runtime drained) the state is disposed of and its timers stop.
+ */
+import { SharedRegistry, type Lease } from '../runtime/shared-registry.ts';
+import { TargetState } from './target-state.ts';
+
+/** The one key for a target, used by its state and its pool alike. */
+export function targetKey(upstream: string, url: string): string {
+  return `${upstream} ${url}`;
+}
+
+export class TargetRegistry {
+  readonly #states = new SharedRegistry<TargetState>((state) => state.dispose());
+
+  acquire(upstream: string, url: string): Lease<TargetState> {
+    return this.#states.acquire(targetKey(upstream, url), () => new TargetState(upstream, url));
+  }
+
+  get size(): number {
+    return this.#states.size;
+  }
+
+  /** Every state held now. */
+  states(): TargetState[] {
+    return this.#states.values();
+  }
+
+  closeAll(): Promise<void> {
+    return this.#states.closeAll();
+  }
+}
