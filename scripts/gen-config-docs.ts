@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatProblem, loadConfigText } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
-import { MAX_TIMER_MS } from '../src/config/units.ts';
+import { MAX_TIMER_MS } from '../src/fields/units.ts';
 import { tableCell as cell, writeOrCheck } from './generated-doc.ts';
 
 export const configDocPath = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));

@@ -9,7 +9,7 @@ import { loadConfigFile, type LoadResult } from '../config/load.ts';
 import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { jwtAuth, type JwtAuthConfig } from '../policies/jwt-auth.ts';
-import { SharedResources } from '../runtime/shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, tokenCommand, type TokenIo } from './token.ts';

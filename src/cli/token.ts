@@ -8,7 +8,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { formatProblem, loadConfigFile, type LoadResult } from '../config/load.ts';
 import type { PolicyEntry } from '../config/policies-schema.ts';
 import type { Config } from '../config/schema.ts';
-import { parseDuration } from '../config/units.ts';
+import { parseDuration } from '../fields/units.ts';
 import type { JwtAuthConfig } from '../policies/jwt-auth.ts';
 import { isSymmetric } from '../policies/jwt-auth/key-source.ts';
 import { policyEntriesFor } from '../runtime/route-policies.ts';

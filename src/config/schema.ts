@@ -3,15 +3,15 @@
  * validates it, and every `.describe()` here is the user documentation (docs/configuration.md is generated
  * from it). Objects are strict: an unknown key is an error, never silently ignored.
  */
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { cidr } from '../net/ip-set.ts';
-import { GATEWAY_OWNED_HEADERS } from '../proxy/headers.ts';
-import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../proxy/identity-headers.ts';
-import { headerName, host, HTTP_METHODS, lowerHeaderName, port, TOKEN } from './fields.ts';
+import { GATEWAY_OWNED_HEADERS } from '../net/owned-headers.ts';
+import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../pipeline/identity-headers.ts';
+import { headerName, host, HTTP_METHODS, lowerHeaderName, port } from '../fields/http-fields.ts';
 import { policyListSchema } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
-import { duration, size } from './units.ts';
+import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
+import { duration, size } from '../fields/units.ts';
 
 export const listenSchema = z.strictObject({
   host: host().default('0.0.0.0').describe('Address the gateway listens on.'),
@@ -60,55 +60,6 @@ export const logSchema = z.strictObject({
     path: z.string().default('stdout').describe('"stdout", "stderr", or a file path the access log is appended to.'),
   }).prefault({}).describe('The access log.'),
 }).describe('Logging.');
-
-const targetUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
-
-export const targetSchema = z.strictObject({
-  url: targetUrl.describe('Base URL of one instance, e.g. http://10.0.0.5:7001. A path here is prefixed to forwarded paths.'),
-  weight: z.number().int().min(1).max(1000).default(1).describe('Relative share of traffic (weighted-round-robin, consistent-hash).'),
-  maxConnections: z.number().int().min(1).optional().describe('Most concurrent connections to this target; defaults to the upstream\'s maxConnections.'),
-});
-
-export const balancerNames = ['round-robin', 'weighted-round-robin', 'least-connections', 'consistent-hash'] as const;
-
-/** consistent-hash's key, parsed here once: the balancer and the identity-header check read this form. */
-export type HashOn = { readonly from: 'header' | 'cookie'; readonly name: string } | { readonly from: 'ip' | 'path' };
-
-const COOKIE_NAME = /^[^\s;=]+$/;
-
-// Header names are stored lower-case, the spelling Node keys request headers by.
-const hashOn = z.string().transform((spec, ctx): HashOn => {
-  if (spec === 'ip' || spec === 'path') return { from: spec };
-  const name = spec.slice(spec.indexOf(':') + 1);
-  if (spec.startsWith('header:') && TOKEN.test(name)) return { from: 'header', name: name.toLowerCase() };
-  if (spec.startsWith('cookie:') && COOKIE_NAME.test(name)) return { from: 'cookie', name };
-  ctx.addIssue({ code: 'custom', message: 'must be header:NAME, cookie:NAME, ip or path' });
-  return z.NEVER;
-});
-
-export const upstreamSchema = z.strictObject({
-  balancer: z.enum(balancerNames).default('round-robin').describe('How a target is picked for each request.'),
-  hashOn: hashOn.optional().describe('consistent-hash only: the request property hashed to pick a target (header:NAME | cookie:NAME | ip | path).'),
-  targets: z.array(targetSchema).min(1).describe('The instances behind this upstream.'),
-  timeouts: z.strictObject({
-    connect: duration().prefault('2s').describe('Time to establish a connection; slower gets 504 upstream_connect_timeout.'),
-    response: duration().prefault('10s').describe('Time from sending the request to the response headers; slower gets 504 upstream_response_timeout.'),
-    bodyIdle: duration().prefault('60s').describe('Longest silence while a body streams either way; a route\'s idleTimeout overrides it.'),
-  }).prefault({}).describe('Upstream timeouts. Sub-second values are honoured.'),
-  keepAlive: duration().prefault('4s').describe('Idle upstream connections are closed after this; keep it below the upstream\'s own keep-alive timeout (Node\'s is 5s).'),
-  maxConnections: z.number().int().min(1).default(128).describe('Most concurrent connections to each target.'),
-  tls: z.strictObject({
-    ca: z.string().refine((path) => existsSync(path), 'file not found (relative paths resolve from the working directory)').optional()
-      .describe('Path of a PEM file with CA certificates to trust for https:// targets (in addition to the system CAs).'),
-    servername: z.string().optional().describe('SNI name to send; defaults to the target\'s host name.'),
-    rejectUnauthorized: z.boolean().default(true).describe('Verify the target\'s certificate. Turn off only for local development.'),
-  }).optional().describe('TLS options for https:// targets.'),
-}).superRefine((up, ctx) => {
-  if (up.hashOn && up.balancer !== 'consistent-hash') {
-    ctx.addIssue({ code: 'custom', path: ['hashOn'], message: 'hashOn is only used by the consistent-hash balancer' });
-  }
-}).describe('A named group of interchangeable targets.');
-
 
 export const routeMatchSchema = z.strictObject({
   host: z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'must be a host name, optionally starting with "*."').optional()
@@ -197,7 +148,5 @@ export function referenceIssues(input: unknown): Array<{ path: Array<string | nu
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
-export type UpstreamConfig = Config['upstreams'][string];
-export type TargetConfig = UpstreamConfig['targets'][number];
 export type RouteConfig = Config['routes'][number];
-export type BalancerName = (typeof balancerNames)[number];
+export type { BalancerName, HashOn, TargetConfig, UpstreamConfig };

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { host, port } from './fields.ts';
-import { duration } from './units.ts';
+import { host, port } from '../fields/http-fields.ts';
+import { duration } from '../fields/units.ts';
 
 const pemFile = z.string().min(1).refine((path) => existsSync(path), 'file not found (relative paths resolve from the working directory)');
 

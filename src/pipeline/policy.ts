@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
-import type { SharedResources } from '../runtime/shared-resources.ts';
+import type { SharedResources } from '../leases/shared-resources.ts';
 import type { Exchange } from './exchange.ts';
 import type { LocalReply } from './local-reply.ts';
 import type { ResponseHead } from './response-head.ts';

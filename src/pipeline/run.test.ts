@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Reason } from '../observability/reasons.ts';
-import { SharedResources } from '../runtime/shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import { testExchange } from '../../test/helpers/policy-harness.ts';
 import type { Exchange } from './exchange.ts';
 import { definePolicy, type Policy, type PolicyKind } from './policy.ts';

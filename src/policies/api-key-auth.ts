@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { lowerHeaderName } from '../config/fields.ts';
+import { lowerHeaderName } from '../fields/http-fields.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply } from '../pipeline/local-reply.ts';
 

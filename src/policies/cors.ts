@@ -8,8 +8,8 @@
  * caches never serve one origin's answer to another. `*` is refused together with credentials.
  */
 import { z } from 'zod';
-import { headerName, HTTP_METHODS } from '../config/fields.ts';
-import { duration } from '../config/units.ts';
+import { headerName, HTTP_METHODS } from '../fields/http-fields.ts';
+import { duration } from '../fields/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
 import type { ErrorReply, LocalReply } from '../pipeline/local-reply.ts';
-import { SharedResources } from '../runtime/shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { ipFilter, schema } from './ip-filter.ts';
 

@@ -12,7 +12,7 @@ import { testExchange } from '../../test/helpers/policy-harness.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { Policy } from '../pipeline/policy.ts';
 import type { LocalReply } from '../pipeline/local-reply.ts';
-import { SharedResources } from '../runtime/shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import { createJwtAuth, grantedScopes, schema } from './jwt-auth.ts';
 
 const ISS = 'https://auth.example.com/';

@@ -14,12 +14,12 @@
 import { LRUCache } from 'lru-cache';
 import type { JWTPayload } from 'jose';
 import { z } from 'zod';
-import { TOKEN } from '../config/fields.ts';
-import { duration } from '../config/units.ts';
+import { TOKEN } from '../fields/http-fields.ts';
+import { duration } from '../fields/units.ts';
 import type { Identity, Exchange } from '../pipeline/exchange.ts';
 import { definePolicy, type Policy, type PolicyDeps } from '../pipeline/policy.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
-import type { Lease } from '../runtime/shared-registry.ts';
+import type { Lease } from '../leases/shared-registry.ts';
 import { JwksCache } from './jwt-auth/jwks-cache.ts';
 import { ALGORITHMS, importPublicKey, isSymmetric, keyMismatch, minSecretBytes, staticKey } from './jwt-auth/key-source.ts';
 import { takeToken } from './jwt-auth/token-source.ts';

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
 import type { LocalReply } from '../pipeline/local-reply.ts';
-import { SharedResources } from '../runtime/shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import { testExchange } from '../../test/helpers/policy-harness.ts';
 import { requestSizeLimit, schema } from './request-size-limit.ts';
 

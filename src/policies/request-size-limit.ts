@@ -4,7 +4,7 @@
  * the body). Chunked bodies are counted while they stream; crossing the limit aborts the upstream attempt.
  */
 import { z } from 'zod';
-import { size } from '../config/units.ts';
+import { size } from '../fields/units.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply } from '../pipeline/local-reply.ts';
 

@@ -4,8 +4,9 @@ import { identitySchema } from '../config/schema.ts';
 import { ipSet } from '../net/ip-set.ts';
 import { Exchange, type Identity } from '../pipeline/exchange.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import { clientResponseHeaders, droppedRequestHeaders, upstreamRequestHeaders } from './headers.ts';
-import { identityHeaders } from './identity-headers.ts';
+import { droppedRequestHeaders } from '../net/owned-headers.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { identityHeaders } from '../pipeline/identity-headers.ts';
 
 /** The forwarding facts of one request, as the server stage resolved them. */
 interface Facts {

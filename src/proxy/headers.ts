@@ -6,31 +6,8 @@
  */
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
-import { canonicalHeaderName } from './identity-headers.ts';
-
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization', 'http2-settings',
-]);
-
-/** Headers Gatehouse sets itself on the way upstream; incoming copies are dropped. */
-// `expect` is answered by Gatehouse's own server (100-continue) and never forwarded.
-const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
-
-/**
- * Every request header Gatehouse owns (lower-case): hop-by-hop ones and those it sets itself. The config
- * schema refuses these as identity header names, so this list is the only one to keep up to date.
- */
-export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...GATEWAY_SET]);
-
-/**
- * The request headers never passed upstream as the client sent them: the gateway-owned ones plus the identity
- * headers (`identityNames`, lower-case dash spelling). Built once per runtime, so each client header costs one
- * lookup.
- */
-export function droppedRequestHeaders(identityNames: ReadonlySet<string>): ReadonlySet<string> {
-  return new Set([...GATEWAY_OWNED_HEADERS, ...identityNames]);
-}
+import { HOP_BY_HOP } from '../net/owned-headers.ts';
+import { canonicalHeaderName } from '../pipeline/identity-headers.ts';
 
 function connectionListed(value: string | undefined): Set<string> | undefined {
   if (!value || value === 'keep-alive' || value === 'close') return undefined;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRouter, RouteConflictError } from './router.ts';
-import { HTTP_METHODS } from '../config/fields.ts';
+import { HTTP_METHODS } from '../fields/http-fields.ts';
 import type { RouteConfig } from '../config/schema.ts';
 
 type Match = Partial<RouteConfig['match']>;

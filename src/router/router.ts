@@ -8,8 +8,7 @@
  * A router is built per config snapshot and swapped whole on reload.
  */
 import FindMyWay from 'find-my-way';
-import { HTTP_METHODS } from '../config/fields.ts';
-import type { RouteConfig } from '../config/schema.ts';
+import { HTTP_METHODS } from '../fields/http-fields.ts';
 
 export interface RouteMatch<R> {
   readonly route: R;
@@ -64,7 +63,19 @@ export class RouteConflictError extends Error {
   }
 }
 
-export function compileRouter<R extends Pick<RouteConfig, 'name' | 'match'>>(routes: readonly R[]): Router<R> {
+/** What the router reads of a route: its name and its match conditions (config routes[].match). */
+export interface Routable {
+  readonly name: string;
+  readonly match: {
+    readonly host?: string | undefined;
+    readonly path: string;
+    readonly exact: boolean;
+    readonly methods?: readonly string[] | undefined;
+    readonly headers?: Readonly<Record<string, string>> | undefined;
+  };
+}
+
+export function compileRouter<R extends Routable>(routes: readonly R[]): Router<R> {
   const headerNames = [...new Set(routes.flatMap((r) => Object.keys(r.match.headers ?? {}).map((h) => h.toLowerCase())))];
   const headerKeys = headerNames.map((_h, i) => `h${i}`);
   const keyOf = (header: string) => headerKeys[headerNames.indexOf(header.toLowerCase())]!;

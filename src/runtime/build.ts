@@ -10,8 +10,8 @@ import type { Config } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
 import type { Logger } from '../observability/logger.ts';
-import { droppedRequestHeaders } from '../proxy/headers.ts';
-import { identityHeaders } from '../proxy/identity-headers.ts';
+import { droppedRequestHeaders } from '../net/owned-headers.ts';
+import { identityHeaders } from '../pipeline/identity-headers.ts';
 import { compileRouter } from '../router/router.ts';
 import { balancers } from '../upstream/balancers/registry.ts';
 import type { PoolRegistry } from '../upstream/pool-registry.ts';
@@ -21,8 +21,8 @@ import { hashKeyOf, type Upstream } from '../upstream/upstream.ts';
 import { routeRuntime } from './route.ts';
 import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
-import type { SharedResources } from './shared-resources.ts';
-import type { Lease } from './shared-registry.ts';
+import type { SharedResources } from '../leases/shared-resources.ts';
+import type { Lease } from '../leases/shared-registry.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {

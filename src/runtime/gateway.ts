@@ -12,7 +12,7 @@ import { PoolRegistry } from '../upstream/pool-registry.ts';
 import { TargetRegistry } from '../upstream/target-registry.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
-import { SharedResources } from './shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 import { TrafficCounts } from './traffic-counts.ts';
 

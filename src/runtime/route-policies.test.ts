@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { configSchema } from '../config/schema.ts';
 import { buildRoutePolicies, policyEntriesFor } from './route-policies.ts';
-import { SharedResources } from './shared-resources.ts';
+import { SharedResources } from '../leases/shared-resources.ts';
 
 const config = configSchema.parse({
   upstreams: { u: { targets: [{ url: 'http://127.0.0.1:1' }] } },

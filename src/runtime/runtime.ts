@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { Router } from '../router/router.ts';
 import type { IpSet } from '../net/ip-set.ts';
-import type { IdentityHeaders } from '../proxy/identity-headers.ts';
+import type { IdentityHeaders } from '../pipeline/identity-headers.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { RouteRuntime } from './route.ts';
 

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
-import type { TargetConfig, UpstreamConfig } from '../config/schema.ts';
-import { SharedRegistry, type Lease } from '../runtime/shared-registry.ts';
+import type { TargetConfig, UpstreamConfig } from './upstream-schema.ts';
+import { SharedRegistry, type Lease } from '../leases/shared-registry.ts';
 import { targetKey } from './target-registry.ts';
 
 export function poolOptions(target: TargetConfig, upstream: UpstreamConfig): Pool.Options {

@@ -4,7 +4,7 @@
  * releases it, so counts, latency and availability carry over. When the last lease goes (the target was
  * removed and the old runtime drained) the state is disposed of and its timers stop.
  */
-import { SharedRegistry, type Lease } from '../runtime/shared-registry.ts';
+import { SharedRegistry, type Lease } from '../leases/shared-registry.ts';
 import { TargetState } from './target-state.ts';
 
 /** The one key for a target, used by its state and its pool alike. */

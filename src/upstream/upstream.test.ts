@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import { upstreamSchema } from '../config/schema.ts';
+import { upstreamSchema } from './upstream-schema.ts';
 import { hashKeyOf } from './upstream.ts';
 
 const req = (headers: IncomingHttpHeaders) => headers;

@@ -3,7 +3,7 @@
  * from a header, a cookie, the client IP or the path, as `hashOn` says.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HashOn, UpstreamConfig } from '../config/schema.ts';
+import type { HashOn, UpstreamConfig } from './upstream-schema.ts';
 import { cookieValue } from '../net/cookie.ts';
 import type { Balancer } from './balancers/balancer.ts';
 import type { Target } from './target.ts';

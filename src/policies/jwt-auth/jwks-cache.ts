@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Logger } from '../../observability/logger.ts';
-import type { Closable } from '../../runtime/shared-resources.ts';
+import type { Closable } from '../../leases/shared-resources.ts';
 
 export type KeySet = ReturnType<typeof createLocalJWKSet>;
 

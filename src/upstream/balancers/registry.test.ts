@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { balancerNames } from '../../config/schema.ts';
+import { balancerNames } from '../upstream-schema.ts';
 import { balancers } from './registry.ts';
 
 describe('balancer registry', () => {

@@ -3,8 +3,7 @@
  * every name are removed from every request — underscore spellings too, since CGI/WSGI servers read
  * X_User_Id as X-User-Id — and after authentication Gatehouse sets them from the identity it verified.
  */
-import type { Config } from '../config/schema.ts';
-import type { Identity } from '../pipeline/exchange.ts';
+import type { Identity } from './exchange.ts';
 
 export interface IdentityHeaders {
   /** Lower-case, dash-spelled names removed from every request. */
@@ -41,7 +40,16 @@ function add(out: string[], name: string, value: unknown): void {
   if (text !== undefined && text !== '') out.push(name, text);
 }
 
-export function identityHeaders(config: Config['identity']): IdentityHeaders {
+/** The config's `identity` section, as identityHeaders reads it. */
+export interface IdentityHeaderConfig {
+  readonly consumerHeader: string;
+  readonly subjectHeader: string;
+  readonly scopesHeader: string;
+  readonly claimHeaders: Readonly<Record<string, string>>;
+  readonly stripHeaders: readonly string[];
+}
+
+export function identityHeaders(config: IdentityHeaderConfig): IdentityHeaders {
   const claimHeaders = Object.entries(config.claimHeaders);
   // Stored canonical so one lookup of a client header's canonical name covers every spelling of every name,
   // whichever spelling the config used.
