@@ -15,14 +15,23 @@
  * Module-level cycles are forbidden everywhere in src/ (no-circular).
  */
 const LAYERS = [
-  ['net', 'errors.ts'],
-  ['config'],
+  // Vocabulary with no Gatehouse imports: addresses and headers, config field types, leases by identity.
+  ['net', 'fields', 'leases', 'errors.ts'],
+  // The access log, the reason catalogue, request IDs: what every layer above may report through.
   ['observability'],
+  // Units that know nothing of a request's lifecycle: the route table, targets and balancers.
   ['router', 'upstream'],
+  // The request's state (Exchange), the policy contract, local replies, the chain runner, finish hooks.
   ['pipeline'],
+  // One file per policy type.
   ['policies'],
-  ['proxy'],
+  // The whole config: composes the units' schemas (policies, upstreams, route matches), so it sits above them.
+  ['config'],
+  // Config -> Runtime (the only place that knows every unit), the Gateway holding it, the deadline ticker.
   ['runtime'],
+  // Upstream attempts: one dispatch to one target, header rules, the outcome table, tunnels.
+  ['proxy'],
+  // The client side: listeners, the server stage, the lifecycle, responders, finish.
   ['server'],
   ['admin'],
   ['process'],
