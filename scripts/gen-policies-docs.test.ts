@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { policyDefinitions } from '../src/policies/registry.ts';
+import { policyDefinitions } from '../src/policies/policy-registry.ts';
 import { policiesDocPath, renderPoliciesDocs } from './gen-policies-docs.ts';
 
 describe('docs/policies.md', () => {

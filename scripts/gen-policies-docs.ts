@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { policyDefinitions } from '../src/policies/registry.ts';
+import { policyDefinitions } from '../src/policies/policy-registry.ts';
 import { rowsOf } from './gen-config-docs.ts';
 import { tableCell as cell, writeOrCheck } from './generated-doc.ts';
 

@@ -4,7 +4,7 @@
  * like any other config problem.
  */
 import { z } from 'zod';
-import { policyDefinition, policyTypes } from '../policies/registry.ts';
+import { policyDefinition, policyTypes } from '../policies/policy-registry.ts';
 
 export interface PolicyEntry {
   readonly type: string;

@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.ts';
 import { droppedRequestHeaders } from '../net/owned-headers.ts';
 import { identityHeaders } from '../pipeline/identity-headers.ts';
 import { compileRouter } from '../router/router.ts';
-import { balancers } from '../upstream/balancers/registry.ts';
+import { balancers } from '../upstream/balancers/balancer-registry.ts';
 import type { PoolRegistry } from '../upstream/pool-registry.ts';
 import { Target } from '../upstream/target.ts';
 import type { TargetRegistry } from '../upstream/target-registry.ts';

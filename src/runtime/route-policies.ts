@@ -7,7 +7,7 @@ import type { Config, RouteConfig } from '../config/schema.ts';
 import type { PolicyEntry } from '../config/policies-schema.ts';
 import type { PolicyDeps } from '../pipeline/policy.ts';
 import { closePolicies, compileChain, EMPTY_CHAIN, type NamedPolicy, type PolicyChain } from '../pipeline/run.ts';
-import { policyDefinition } from '../policies/registry.ts';
+import { policyDefinition } from '../policies/policy-registry.ts';
 
 export interface RoutePolicies {
   chainFor(route: RouteConfig): PolicyChain;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { balancerNames } from '../upstream-schema.ts';
-import { balancers } from './registry.ts';
+import { balancers } from './balancer-registry.ts';
 
 describe('balancer registry', () => {
   it('has a balancer for every name the config schema accepts, and no other', () => {

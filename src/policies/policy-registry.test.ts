@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { policyDefinition, policyDefinitions, policyTypes } from './registry.ts';
+import { policyDefinition, policyDefinitions, policyTypes } from './policy-registry.ts';
 
 // The documented order policies run in (docs/policies.md shows each priority), and which are authentication.
 const DOCUMENTED: ReadonlyArray<readonly [type: string, priority: number, kind: 'auth' | 'filter']> = [
