@@ -1,5 +1,5 @@
 /**
- * Writes docs/policies.md from the policy registry (src/policies/registry.ts): each policy's summary,
+ * Writes docs/policies.md from the policy registry (src/policies/policy-registry.ts): each policy's summary,
  * priority and settings (type, default, description from its schema). `--check` exits 1 when the file
  * differs from what would be generated.
  */
