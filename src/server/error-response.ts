@@ -51,6 +51,7 @@ export function replyParts(local: LocalReply, requestId: string): { headers: str
     body = local.body;
   }
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers.push('content-length', String(Buffer.byteLength(body)));
-  else if (body === undefined) headers.push('content-length', '0');
+  // 204 and 304 carry no body and no Content-Length (RFC 9110 §8.6); any other empty answer says 0.
+  else if (body === undefined && local.status !== 204 && local.status !== 304) headers.push('content-length', '0');
   return { headers, body };
 }
