@@ -37,9 +37,17 @@ export interface Responder {
 }
 
 export function runLifecycle(responder: Responder, req: IncomingMessage): void {
-  const { ex, runtime } = responder;
-  const refused = checkRequest(req, ex, runtime.config.server);
+  const refused = checkRequest(req, responder.ex, responder.runtime.config.server);
   if (refused !== undefined) return responder.answer(reply(refused));
+  routeAndAdmit(responder);
+}
+
+/**
+ * From routing on: route, request policies, then the responder's attempts or local reply. A request the
+ * gateway makes itself (internal-responder.ts) starts here, its exchange already checked.
+ */
+export function routeAndAdmit(responder: Responder): void {
+  const { ex, runtime } = responder;
   const found = preflightLookup(runtime, ex) ?? runtime.router.lookup(ex.method, ex.path, ex.host, ex.headers);
   if (found.kind === 'not_found') return responder.answer(reply('route_not_found'));
   if (found.kind === 'method_not_allowed') return responder.answer(reply('method_not_allowed', { allow: found.allow }));
