@@ -5,6 +5,7 @@
  * runtime the request ran on. A second call for the same exchange does nothing.
  */
 import type { Exchange } from '../pipeline/exchange.ts';
+import type { Attempt } from '../proxy/attempt.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -14,4 +15,18 @@ export function finish(gateway: Gateway, runtime: Runtime, ex: Exchange): void {
   runtime.accessLog.write(ex);
   gateway.finishHooks.run(ex);
   runtime.leave();
+}
+
+/**
+ * The client side closed: an attempt still running is cancelled, and the request is logged 499
+ * client_aborted unless it had been answered (`answered`; an upgraded connection closing is its normal end,
+ * a response cut mid-body is not). Then finish.
+ */
+export function finishOnClose(gateway: Gateway, runtime: Runtime, ex: Exchange, attempt: Attempt | undefined, answered: boolean): void {
+  if (attempt !== undefined && !attempt.done) attempt.cancel('client_aborted');
+  if (!answered || ex.status === 0) {
+    ex.status = 499;
+    ex.reason = 'client_aborted';
+  }
+  finish(gateway, runtime, ex);
 }

@@ -21,7 +21,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { replyParts } from './error-response.ts';
-import { finish } from './finish.ts';
+import { finishOnClose } from './finish.ts';
 import { runLifecycle, type Responder } from './lifecycle.ts';
 import { bodySink, responsePhase } from './response-phase.ts';
 import { newExchange } from './server-stage.ts';
@@ -134,19 +134,11 @@ export class HttpResponder implements Responder, AttemptOwner {
     }
   }
 
+  // Closed with an attempt still running (mid-response), while policies were deciding (a JWKS fetch), or
+  // after the answer was written.
   readonly #closed = (): void => {
-    const ex = this.ex;
     const attempt = this.#attempt;
-    if (attempt !== undefined && !attempt.done) {
-      attempt.cancel('client_aborted');
-      ex.status = 499;
-      ex.reason = 'client_aborted';
-    } else if (ex.status === 0) {
-      // Gone while policies were still deciding (e.g. a JWKS fetch), or before an answer was written.
-      ex.status = 499;
-      ex.reason = 'client_aborted';
-    }
-    finish(this.gateway, this.runtime, ex);
+    finishOnClose(this.gateway, this.runtime, this.ex, attempt, attempt === undefined || attempt.done);
   };
 }
 

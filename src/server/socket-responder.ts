@@ -22,7 +22,7 @@ import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { replyParts } from './error-response.ts';
-import { finish } from './finish.ts';
+import { finishOnClose } from './finish.ts';
 import { runLifecycle, type Responder } from './lifecycle.ts';
 import { responsePhase } from './response-phase.ts';
 import { newExchange } from './server-stage.ts';
@@ -155,21 +155,8 @@ export class SocketResponder implements Responder, AttemptOwner {
     }
   }
 
-  readonly #closed = (): void => {
-    const ex = this.ex;
-    const attempt = this.#attempt;
-    if (attempt !== undefined && !attempt.done) {
-      attempt.cancel('client_aborted');
-      if (ex.status === 0) {
-        ex.status = 499;
-        ex.reason = 'client_aborted';
-      }
-    } else if (ex.status === 0) {
-      ex.status = 499;
-      ex.reason = 'client_aborted';
-    }
-    finish(this.gateway, this.runtime, ex);
-  };
+  // An upgraded connection closing is its normal end; one closed before any answer is a client abort.
+  readonly #closed = (): void => finishOnClose(this.gateway, this.runtime, this.ex, this.#attempt, true);
 }
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 426: 'Upgrade Required' };
