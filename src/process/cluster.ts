@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { listenerUrl, startInstance } from './instance.ts';
-import type { Backend } from './supervisor.ts';
+import type { Workers } from './workers.ts';
 
 type ToWorker = { type: 'config'; config: Config } | { type: 'drain' };
 type FromWorker = { type: 'listening'; port: number } | { type: 'applied'; ok: boolean; error?: string };
@@ -32,7 +32,7 @@ function waitFor<T extends FromWorker['type']>(worker: Worker, type: T, timeoutM
   });
 }
 
-export async function startCluster(initial: Config, count: number, log: Logger): Promise<Backend> {
+export async function startCluster(initial: Config, count: number, log: Logger): Promise<Workers> {
   let config = initial;
   let stopping = false;
   let started = false;
