@@ -11,17 +11,11 @@
  * reported to the caller rather than failing the apply.
  */
 import type { Config } from '../config/schema.ts';
-import { ask, nextId, type WorkerLink } from './channel.ts';
+import { ask, failureOf, nextId, type WorkerLink } from './channel.ts';
 
 export interface Applied {
   /** Workers that did not confirm their commit, with why. */
   readonly unconfirmed: readonly string[];
-}
-
-/** Why a settled prepare or commit did not succeed, or undefined if it did. */
-function failureOf(link: WorkerLink, result: PromiseSettledResult<{ ok: boolean; error?: string }>): string | undefined {
-  if (result.status === 'rejected') return result.reason instanceof Error ? result.reason.message : String(result.reason);
-  return result.value.ok ? undefined : `${link.name}: ${result.value.error ?? 'failed'}`;
 }
 
 export async function applyConfig(links: readonly WorkerLink[], config: Config, timeoutMs: number): Promise<Applied> {

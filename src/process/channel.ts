@@ -121,6 +121,12 @@ export function ask<R extends Request>(to: WorkerLink, message: R, timeoutMs: nu
   });
 }
 
+/** Why a settled request to `link` did not succeed (no answer, or an answer with ok false); undefined if it did. */
+export function failureOf(link: WorkerLink, result: PromiseSettledResult<{ readonly ok: boolean; readonly error?: string }>): string | undefined {
+  if (result.status === 'rejected') return result.reason instanceof Error ? result.reason.message : String(result.reason);
+  return result.value.ok ? undefined : `${link.name}: ${result.value.error ?? 'failed'}`;
+}
+
 /** One handler per message type: a map the compiler checks covers every type of the union. */
 export type Handlers<M extends { readonly type: string }> = { readonly [K in M['type']]: (message: Extract<M, { type: K }>) => void };
 
