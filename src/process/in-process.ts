@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import { applyCommand } from './commands.ts';
 import { listenerUrl, startInstance } from './instance.ts';
 import type { Workers } from './workers.ts';
 
@@ -13,6 +14,8 @@ export async function startInProcess(config: Config, log: Logger): Promise<Worke
     url: listenerUrl(config.listen.tls ? 'https' : 'http', instance.address.address, instance.address.port),
     ready: () => !instance.gateway.draining,
     reload: async (next) => instance.reload(next),
+    snapshot: async () => instance.gateway.snapshot(),
+    command: async (command) => applyCommand(instance.gateway, command),
     shutdown: () => instance.shutdown(),
   };
 }
