@@ -4,7 +4,7 @@
  *
  * With workers > 1 the primary owns config loading and watching; workers only serve what they are sent
  * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
- * positions.
+ * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import { startCluster } from './cluster.ts';
 import type { ConfigSource } from './config-source.ts';
 import { startInProcess } from './in-process.ts';
@@ -28,6 +29,8 @@ export interface GatewayProcess {
   readonly adminUrl: string | undefined;
   /** Reloads from the source; resolves true if the new config is serving. */
   reload(): Promise<boolean>;
+  /** Traffic and targets of every worker, merged: the same shape with 1 or N workers (GET /snapshot). */
+  snapshot(): Promise<GatewaySnapshot>;
   shutdown(): Promise<void>;
 }
 
@@ -48,7 +51,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   let draining = false;
   let admin: http.Server | undefined;
   if (config.admin.enabled) {
-    admin = createAdminServer({ ready: () => !draining && workers.ready() });
+    admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot() }, log);
     admin.listen(config.admin.port, config.admin.host);
     try {
       await once(admin, 'listening');
@@ -107,5 +110,5 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     process.off('SIGHUP', onHup).off('SIGTERM', onStop).off('SIGINT', onStop);
   };
   if (handleSignals) process.on('SIGHUP', onHup).on('SIGTERM', onStop).on('SIGINT', onStop);
-  return { url: workers.url, adminUrl, reload, shutdown };
+  return { url: workers.url, adminUrl, reload, snapshot: () => workers.snapshot(), shutdown };
 }
