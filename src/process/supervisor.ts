@@ -63,7 +63,6 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   }
   const adminAddress = admin?.address() as AddressInfo | undefined;
   const adminUrl = adminAddress && listenerUrl('http', adminAddress.address, adminAddress.port);
-  log.info({ url: workers.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
 
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reloadOnce = async (): Promise<boolean> => {
@@ -110,5 +109,8 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     process.off('SIGHUP', onHup).off('SIGTERM', onStop).off('SIGINT', onStop);
   };
   if (handleSignals) process.on('SIGHUP', onHup).on('SIGTERM', onStop).on('SIGINT', onStop);
+  // Last: whoever waits for this line may signal the process at once, and until the handlers above are
+  // attached SIGHUP's default action ends it.
+  log.info({ url: workers.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
   return { url: workers.url, adminUrl, reload, snapshot: () => workers.snapshot(), shutdown };
 }
