@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
 import { applyConfig } from './apply-config.ts';
-import { ask, clusterLink, failureOf, nextId, serialization, type WorkerLink } from './channel.ts';
+import { ask, clusterLink, failureOf, nextId, serialization, type Command, type WorkerLink } from './channel.ts';
 import { listenerUrl } from './instance.ts';
 import type { Workers } from './workers.ts';
 
@@ -32,110 +32,144 @@ function online(worker: Worker): Promise<void> {
   });
 }
 
-export async function startCluster(initial: Config, count: number, log: Logger): Promise<Workers> {
-  let config = initial;
-  let stopping = false;
-  let started = false;
-  let port = 0;
-  let deaths: number[] = [];
-  const links = new Map<Worker, WorkerLink>();
+export async function startCluster(config: Config, count: number, log: Logger): Promise<Workers> {
+  const workers = new ClusterWorkers(config, count, log);
+  await workers.start();
+  return workers;
+}
+
+class ClusterWorkers implements Workers {
+  readonly #count: number;
+  readonly #log: Logger;
+  readonly #listen: Config['listen'];
+  #config: Config;
+  #stopping = false;
+  #started = false;
+  #port = 0;
+  #deaths: number[] = [];
+  readonly #links = new Map<Worker, WorkerLink>();
   /** Workers that serve the current config: the ones a reload and a command go to. */
-  const serving = new Set<Worker>();
-  const snapshots = new Map<Worker, GatewaySnapshot>();
-  // Reloads and workers joining run one at a time, so a worker that started during a reload cannot miss it.
-  let queue: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = queue.then(work, work);
-    queue = run.catch(() => {});
+  readonly #serving = new Set<Worker>();
+  readonly #snapshots = new Map<Worker, GatewaySnapshot>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(config: Config, count: number, log: Logger) {
+    this.#config = config;
+    this.#listen = config.listen;
+    this.#count = count;
+    this.#log = log;
+  }
+
+  get url(): string {
+    return listenerUrl(this.#listen.tls ? 'https' : 'http', this.#listen.host, this.#port);
+  }
+
+  async start(): Promise<void> {
+    cluster.setupPrimary({ serialization });
+    try {
+      await Promise.all(Array.from({ length: this.#count }, () => this.#spawn()));
+    } catch (error) {
+      this.#stopping = true;
+      for (const w of this.#links.keys()) w.process.kill('SIGKILL');
+      throw error;
+    }
+    this.#started = true;
+  }
+
+  ready(): boolean {
+    return this.#serving.size === this.#count;
+  }
+
+  reload(next: Config): Promise<void> {
+    return this.#exclusive(async () => {
+      const { unconfirmed } = await applyConfig(this.#servingLinks(), next, APPLY_TIMEOUT_MS);
+      this.#config = next;
+      if (unconfirmed.length > 0) this.#log.warn({ unconfirmed }, 'config committed, but not every worker confirmed it');
+    });
+  }
+
+  async snapshot(): Promise<GatewaySnapshot> {
+    // Asking first makes the answer current; the answers land in #snapshots through the listener #spawn adds.
+    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId() }, REPORT_TIMEOUT_MS)));
+    return mergeSnapshots([...this.#snapshots.values()]);
+  }
+
+  async command(command: Command): Promise<void> {
+    const links = this.#servingLinks();
+    const id = nextId();
+    const results = await Promise.allSettled(links.map((link) => ask(link, { type: 'command', id, command }, COMMAND_TIMEOUT_MS)));
+    const failure = links.map((link, i) => failureOf(link, results[i]!)).find((f) => f !== undefined);
+    if (failure !== undefined) throw new Error(failure);
+  }
+
+  async shutdown(): Promise<{ drained: boolean }> {
+    this.#stopping = true;
+    const exits = [...this.#links.keys()].map((w) => new Promise((resolve) => { if (w.isDead()) resolve(undefined); else w.once('exit', resolve); }));
+    for (const link of this.#links.values()) link.send({ type: 'drain' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(exits), new Promise((r) => { timer = setTimeout(r, this.#config.server.drainTimeout + 5000); })]);
+    clearTimeout(timer);
+    for (const w of this.#links.keys()) w.process.kill('SIGKILL');
+    return { drained: this.#links.size === 0 };
+  }
+
+  /** Runs reloads and workers joining one at a time, so a worker that started during a reload cannot miss it. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
     return run;
-  };
-  const servingLinks = () => [...serving].map((w) => links.get(w)!);
+  }
 
-  // A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop.
-  const respawnDelay = (): number => {
-    const now = Date.now();
-    deaths = [...deaths.filter((t) => now - t < 30_000), now];
-    return deaths.length <= 1 ? 0 : Math.min(10_000, 250 * 2 ** (deaths.length - 2));
-  };
+  #servingLinks(): WorkerLink[] {
+    return [...this.#serving].map((w) => this.#links.get(w)!);
+  }
 
-  const onExit = (worker: Worker, code: number | null, signal: string | null) => {
-    links.delete(worker);
-    serving.delete(worker);
-    snapshots.delete(worker);
-    // A worker that cannot start with the first config would fail again if replaced: that fails the start.
-    if (stopping || !started) return;
-    const delayMs = respawnDelay();
-    log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'worker died; starting a replacement');
-    setTimeout(() => {
-      if (stopping) return;
-      spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
-    }, delayMs).unref();
-  };
-
-  const spawn = async (): Promise<void> => {
+  async #spawn(): Promise<void> {
     const worker = cluster.fork({ GATEHOUSE_WORKER: '1' });
     const link = clusterLink(worker);
-    links.set(worker, link);
-    worker.on('exit', (code, signal) => onExit(worker, code, signal));
+    this.#links.set(worker, link);
+    worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     link.listen((message) => {
-      if (message.type === 'snapshot' && !worker.isDead()) snapshots.set(worker, message.snapshot);
+      if (message.type === 'snapshot' && !worker.isDead()) this.#snapshots.set(worker, message.snapshot);
     });
     await online(worker);
-    const startedWith = config;
-    port = (await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS)).port;
-    await exclusive(async () => {
-      if (worker.isDead()) return;
-      try {
-        // A reload that ran while this worker started did not reach it: bring it up to date before it counts.
-        if (startedWith !== config) await applyConfig([link], config, APPLY_TIMEOUT_MS);
-        serving.add(worker);
-      } catch (error) {
-        // It serves an old config the others do not: it must not stay. Its exit starts a replacement.
-        log.error({ err: error, workerPid: worker.process.pid }, 'a new worker could not apply the current config');
-        worker.process.kill('SIGKILL');
-      }
-    });
-  };
-
-  cluster.setupPrimary({ serialization });
-  try {
-    await Promise.all(Array.from({ length: count }, spawn));
-  } catch (error) {
-    stopping = true;
-    for (const w of links.keys()) w.process.kill('SIGKILL');
-    throw error;
+    const startedWith = this.#config;
+    this.#port = (await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS)).port;
+    await this.#exclusive(() => this.#join(worker, link, startedWith));
   }
-  started = true;
-  return {
-    url: listenerUrl(config.listen.tls ? 'https' : 'http', config.listen.host, port),
-    ready: () => serving.size === count,
-    reload: (next) => exclusive(async () => {
-      const { unconfirmed } = await applyConfig(servingLinks(), next, APPLY_TIMEOUT_MS);
-      config = next;
-      if (unconfirmed.length > 0) log.warn({ unconfirmed }, 'config committed, but not every worker confirmed it');
-    }),
-    async snapshot() {
-      // Asking first makes the answer current; the replies land in `snapshots` through the listener above.
-      await Promise.allSettled(servingLinks().map((link) => ask(link, { type: 'report', id: nextId() }, REPORT_TIMEOUT_MS)));
-      return mergeSnapshots([...snapshots.values()]);
-    },
-    async command(command) {
-      const targets = servingLinks();
-      const id = nextId();
-      const results = await Promise.allSettled(targets.map((link) => ask(link, { type: 'command', id, command }, COMMAND_TIMEOUT_MS)));
-      const failure = targets.map((link, i) => failureOf(link, results[i]!)).find((f) => f !== undefined);
-      if (failure !== undefined) throw new Error(failure);
-    },
-    async shutdown() {
-      stopping = true;
-      const workers = [...links.keys()];
-      const exits = workers.map((w) => new Promise((resolve) => { if (w.isDead()) resolve(undefined); else w.once('exit', resolve); }));
-      for (const [, link] of links) link.send({ type: 'drain' });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(exits), new Promise((r) => { timer = setTimeout(r, config.server.drainTimeout + 5000); })]);
-      clearTimeout(timer);
-      for (const w of links.keys()) w.process.kill('SIGKILL');
-      return { drained: links.size === 0 };
-    },
-  };
+
+  /** Counts a started worker as serving, once it serves the current config. */
+  async #join(worker: Worker, link: WorkerLink, startedWith: Config): Promise<void> {
+    if (worker.isDead()) return;
+    try {
+      // A reload that ran while this worker started did not reach it: bring it up to date before it counts.
+      if (startedWith !== this.#config) await applyConfig([link], this.#config, APPLY_TIMEOUT_MS);
+      this.#serving.add(worker);
+    } catch (error) {
+      // It serves an old config the others do not: it must not stay. Its exit starts a replacement.
+      this.#log.error({ err: error, workerPid: worker.process.pid }, 'a new worker could not apply the current config');
+      worker.process.kill('SIGKILL');
+    }
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.#links.delete(worker);
+    this.#serving.delete(worker);
+    this.#snapshots.delete(worker);
+    // A worker that cannot start with the first config would fail again if replaced: that fails the start.
+    if (this.#stopping || !this.#started) return;
+    const delayMs = this.#respawnDelay();
+    this.#log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'worker died; starting a replacement');
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#spawn().catch((error: unknown) => this.#log.error({ err: error }, 'replacement worker failed to start'));
+    }, delayMs).unref();
+  }
+
+  /** A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop. */
+  #respawnDelay(): number {
+    const now = Date.now();
+    this.#deaths = [...this.#deaths.filter((t) => now - t < 30_000), now];
+    return this.#deaths.length <= 1 ? 0 : Math.min(10_000, 250 * 2 ** (this.#deaths.length - 2));
+  }
 }
