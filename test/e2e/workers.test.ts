@@ -194,9 +194,7 @@ describe('workers: 2', () => {
     assert.equal(await g.stop('SIGTERM'), 0);
   });
 
-  it('shows the sum of both workers\' counts in GET /snapshot after known traffic', {
-    todo: 'passes once the finish phase feeds gateway.snapshot() its counts (requests, statusClasses, per-target attempts)',
-  }, async () => {
+  it('shows the sum of both workers\' counts in GET /snapshot after known traffic', async () => {
     const g = await start(fixture(), ['a']);
     const N = 40;
     const ids = Array.from({ length: N }, (_, i) => `snapshot-${process.pid}-${i}`);
