@@ -13,7 +13,7 @@ import { start, startUsage } from './cli/start.ts';
 import { validate, validateUsage } from './cli/validate.ts';
 import { GatewayError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
-import { runWorker } from './process/cluster.ts';
+import { runWorker } from './process/worker.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -6,7 +6,7 @@ import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { memorySource } from '../process/config-source.ts';
-import { runGateway, type RunningGateway } from '../process/supervisor.ts';
+import { runGateway, type GatewayProcess } from '../process/supervisor.ts';
 import { hostPort, parse, workersOf } from './args.ts';
 
 export const proxyUsage = `gatehouse proxy --listen HOST:PORT --to URL [--to URL ...] [--admin HOST:PORT] [--workers N|auto]
@@ -36,6 +36,6 @@ function proxyConfig(argv: string[]): Config {
   return parsed.data;
 }
 
-export async function proxy(argv: string[]): Promise<RunningGateway> {
+export async function proxy(argv: string[]): Promise<GatewayProcess> {
   return runGateway(memorySource(proxyConfig(argv)), createLogger());
 }

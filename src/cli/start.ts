@@ -1,7 +1,7 @@
 /** `gatehouse start -c FILE`: run the gateway on a config file. */
 import { createLogger } from '../observability/logger.ts';
 import { fileSource } from '../process/config-source.ts';
-import { runGateway, type RunningGateway } from '../process/supervisor.ts';
+import { runGateway, type GatewayProcess } from '../process/supervisor.ts';
 import { parse, portOf, workersOf } from './args.ts';
 import { GatewayError } from '../errors.ts';
 
@@ -11,7 +11,7 @@ export const startUsage = `gatehouse start -c FILE [--port N] [--workers N|auto]
   --port N            override listen.port
   --workers N|auto    override workers`;
 
-export async function start(argv: string[]): Promise<RunningGateway> {
+export async function start(argv: string[]): Promise<GatewayProcess> {
   const { values } = parse(argv, {
     config: { type: 'string', short: 'c' },
     port: { type: 'string' },

@@ -1,132 +1,175 @@
 /**
- * Multi-core serving with node:cluster. The primary forks N workers (re-running this program) that share the
- * listening socket; it sends each worker the validated config, and later every reload and the drain order.
- * A worker that dies unexpectedly is logged and replaced with the current config.
- *
- * Messages, primary -> worker: {type:'config', config} | {type:'drain'};
- * worker -> primary: {type:'listening', port} | {type:'applied', ok, error?}.
+ * Multi-core serving with node:cluster, the primary's side. The primary forks N workers (re-running this
+ * program, see worker.ts) that share the listening socket, and talks to them over the channel (channel.ts):
+ * it sends the first config, applies every reload with prepare/commit (apply-config.ts), relays commands,
+ * keeps each worker's latest snapshot and orders the drain. A worker that dies unexpectedly is logged and
+ * replaced with the current config; its snapshot is dropped with it.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { listenerUrl, startInstance } from './instance.ts';
-import type { Backend } from './supervisor.ts';
-
-type ToWorker = { type: 'config'; config: Config } | { type: 'drain' };
-type FromWorker = { type: 'listening'; port: number } | { type: 'applied'; ok: boolean; error?: string };
+import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
+import { applyConfig } from './apply-config.ts';
+import { ask, clusterLink, failureOf, nextId, serialization, type Command, type WorkerLink } from './channel.ts';
+import { listenerUrl } from './instance.ts';
+import type { Workers } from './workers.ts';
 
 const WORKER_START_TIMEOUT_MS = 15_000;
+const APPLY_TIMEOUT_MS = 15_000;
+const COMMAND_TIMEOUT_MS = 5_000;
+/** How long a snapshot request waits for fresh reports; a worker that is slower is merged with its last one. */
+const REPORT_TIMEOUT_MS = 500;
 
-function waitFor<T extends FromWorker['type']>(worker: Worker, type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>> {
+/** Resolves when the worker is online; rejects if it exits first (a crash while loading the program). */
+function online(worker: Worker): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`worker ${worker.process.pid} did not answer "${type}" in ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (m: FromWorker) => { if (m.type === type) finish(undefined, m as Extract<FromWorker, { type: T }>); };
-    const onExit = (code: number | null) => finish(new Error(`worker ${worker.process.pid} exited (code ${code}) before answering "${type}"`));
-    function finish(error?: Error, message?: Extract<FromWorker, { type: T }>) {
-      clearTimeout(timer);
-      worker.off('message', onMessage).off('exit', onExit);
-      if (error) reject(error); else resolve(message!);
-    }
-    worker.on('message', onMessage).on('exit', onExit);
+    const onOnline = () => { worker.off('exit', onExit); resolve(); };
+    const onExit = (code: number | null, signal: string | null) => {
+      worker.off('online', onOnline);
+      reject(new Error(`worker ${worker.process.pid} exited (${signal ? `signal ${signal}` : `code ${code}`}) before it was online`));
+    };
+    worker.once('online', onOnline).once('exit', onExit);
   });
 }
 
-export async function startCluster(initial: Config, count: number, log: Logger): Promise<Backend> {
-  let config = initial;
-  let stopping = false;
-  let started = false;
-  const workers = new Set<Worker>();
-  let port = 0;
-  let deaths: number[] = [];
+export async function startCluster(config: Config, count: number, log: Logger): Promise<Workers> {
+  const workers = new ClusterWorkers(config, count, log);
+  await workers.start();
+  return workers;
+}
 
-  // A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop.
-  const respawnDelay = (): number => {
-    const now = Date.now();
-    deaths = [...deaths.filter((t) => now - t < 30_000), now];
-    return deaths.length <= 1 ? 0 : Math.min(10_000, 250 * 2 ** (deaths.length - 2));
-  };
+class ClusterWorkers implements Workers {
+  readonly #count: number;
+  readonly #log: Logger;
+  readonly #listen: Config['listen'];
+  #config: Config;
+  #stopping = false;
+  #started = false;
+  #port = 0;
+  #deaths: number[] = [];
+  readonly #links = new Map<Worker, WorkerLink>();
+  /** Workers that serve the current config: the ones a reload and a command go to. */
+  readonly #serving = new Set<Worker>();
+  readonly #snapshots = new Map<Worker, GatewaySnapshot>();
+  #queue: Promise<unknown> = Promise.resolve();
 
-  const spawn = async (): Promise<Worker> => {
-    const worker = cluster.fork({ GATEHOUSE_WORKER: '1' });
-    workers.add(worker);
-    worker.on('exit', (code, signal) => {
-      workers.delete(worker);
-      // A worker that cannot start with the first config would fail again if replaced: that fails the start.
-      if (stopping || !started) return;
-      const delayMs = respawnDelay();
-      log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'worker died; starting a replacement');
-      setTimeout(() => {
-        if (stopping) return;
-        spawn().catch((error: unknown) => log.error({ err: error }, 'replacement worker failed to start'));
-      }, delayMs).unref();
-    });
-    await once(worker, 'online');
-    worker.send({ type: 'config', config } satisfies ToWorker);
-    const listening = await waitFor(worker, 'listening', WORKER_START_TIMEOUT_MS);
-    port = listening.port;
-    return worker;
-  };
-
-  try {
-    await Promise.all(Array.from({ length: count }, spawn));
-  } catch (error) {
-    stopping = true;
-    for (const w of workers) w.process.kill('SIGKILL');
-    throw error;
+  constructor(config: Config, count: number, log: Logger) {
+    this.#config = config;
+    this.#listen = config.listen;
+    this.#count = count;
+    this.#log = log;
   }
-  started = true;
-  return {
-    url: listenerUrl(config.listen.tls ? 'https' : 'http', config.listen.host, port),
-    ready: () => workers.size === count,
-    async reload(next) {
-      const answers = await Promise.all([...workers].map(async (w) => {
-        w.send({ type: 'config', config: next } satisfies ToWorker);
-        return waitFor(w, 'applied', WORKER_START_TIMEOUT_MS);
-      }));
-      const failed = answers.find((a) => !a.ok);
-      if (failed) throw new Error(failed.error ?? 'a worker rejected the config');
-      config = next;
-    },
-    async shutdown() {
-      stopping = true;
-      const exits = [...workers].map((w) => once(w, 'exit'));
-      for (const w of workers) w.send({ type: 'drain' } satisfies ToWorker);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(exits), new Promise((r) => { timer = setTimeout(r, config.server.drainTimeout + 5000); })]);
-      clearTimeout(timer);
-      for (const w of workers) w.process.kill('SIGKILL');
-      return { drained: workers.size === 0 };
-    },
-  };
-}
 
-/** The worker side: serve what the primary sends, until told to drain. */
-export function runWorker(log: Logger): void {
-  let instance: Awaited<ReturnType<typeof startInstance>> | undefined;
-  const send = (m: FromWorker) => process.send?.(m);
-  // Signals go to the primary, which orders the drain; a worker must not die on the terminal's Ctrl-C first.
-  process.on('SIGINT', () => {}).on('SIGTERM', () => {}).on('SIGHUP', () => {});
-  process.on('message', (m: ToWorker) => {
-    if (m.type === 'config') {
-      if (!instance) {
-        startInstance(m.config, log).then((started) => {
-          instance = started;
-          send({ type: 'listening', port: started.address.port });
-        }, (error: unknown) => {
-          log.fatal({ err: error }, 'worker could not start');
-          process.exit(1);
-        });
-        return;
-      }
-      try {
-        instance.reload(m.config);
-        send({ type: 'applied', ok: true });
-      } catch (error) {
-        send({ type: 'applied', ok: false, error: String(error) });
-      }
-    } else if (m.type === 'drain') {
-      void (instance?.shutdown() ?? Promise.resolve()).then(() => process.exit(0));
+  get url(): string {
+    return listenerUrl(this.#listen.tls ? 'https' : 'http', this.#listen.host, this.#port);
+  }
+
+  async start(): Promise<void> {
+    cluster.setupPrimary({ serialization });
+    try {
+      await Promise.all(Array.from({ length: this.#count }, () => this.#spawn()));
+    } catch (error) {
+      this.#stopping = true;
+      for (const w of this.#links.keys()) w.process.kill('SIGKILL');
+      throw error;
     }
-  });
+    this.#started = true;
+  }
+
+  ready(): boolean {
+    return this.#serving.size === this.#count;
+  }
+
+  reload(next: Config): Promise<void> {
+    return this.#exclusive(async () => {
+      const { unconfirmed } = await applyConfig(this.#servingLinks(), next, APPLY_TIMEOUT_MS);
+      this.#config = next;
+      if (unconfirmed.length > 0) this.#log.warn({ unconfirmed }, 'config committed, but not every worker confirmed it');
+    });
+  }
+
+  async snapshot(): Promise<GatewaySnapshot> {
+    // Asking first makes the answer current; the answers land in #snapshots through the listener #spawn adds.
+    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId() }, REPORT_TIMEOUT_MS)));
+    return mergeSnapshots([...this.#snapshots.values()]);
+  }
+
+  async command(command: Command): Promise<void> {
+    const links = this.#servingLinks();
+    const id = nextId();
+    const results = await Promise.allSettled(links.map((link) => ask(link, { type: 'command', id, command }, COMMAND_TIMEOUT_MS)));
+    const failure = links.map((link, i) => failureOf(link, results[i]!)).find((f) => f !== undefined);
+    if (failure !== undefined) throw new Error(failure);
+  }
+
+  async shutdown(): Promise<{ drained: boolean }> {
+    this.#stopping = true;
+    const exits = [...this.#links.keys()].map((w) => new Promise((resolve) => { if (w.isDead()) resolve(undefined); else w.once('exit', resolve); }));
+    for (const link of this.#links.values()) link.send({ type: 'drain' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(exits), new Promise((r) => { timer = setTimeout(r, this.#config.server.drainTimeout + 5000); })]);
+    clearTimeout(timer);
+    for (const w of this.#links.keys()) w.process.kill('SIGKILL');
+    return { drained: this.#links.size === 0 };
+  }
+
+  /** Runs reloads and workers joining one at a time, so a worker that started during a reload cannot miss it. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #servingLinks(): WorkerLink[] {
+    return [...this.#serving].map((w) => this.#links.get(w)!);
+  }
+
+  async #spawn(): Promise<void> {
+    const worker = cluster.fork({ GATEHOUSE_WORKER: '1' });
+    const link = clusterLink(worker);
+    this.#links.set(worker, link);
+    worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    link.listen((message) => {
+      if (message.type === 'snapshot' && !worker.isDead()) this.#snapshots.set(worker, message.snapshot);
+    });
+    await online(worker);
+    const startedWith = this.#config;
+    this.#port = (await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS)).port;
+    await this.#exclusive(() => this.#join(worker, link, startedWith));
+  }
+
+  /** Counts a started worker as serving, once it serves the current config. */
+  async #join(worker: Worker, link: WorkerLink, startedWith: Config): Promise<void> {
+    if (worker.isDead()) return;
+    try {
+      // A reload that ran while this worker started did not reach it: bring it up to date before it counts.
+      if (startedWith !== this.#config) await applyConfig([link], this.#config, APPLY_TIMEOUT_MS);
+      this.#serving.add(worker);
+    } catch (error) {
+      // It serves an old config the others do not: it must not stay. Its exit starts a replacement.
+      this.#log.error({ err: error, workerPid: worker.process.pid }, 'a new worker could not apply the current config');
+      worker.process.kill('SIGKILL');
+    }
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.#links.delete(worker);
+    this.#serving.delete(worker);
+    this.#snapshots.delete(worker);
+    // A worker that cannot start with the first config would fail again if replaced: that fails the start.
+    if (this.#stopping || !this.#started) return;
+    const delayMs = this.#respawnDelay();
+    this.#log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'worker died; starting a replacement');
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#spawn().catch((error: unknown) => this.#log.error({ err: error }, 'replacement worker failed to start'));
+    }, delayMs).unref();
+  }
+
+  /** A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop. */
+  #respawnDelay(): number {
+    const now = Date.now();
+    this.#deaths = [...this.#deaths.filter((t) => now - t < 30_000), now];
+    return this.#deaths.length <= 1 ? 0 : Math.min(10_000, 250 * 2 ** (this.#deaths.length - 2));
+  }
 }

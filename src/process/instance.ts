@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Gateway } from '../runtime/gateway.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { applyServerSettings, createGatewayServer, type ReloadableServer } from '../server/http-server.ts';
 import { startRedirectListener } from '../server/https-redirect.ts';
 import { createTlsListener, type TlsListener } from '../server/tls-server.ts';
@@ -24,6 +25,8 @@ export interface Instance {
    * settings included) is kept from the start; the certificate files are re-read.
    */
   reload(config: Config): void;
+  /** The second half of a reload: swaps in a runtime from gateway.prepare() and applies its server settings. */
+  commit(prepared: Runtime): void;
   /** Stops accepting, lets in-flight requests finish (bounded by server.drainTimeout), closes pools. */
   shutdown(): Promise<{ drained: boolean }>;
 }
@@ -70,16 +73,18 @@ export async function startInstance(config: Config, log?: Logger): Promise<Insta
   }
   const server = listener.server;
   let closing: Promise<{ drained: boolean }> | undefined;
+  const commit = (prepared: Runtime) => {
+    gateway.commit(prepared);
+    applyServerSettings(server, prepared.config.server);
+    tls?.contexts.reload();
+  };
   return {
     gateway,
     server,
     address: server.address() as AddressInfo,
     redirectAddress: redirect?.address() as AddressInfo | undefined,
-    reload(next) {
-      gateway.reload(next);
-      applyServerSettings(server, next.server);
-      tls?.contexts.reload();
-    },
+    reload: (next) => commit(gateway.prepare(next)),
+    commit,
     shutdown() {
       closing ??= (async () => {
         gateway.startDraining();

@@ -4,7 +4,7 @@
  *
  * With workers > 1 the primary owns config loading and watching; workers only serve what they are sent
  * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
- * positions.
+ * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
@@ -16,22 +16,21 @@ import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import { startCluster } from './cluster.ts';
 import type { ConfigSource } from './config-source.ts';
-import { listenerUrl, startInstance } from './instance.ts';
+import { startInProcess } from './in-process.ts';
+import { listenerUrl } from './instance.ts';
+import type { Workers } from './workers.ts';
 
-export interface Backend {
-  readonly url: string;
-  ready(): boolean;
-  reload(config: Config): Promise<void>;
-  shutdown(): Promise<{ drained: boolean }>;
-}
-
-export interface RunningGateway {
+/** A running gateway process: its workers, the admin listener, config reloads and the drain. */
+export interface GatewayProcess {
   readonly url: string;
   readonly adminUrl: string | undefined;
   /** Reloads from the source; resolves true if the new config is serving. */
   reload(): Promise<boolean>;
+  /** Traffic and targets of every worker, merged: the same shape with 1 or N workers (GET /snapshot). */
+  snapshot(): Promise<GatewaySnapshot>;
   shutdown(): Promise<void>;
 }
 
@@ -39,39 +38,31 @@ function workerCount(workers: Config['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
 }
 
-async function startBackend(config: Config, log: Logger): Promise<Backend> {
+function startWorkers(config: Config, log: Logger): Promise<Workers> {
   const n = workerCount(config.workers);
-  if (n > 1) return startCluster(config, n, log);
-  const instance = await startInstance(config, log);
-  return {
-    url: listenerUrl(config.listen.tls ? 'https' : 'http', instance.address.address, instance.address.port),
-    ready: () => !instance.gateway.draining,
-    reload: async (next) => instance.reload(next),
-    shutdown: () => instance.shutdown(),
-  };
+  return n > 1 ? startCluster(config, n, log) : startInProcess(config, log);
 }
 
-export async function runGateway(source: ConfigSource, log: Logger, handleSignals = true): Promise<RunningGateway> {
+export async function runGateway(source: ConfigSource, log: Logger, handleSignals = true): Promise<GatewayProcess> {
   const first = await source.load();
   if (!first.ok) throw new GatewayError('GW_ERR_CONFIG_INVALID', first.problems.map(formatProblem).join('\n'));
   let config = first.config;
-  const backend = await startBackend(config, log);
+  const workers = await startWorkers(config, log);
   let draining = false;
   let admin: http.Server | undefined;
   if (config.admin.enabled) {
-    admin = createAdminServer({ ready: () => !draining && backend.ready() });
+    admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot() }, log);
     admin.listen(config.admin.port, config.admin.host);
     try {
       await once(admin, 'listening');
     } catch (error) {
       // Without this the process would report the failure yet keep serving on the main listener.
-      await backend.shutdown();
+      await workers.shutdown();
       throw error;
     }
   }
   const adminAddress = admin?.address() as AddressInfo | undefined;
   const adminUrl = adminAddress && listenerUrl('http', adminAddress.address, adminAddress.port);
-  log.info({ url: backend.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
 
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reloadOnce = async (): Promise<boolean> => {
@@ -81,7 +72,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
       return false;
     }
     try {
-      await backend.reload(next.config);
+      await workers.reload(next.config);
     } catch (error) {
       log.error({ err: error }, 'config reload failed: the previous config keeps serving');
       return false;
@@ -104,7 +95,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     draining = true;
     log.info('draining');
     // Stop accepting first; closing the watcher meanwhile must not leave a window where new connections land.
-    const stopped = backend.shutdown();
+    const stopped = workers.shutdown();
     await stopWatching?.();
     const { drained } = await stopped;
     if (admin) await new Promise<void>((resolve) => admin.close(() => resolve()));
@@ -118,5 +109,8 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     process.off('SIGHUP', onHup).off('SIGTERM', onStop).off('SIGINT', onStop);
   };
   if (handleSignals) process.on('SIGHUP', onHup).on('SIGTERM', onStop).on('SIGINT', onStop);
-  return { url: backend.url, adminUrl, reload, shutdown };
+  // Last: whoever waits for this line may signal the process at once, and until the handlers above are
+  // attached SIGHUP's default action ends it.
+  log.info({ url: workers.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
+  return { url: workers.url, adminUrl, reload, snapshot: () => workers.snapshot(), shutdown };
 }

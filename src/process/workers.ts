@@ -1,0 +1,24 @@
+/**
+ * The serving side of a gateway process, one name whatever the worker count: one in-process worker
+ * (in-process.ts) or N node:cluster workers (cluster.ts). supervisor.ts starts it with startWorkers and
+ * drives it. This file holds only the interface, so both implementations and the supervisor import it and
+ * none imports another. Every operation means the same with 1 or N workers.
+ */
+import type { Config } from '../config/schema.ts';
+import type { GatewaySnapshot } from '../runtime/snapshot.ts';
+import type { Command } from './channel.ts';
+
+export interface Workers {
+  /** Where clients reach the gateway listener. */
+  readonly url: string;
+  /** Every worker serves and none drains. */
+  ready(): boolean;
+  /** Applies `config` in every worker or in none; rejects with the reason when none. */
+  reload(config: Config): Promise<void>;
+  /** Traffic and targets of all workers, merged into one (snapshot.ts); `workers` says how many. */
+  snapshot(): Promise<GatewaySnapshot>;
+  /** Applies a command in every worker; rejects with the first worker's reason if one could not. */
+  command(command: Command): Promise<void>;
+  /** Drains every worker (bounded by server.drainTimeout) and stops them. */
+  shutdown(): Promise<{ drained: boolean }>;
+}
