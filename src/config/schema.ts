@@ -20,7 +20,7 @@ export const listenSchema = z.strictObject({
 }).describe('Where the gateway accepts client traffic: plain HTTP, or HTTPS (with HTTP/2) when `tls` is set.');
 
 export const adminSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready).'),
+  enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready, GET /snapshot).'),
   host: host().default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network.'),
   port: port().default(9901).describe('Port of the admin listener (0 picks a free port).'),
 }).describe('The admin listener: liveness and readiness for orchestrators.');
