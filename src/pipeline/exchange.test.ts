@@ -105,4 +105,33 @@ describe('Exchange levers', () => {
     ctx.removeRequestHeader('authorization');
     assert.deepEqual([...ctx.removedHeaders!], ['authorization', 'x-api-key']);
   });
+
+  it('sets a request header: one value, replacing what was set or appended before, and the client\'s copies', () => {
+    const ctx = testExchange();
+    assert.equal(ctx.addedHeaders, undefined);
+    ctx.appendRequestHeader('x-a', '1');
+    ctx.setRequestHeader('x-a', '2');
+    ctx.setRequestHeader('x-b', '3');
+    ctx.setRequestHeader('x-a', '4');
+    assert.deepEqual(ctx.addedHeaders, ['x-b', '3', 'x-a', '4']);
+    assert.deepEqual([...ctx.removedHeaders!], ['x-a', 'x-b'], 'the client\'s copies are not forwarded');
+  });
+
+  it('appends request header values after the client\'s copies, which stay', () => {
+    const ctx = testExchange();
+    ctx.appendRequestHeader('x-a', '1');
+    ctx.appendRequestHeader('x-a', '2');
+    assert.deepEqual(ctx.addedHeaders, ['x-a', '1', 'x-a', '2']);
+    assert.equal(ctx.removedHeaders, undefined);
+  });
+
+  it('removes what an earlier policy set or appended along with the client\'s copies', () => {
+    const ctx = testExchange();
+    ctx.setRequestHeader('x-a', '1');
+    ctx.appendRequestHeader('x-b', '2');
+    ctx.appendRequestHeader('x-a', '3');
+    ctx.removeRequestHeader('x-a');
+    assert.deepEqual(ctx.addedHeaders, ['x-b', '2']);
+    assert.deepEqual([...ctx.removedHeaders!], ['x-a']);
+  });
 });

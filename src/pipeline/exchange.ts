@@ -1,7 +1,7 @@
 /**
  * The Exchange: one request's state, from arrival to finish, and the only name for it. The server stage
  * fills in the facts, routing names the route, policies read the facts and pull a few narrow levers (headers
- * removed, query parameters removed, the body capped, the identity set), attempts record what the upstream
+ * removed, set or appended, query parameters removed, the body capped, the identity set), attempts record what the upstream
  * did, and finish reads the outcome for the access log and the finish hooks.
  *
  * It holds no socket: a request the gateway makes itself (a batch item, a composed call) is an Exchange
@@ -97,7 +97,10 @@ export class Exchange {
   // Levers the request policies pull.
   /** Who the request is, set by the auth policy that admitted it. */
   identity: Identity | undefined = undefined;
+  /** Client request headers (lower-case names) left out of what is forwarded. */
   removedHeaders: Set<string> | undefined = undefined;
+  /** Request headers policies add, as [name, value, ...] (lower-case names): forwarded after the client's. */
+  addedHeaders: string[] | undefined = undefined;
   bodyLimit = Infinity;
 
   // The outcome, read by finish.
@@ -169,9 +172,36 @@ export class Exchange {
     this.#query = kept.length ? `?${kept.join('&')}` : '';
   }
 
-  /** Leaves a request header (lower-case name) out of what is forwarded. */
+  /**
+   * Leaves a request header (lower-case name) out of what is forwarded: the client's copies, and any value
+   * an earlier policy set or appended.
+   */
   removeRequestHeader(name: string): void {
     (this.removedHeaders ??= new Set()).add(name);
+    const added = this.addedHeaders;
+    if (added === undefined) return;
+    let w = 0;
+    for (let r = 0; r < added.length; r += 2) {
+      if (added[r] === name) continue;
+      added[w++] = added[r]!;
+      added[w++] = added[r + 1]!;
+    }
+    added.length = w;
+  }
+
+  /**
+   * Forwards a request header (lower-case name) with this one value, replacing the client's copies and any
+   * value set before. Names Gatehouse owns (hop-by-hop, X-Forwarded-*, identity headers) are its own to set:
+   * the config refuses them for the policies that pull this lever.
+   */
+  setRequestHeader(name: string, value: string): void {
+    this.removeRequestHeader(name);
+    (this.addedHeaders ??= []).push(name, value);
+  }
+
+  /** Forwards one more value of a request header (lower-case name), after the client's copies. */
+  appendRequestHeader(name: string, value: string): void {
+    (this.addedHeaders ??= []).push(name, value);
   }
 
   /** Caps the request body: crossing `maxBytes` while it streams aborts the upstream attempt with 413. */

@@ -15,6 +15,7 @@ interface Facts {
   readonly proto?: string;
   readonly forwardedHost?: string | undefined;
   readonly removed?: Set<string>;
+  readonly added?: string[];
   readonly identity?: Identity;
   readonly edge?: EdgeSettings;
 }
@@ -33,6 +34,7 @@ function upstream(r: RawRequest, facts: Facts = {}): string[] {
     forwardedFor: facts.forwardedFor ?? '10.0.0.1', forwardedProto: facts.proto ?? 'http', forwardedHost: facts.forwardedHost,
   });
   ex.removedHeaders = facts.removed;
+  ex.addedHeaders = facts.added;
   ex.identity = facts.identity;
   return upstreamRequestHeaders(ex, facts.edge ?? defaultEdge, facts.overrideHost, 'tp');
 }
@@ -130,6 +132,13 @@ describe('upstream request headers: identity, policies and forwarding facts', ()
     assert.equal(h.has('x-api-key'), false);
     assert.deepEqual(h.get('accept'), ['*/*']);
     assert.deepEqual(h.get('host'), ['a']);
+  });
+
+  it('forwards the headers policies set or appended after the client\'s, and before the gateway\'s own', () => {
+    const flat = upstream(req(['Host', 'a', 'X-Env', 'client', 'Accept', '*/*', 'X-Tag', 'one']),
+      { removed: new Set(['x-env']), added: ['x-env', 'staging', 'x-tag', 'two'], identity: { consumer: 'app' } });
+    assert.deepEqual(flat.slice(0, 10), ['accept', '*/*', 'x-tag', 'one', 'x-env', 'staging', 'x-tag', 'two', 'host', 'a']);
+    assert.deepEqual(flat.slice(-2), ['x-consumer-id', 'app'], 'the identity headers still come last');
   });
 
   it('never forwards HTTP/2 pseudo-headers and uses :authority as the Host', () => {

@@ -17,7 +17,8 @@ function connectionListed(value: string | undefined): Set<string> | undefined {
 
 /**
  * Builds the flat [name, value, ...] header list sent upstream from the client's raw headers, the exchange's
- * forwarding facts and what the request's policies decided (headers removed, the verified identity's headers).
+ * forwarding facts and what the request's policies decided (headers removed, set or appended, the verified
+ * identity's headers).
  * `overrideHost`: the Host to send instead of the client's; `traceparent`: the attempt's.
  */
 export function upstreamRequestHeaders(ex: Exchange, edge: EdgeSettings, overrideHost: string | undefined, traceparent: string): string[] {
@@ -47,6 +48,9 @@ export function upstreamRequestHeaders(ex: Exchange, edge: EdgeSettings, overrid
   if (listed) removeListed(out, listed);
   const removed = ex.removedHeaders;
   if (removed) removeListed(out, removed);
+  // What policies set or appended follows the client's headers and precedes Gatehouse's own.
+  const added = ex.addedHeaders;
+  if (added) for (let i = 0; i < added.length; i++) out.push(added[i]!);
   out.push(
     'host', overrideHost ?? host ?? '',
     'x-request-id', ex.requestId,
