@@ -184,7 +184,8 @@ function numberType(s: z.ZodNumber): string {
 function defaultOf(u: Unwrapped): string {
   if (u.hasDefault) {
     const v = u.defaultValue;
-    if (Array.isArray(v) && v.length === 0) return 'none';
+    // An empty mapping is "none" for a record (a map of names) and "all defaults" for an object of settings.
+    if ((Array.isArray(v) || u.schema instanceof z.ZodRecord) && Object.keys(v as object).length === 0) return 'none';
     if (v !== null && typeof v === 'object' && Object.keys(v).length === 0) return 'all defaults';
     return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
   }

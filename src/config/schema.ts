@@ -8,7 +8,8 @@ import { cidr } from '../net/ip-set.ts';
 import { GATEWAY_OWNED_HEADERS } from '../net/owned-headers.ts';
 import { canonicalHeaderName, identityHeaders, isIdentityHeader } from '../pipeline/identity-headers.ts';
 import { headerName, host, HTTP_METHODS, lowerHeaderName, port } from '../fields/http-fields.ts';
-import { policyListSchema } from './policies-schema.ts';
+import { policyDefinition } from '../policies/policy-registry.ts';
+import { policyListSchema, type PolicyEntry } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
 import { duration, size } from '../fields/units.ts';
@@ -101,11 +102,19 @@ export const configSchema = z.strictObject({
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
+interface IdentityChecked {
+  readonly identity: z.output<typeof identitySchema>;
+  readonly upstreams: Record<string, { hashOn?: HashOn | undefined }>;
+  readonly policies: readonly PolicyEntry[];
+  readonly routes: ReadonlyArray<{ match: { headers?: Record<string, string> | undefined }; policies: readonly PolicyEntry[] }>;
+}
+
 /**
  * Identity headers are removed from every client request before routing, so a route condition or a hash key
- * on one would never see a value: say so rather than silently matching nothing.
+ * on one would never see a value: say so rather than silently matching nothing. And they are Gatehouse's to
+ * set from the verified identity, so no policy may send one upstream (e.g. header-transform).
  */
-function identityIssues(config: { identity: z.output<typeof identitySchema>; upstreams: Record<string, { hashOn?: HashOn | undefined }>; routes: Array<{ match: { headers?: Record<string, string> | undefined } }> }) {
+function identityIssues(config: IdentityChecked) {
   const names = identityHeaders(config.identity).names;
   const isIdentity = (name: string) => isIdentityHeader(names, name.toLowerCase());
   const issues: Array<{ path: Array<string | number>; message: string }> = [];
@@ -119,6 +128,15 @@ function identityIssues(config: { identity: z.output<typeof identitySchema>; ups
       if (isIdentity(header)) issues.push({ path: ['routes', i, 'match', 'headers', header], message: `"${header}" ${why}; match on another header` });
     }
   });
+  const policyHeaders = (entries: readonly PolicyEntry[], at: Array<string | number>) => entries.forEach((entry, i) => {
+    const { type, ...settings } = entry;
+    for (const use of policyDefinition(type)?.upstreamHeaders?.(settings) ?? []) {
+      if (!isIdentity(use.name)) continue;
+      issues.push({ path: [...at, i, ...use.path], message: `"${use.name}" is an identity header: Gatehouse sets it from the verified identity alone; choose another name` });
+    }
+  });
+  policyHeaders(config.policies, ['policies']);
+  config.routes.forEach((route, r) => policyHeaders(route.policies, ['routes', r, 'policies']));
   return issues;
 }
 

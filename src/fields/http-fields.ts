@@ -12,6 +12,11 @@ export const headerName = () => z.string().regex(TOKEN, 'must be a valid header 
 /** A header name, compared case-insensitively: stored lower-case. */
 export const lowerHeaderName = () => headerName().transform((s) => s.toLowerCase());
 
+/** What Node accepts in a header value (RFC 9110 field-value): no line breaks or other control characters but tab. */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export const headerValue = () => z.string().regex(FIELD_VALUE, 'must be a valid header value (no line breaks or control characters)');
+
 /** The request methods a route may be limited to; a route without `methods` is registered for all of them. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 

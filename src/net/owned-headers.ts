@@ -27,3 +27,9 @@ export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP
 export function droppedRequestHeaders(identityNames: ReadonlySet<string>): ReadonlySet<string> {
   return new Set([...GATEWAY_OWNED_HEADERS, ...identityNames]);
 }
+
+/**
+ * Response headers Gatehouse owns: hop-by-hop ones, Content-Length (the framing, set from the body) and
+ * X-Request-ID. Policies may not set, append or remove them.
+ */
+export const GATEWAY_OWNED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'content-length', 'x-request-id']);

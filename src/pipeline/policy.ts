@@ -36,6 +36,12 @@ export interface PolicyDeps {
  */
 export type PolicyKind = 'auth' | 'filter';
 
+/** A header name a policy's settings use, and where in the settings it is. */
+export interface HeaderUse {
+  readonly path: ReadonlyArray<string | number>;
+  readonly name: string;
+}
+
 export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   /** kebab-case: the YAML `type`, the file name, the log field. */
   readonly type: string;
@@ -51,6 +57,11 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
    * this policy on a route limited to other methods instead of getting 405 (see resolve-request.ts).
    */
   readonly answersPreflight?: boolean;
+  /**
+   * The request header names these settings make the policy send upstream, each with its path in the settings.
+   * The config refuses identity headers among them: Gatehouse sets those from the verified identity alone.
+   */
+  readonly upstreamHeaders?: (settings: z.output<S>) => readonly HeaderUse[];
   create(config: z.output<S>, deps: PolicyDeps): Policy;
 }
 

@@ -10,6 +10,7 @@ const DOCUMENTED: ReadonlyArray<readonly [type: string, priority: number, kind: 
   ['api-key-auth', 1250, 'auth'],
   ['request-size-limit', 950, 'filter'],
   ['content-type-filter', 940, 'filter'],
+  ['header-transform', 800, 'filter'],
 ];
 
 describe('policy registry', () => {

@@ -6,12 +6,13 @@ import type { PolicyDefinition } from '../pipeline/policy.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { contentTypeFilter } from './content-type-filter.ts';
 import { cors } from './cors.ts';
+import { headerTransform } from './header-transform.ts';
 import { ipFilter } from './ip-filter.ts';
 import { jwtAuth } from './jwt-auth.ts';
 import { requestSizeLimit } from './request-size-limit.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);
