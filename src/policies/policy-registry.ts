@@ -10,9 +10,10 @@ import { headerTransform } from './header-transform.ts';
 import { ipFilter } from './ip-filter.ts';
 import { jwtAuth } from './jwt-auth.ts';
 import { requestSizeLimit } from './request-size-limit.ts';
+import { requestTermination } from './request-termination.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform, requestTermination,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);
