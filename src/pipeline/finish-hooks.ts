@@ -20,9 +20,12 @@ interface Registered {
 export class FinishHooks {
   #hooks: readonly Registered[] = [];
   readonly #log: Logger;
+  readonly #now: () => number;
 
-  constructor(log: Logger) {
+  /** `now`: the clock the once-a-minute limit on error logs reads (ms; tests inject one). */
+  constructor(log: Logger, now: () => number = () => performance.now()) {
     this.#log = log;
+    this.#now = now;
   }
 
   /** Registers a hook; returns its removal. `name` identifies it in the log if it throws. */
@@ -52,7 +55,7 @@ export class FinishHooks {
   }
 
   #failed(entry: Registered, error: unknown, ex: Exchange): void {
-    const now = performance.now();
+    const now = this.#now();
     if (now - entry.lastErrorLogged < 60_000) return;
     entry.lastErrorLogged = now;
     this.#log.error({ err: error, hook: entry.name, requestId: ex.requestId }, 'a finish hook threw (a bug); further errors from it are logged at most once a minute');
