@@ -31,7 +31,7 @@ export type FailureOutcome = keyof typeof OUTCOME_REASONS;
 
 /** The outcome of an attempt that failed with `error` in `phase`. */
 export function outcomeOfError(error: unknown, phase: AttemptPhase): FailureOutcome {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   if (typeof code === 'string') {
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connect_timeout';
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'response_timeout';
@@ -39,6 +39,9 @@ export function outcomeOfError(error: unknown, phase: AttemptPhase): FailureOutc
     if (CONNECT_FAILURES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return 'connect_failure';
     if (code.startsWith('HPE_') || code === 'UND_ERR_INFO') return phase === 'response-body' ? 'body_error' : 'bad_response';
   }
+  // undici's HTTPParserError often has no code (it looks llhttp's numeric error up in a table keyed by name,
+  // which yields undefined), so its name is what marks a response that is not HTTP.
+  if (name === 'HTTPParserError') return phase === 'response-body' ? 'body_error' : 'bad_response';
   if (phase === 'response-body') return 'body_error';
   return phase === 'connect' ? 'connect_failure' : 'reset';
 }
