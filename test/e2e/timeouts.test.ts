@@ -5,12 +5,11 @@
  * never cut.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { closedPort, echo, startUpstream, until, type FakeUpstream, type Received } from '../helpers/fake-upstream.ts';
+import { blackHole } from '../helpers/black-hole.ts';
 import { assertGatewayError } from '../helpers/raw-http.ts';
 import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
@@ -79,50 +78,6 @@ function assertWithin(elapsed: number, min: number, what: string): void {
 
 function receivedAt(upstream: FakeUpstream, url: string): Received | undefined {
   return upstream.received.find((r) => r.url === url);
-}
-
-/**
- * A listener whose connects hang. Node accepts connections as soon as they arrive, so the listener lives in
- * a child process that, once listening, blocks its event loop (Atomics.wait, no CPU) and never accepts. Its
- * accept queue (backlog 1: Node reads a backlog of 0 as "default", 511) is then filled with connections that
- * are never accepted; Linux drops the SYNs of later connects, which hang until their own timeout, exactly
- * like an unreachable host.
- */
-async function blackHole(): Promise<{ port: number; close(): void }> {
-  const code = `
-    const net = require('node:net');
-    const server = net.createServer();
-    server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-      process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
-    });`;
-  const child: ChildProcess = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const fillers: net.Socket[] = [];
-  const close = () => {
-    for (const s of fillers) s.destroy();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  try {
-    const [line] = await Promise.race([
-      once(child.stdout!, 'data') as Promise<[Buffer]>,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('black-hole listener did not start')), 5000)),
-    ]);
-    const port = Number(line.toString().trim());
-    // Connect until one connect hangs: from then on the queue is full (bounded: a few tries).
-    for (let i = 0; i < 8; i++) {
-      const socket = net.connect({ port, host: '127.0.0.1' });
-      socket.on('error', () => {});
-      fillers.push(socket);
-      const connected = await Promise.race([
-        once(socket, 'connect').then(() => true),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300)),
-      ]);
-      if (!connected) return { port, close };
-    }
-    throw new Error('the black-hole listener kept accepting connections');
-  } catch (error) {
-    close();
-    throw error;
-  }
 }
 
 describe('upstream timeouts', () => {
