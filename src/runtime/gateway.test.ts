@@ -94,3 +94,75 @@ describe('Gateway pools across reloads', () => {
     await gateway.close();
   });
 });
+
+const stateOf = (gateway: Gateway, upstream: string) => gateway.runtime.upstreams.get(upstream)!.targets[0]!.state;
+const failure = { outcome: 'reset', status: undefined, headersMs: undefined, bytesSent: 0, bytesReceived: 0 } as const;
+
+describe('Gateway target state across reloads', () => {
+  it('keeps the same state, with its counts and availability, when a reload keeps the target', async () => {
+    const gateway = new Gateway(config({ kept: origins[0]! }), createLogger('silent'));
+    const state = stateOf(gateway, 'kept');
+    state.report(failure);
+    state.report({ ...failure, outcome: 'response', status: 200, headersMs: 12 });
+    state.available = false;
+    const heard: string[] = [];
+    state.onOutcome((r) => heard.push(r.outcome));
+    const timer = state.setInterval(() => {}, 60_000);
+
+    gateway.reload(config({ kept: origins[0]!, added: origins[1]! }));
+    assert.equal(stateOf(gateway, 'kept'), state, 'the same TargetState object');
+    assert.deepEqual([state.attempts, state.failures, state.latencyEwmaMs, state.available], [2, 1, 12, false]);
+    assert.deepEqual(state.recentOutcomes(), ['reset', 'response']);
+    assert.equal(state.disposed, false);
+    assert.equal(state.timers, 1, 'its timers keep running');
+    state.report(failure);
+    assert.deepEqual(heard, ['reset'], 'its listeners keep listening');
+    assert.equal(gateway.targets.size, 2);
+    state.clearTimer(timer);
+    await gateway.close();
+  });
+
+  it('disposes of a removed target\'s state, timers included, once the old runtime has drained', async () => {
+    const gateway = new Gateway(config({ kept: origins[0]!, removed: origins[1]! }), createLogger('silent'));
+    const removed = stateOf(gateway, 'removed');
+    let ticks = 0;
+    removed.setTimer(() => ticks++, 60_000);
+    removed.setInterval(() => ticks++, 60_000);
+    const old = gateway.runtime;
+    old.enter();
+
+    gateway.reload(config({ kept: origins[0]! }));
+    assert.equal(removed.disposed, false, 'the old runtime still has a request in flight');
+    assert.equal(removed.timers, 2);
+    assert.equal(gateway.targets.size, 2);
+
+    old.leave();
+    assert.equal(removed.disposed, true);
+    assert.equal(removed.timers, 0);
+    assert.equal(gateway.targets.size, 1);
+    assert.equal(stateOf(gateway, 'kept').disposed, false);
+    assert.equal(ticks, 0);
+    await gateway.close();
+  });
+
+  it('keys state by upstream and URL: the same URL under another upstream name starts afresh', async () => {
+    const gateway = new Gateway(config({ first: origins[0]! }), createLogger('silent'));
+    const first = stateOf(gateway, 'first');
+    first.report(failure);
+    gateway.reload(config({ second: origins[0]! }));
+    const second = stateOf(gateway, 'second');
+    assert.notEqual(second, first);
+    assert.equal(second.attempts, 0);
+    assert.equal(first.disposed, true, 'nothing was in flight on the old runtime');
+    await gateway.close();
+  });
+
+  it('disposes of every state on close', async () => {
+    const gateway = new Gateway(config({ a: origins[0]!, b: origins[1]! }), createLogger('silent'));
+    const states = [stateOf(gateway, 'a'), stateOf(gateway, 'b')];
+    for (const state of states) state.setInterval(() => {}, 60_000);
+    await gateway.close();
+    assert.deepEqual(states.map((s) => [s.disposed, s.timers]), [[true, 0], [true, 0]]);
+    assert.equal(gateway.targets.size, 0);
+  });
+});
