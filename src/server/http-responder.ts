@@ -67,7 +67,9 @@ export class HttpResponder implements Responder, AttemptOwner {
     ex.reason = local.reason;
     ex.source = local.source;
     res.writeHead(local.status, headers);
-    writeBody(bodySink(res, head, ex), body, ex, head !== undefined && head.transforms !== undefined);
+    // Node writes no body for a HEAD request, so none is counted; a transform counts its own output.
+    const uncounted = ex.method === 'HEAD' || (head !== undefined && head.transforms !== undefined);
+    writeBody(bodySink(res, head, ex), body, ex, uncounted);
   }
 
   forward(): void {
@@ -142,15 +144,18 @@ export class HttpResponder implements Responder, AttemptOwner {
   };
 }
 
-/** Writes a local reply's body (none, bytes or a stream) and ends the response. */
-function writeBody(sink: Writable, body: string | Buffer | Readable | undefined, ex: Exchange, transformed: boolean): void {
+/**
+ * Writes a local reply's body (none, bytes or a stream) and ends the response. `uncounted`: its bytes are not
+ * added to bytesOut here (a transform counts what it emits; a HEAD answer sends none).
+ */
+function writeBody(sink: Writable, body: string | Buffer | Readable | undefined, ex: Exchange, uncounted: boolean): void {
   if (body === undefined) {
     sink.end();
   } else if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    if (!transformed) ex.bytesOut += Buffer.byteLength(body);
+    if (!uncounted) ex.bytesOut += Buffer.byteLength(body);
     sink.end(body);
   } else {
-    if (!transformed) body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+    if (!uncounted) body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
     body.on('error', () => sink.destroy());
     body.pipe(sink);
   }
