@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'undici';
-import type { Config } from '../config/schema.ts';
+import type { Config, RouteConfig } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -18,7 +18,7 @@ import type { PoolRegistry } from '../upstream/pool-registry.ts';
 import { Target } from '../upstream/target.ts';
 import type { TargetRegistry } from '../upstream/target-registry.ts';
 import { hashKeyOf, type Upstream } from '../upstream/upstream.ts';
-import { routeRuntime } from './route.ts';
+import { routeRuntime, type RetryPolicy } from './route.ts';
 import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
@@ -30,6 +30,8 @@ export interface SharedState {
   readonly targets: TargetRegistry;
   readonly resources: SharedResources;
   readonly log: Logger;
+  /** Each route's retry policy (none: one attempt). Traffic control will build these from the route's config. */
+  readonly retryFor?: ((route: RouteConfig) => RetryPolicy | undefined) | undefined;
 }
 
 export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
@@ -63,7 +65,7 @@ function buildWith(config: Config, shared: SharedState, leases: Array<Lease<unkn
       hashKey: hashKeyOf(upstreamConfig.hashOn),
     });
   }
-  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!, policies.chainFor(r)));
+  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!, policies.chainFor(r), shared.retryFor?.(r)));
   const router = compileRouter(routes);
   const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
   const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);

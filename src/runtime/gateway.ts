@@ -4,7 +4,7 @@
  * finish hooks). A reload is prepare (build a complete runtime) then commit (swap one reference); if building
  * throws, the old runtime keeps serving. Requests already running finish on the runtime they started on.
  */
-import type { Config } from '../config/schema.ts';
+import type { Config, RouteConfig } from '../config/schema.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { FinishHooks } from '../pipeline/finish-hooks.ts';
 import { DeadlineTicker } from './deadline-ticker.ts';
@@ -13,8 +13,17 @@ import { TargetRegistry } from '../upstream/target-registry.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
 import { SharedResources } from '../leases/shared-resources.ts';
+import type { RetryPolicy } from './route.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 import { TrafficCounts } from './traffic-counts.ts';
+
+export interface GatewayOptions {
+  /**
+   * The retry policy of each route (undefined: one attempt only), asked on every build. The seam traffic
+   * control's retries plug into; until then only tests use it.
+   */
+  readonly retryFor?: (route: RouteConfig) => RetryPolicy | undefined;
+}
 
 export class Gateway {
   readonly #shared: SharedState;
@@ -28,8 +37,8 @@ export class Gateway {
   /** Runtimes swapped out whose requests are still running. */
   readonly #retiring = new Set<Runtime>();
 
-  constructor(config: Config, log: Logger = createLogger(config.log.level)) {
-    this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log };
+  constructor(config: Config, log: Logger = createLogger(config.log.level), options: GatewayOptions = {}) {
+    this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log, retryFor: options.retryFor };
     this.finishHooks = new FinishHooks(log);
     this.finishHooks.add('traffic-counts', this.#counts.record);
     this.#runtime = buildRuntime(config, this.#shared);
