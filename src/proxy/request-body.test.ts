@@ -67,6 +67,31 @@ describe('RequestBody replay', () => {
     assert.equal(body.forAttempt(), undefined);
   });
 
+  it('hands the next attempt the client\'s stream itself when no attempt read a byte of it (the connect failed)', () => {
+    const source = stream();
+    source.push('unread');
+    const body = new RequestBody(source, 0);
+    assert.equal(body.forAttempt(), source);
+    assert.equal(body.replayable, true, 'even with no copy kept');
+    assert.equal(body.forAttempt(), source);
+  });
+
+  it('does not hand the stream on once an attempt sent a byte, or something read it, or it was destroyed', () => {
+    const sentFrom = new RequestBody(stream(), 0);
+    sentFrom.forAttempt();
+    sentFrom.sent('a');
+    const read = stream();
+    read.push('x');
+    read.read();
+    const destroyed = stream();
+    destroyed.destroy();
+    for (const body of [sentFrom, new RequestBody(read, 0), new RequestBody(destroyed, 0)]) {
+      body.forAttempt();
+      assert.equal(body.replayable, false);
+      assert.equal(body.forAttempt(), undefined);
+    }
+  });
+
   it('keeps nothing when the route keeps no body (limit 0)', () => {
     const body = new RequestBody(stream(), 0);
     body.forAttempt();

@@ -2,7 +2,8 @@
  * A request body as the upstream attempts consume it. The first attempt streams the client's body as it
  * arrives (never buffered). While it streams, a copy is kept if the route asked for one (`keepLimit` > 0,
  * set by a retry policy) and the body stays within that limit; a later attempt can then replay the copy.
- * A body larger than the limit, or one whose first attempt did not send it whole, cannot be replayed.
+ * A body larger than the limit, or one whose first attempt did not send it whole, cannot be replayed — unless
+ * no attempt read a byte of it (the connection failed first): then the next attempt takes the source itself.
  */
 import type { Readable } from 'node:stream';
 
@@ -13,6 +14,8 @@ export class RequestBody {
   #keptBytes = 0;
   #complete = false;
   #taken = false;
+  /** An attempt sent a byte of it, or all of it (an empty body). */
+  #started = false;
 
   constructor(source: Readable | Buffer, keepLimit: number) {
     this.#source = source;
@@ -21,11 +24,11 @@ export class RequestBody {
   }
 
   /**
-   * The body for the next attempt: the source the first time, the kept copy after that; undefined when it
-   * cannot be sent again (see `replayable`).
+   * The body for the next attempt: the source the first time (and again while no attempt has read from it),
+   * the kept copy after that; undefined when it cannot be sent again (see `replayable`).
    */
   forAttempt(): Readable | Buffer | undefined {
-    if (!this.#taken) {
+    if (!this.#taken || this.#unread) {
       this.#taken = true;
       return this.#source;
     }
@@ -35,6 +38,7 @@ export class RequestBody {
 
   /** An attempt sent this chunk (undici's onBodySent). */
   sent(chunk: Buffer | string): void {
+    this.#started = true;
     const kept = this.#kept;
     if (kept === undefined) return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -45,6 +49,7 @@ export class RequestBody {
 
   /** An attempt sent the whole body (undici's onRequestSent). */
   sentAll(): void {
+    this.#started = true;
     this.#complete = true;
   }
 
@@ -58,6 +63,12 @@ export class RequestBody {
 
   /** A later attempt can send the same body again. */
   get replayable(): boolean {
-    return Buffer.isBuffer(this.#source) || (this.#kept !== undefined && this.#complete);
+    return Buffer.isBuffer(this.#source) || this.#unread || (this.#kept !== undefined && this.#complete);
+  }
+
+  /** The client's stream as it arrived: no attempt sent or read a byte of it, and it is still open. */
+  get #unread(): boolean {
+    const source = this.#source;
+    return !this.#started && !Buffer.isBuffer(source) && !source.readableDidRead && !source.readableEnded && !source.destroyed;
   }
 }
