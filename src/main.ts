@@ -9,6 +9,7 @@ import { demo, demoUsage } from './cli/demo.ts';
 import { hashKeyCommand, hashKeyUsage } from './cli/hash-key.ts';
 import { tokenCommand, tokenUsage } from './cli/token.ts';
 import { proxy, proxyUsage } from './cli/proxy.ts';
+import { schemaCommand, schemaUsage } from './cli/schema.ts';
 import { start, startUsage } from './cli/start.ts';
 import { validate, validateUsage } from './cli/validate.ts';
 import { GatewayError } from './errors.ts';
@@ -17,7 +18,7 @@ import { runWorker } from './process/worker.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const usages = [startUsage, validateUsage, proxyUsage, demoUsage, hashKeyUsage, tokenUsage, 'gatehouse --help | --version'];
+const usages = [startUsage, validateUsage, proxyUsage, demoUsage, hashKeyUsage, tokenUsage, schemaUsage, 'gatehouse --help | --version'];
 
 const help = `Gatehouse ${version}: an API gateway.
 
@@ -53,6 +54,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return tokenCommand(rest);
     case 'hash-key':
       return hashKeyCommand(rest);
+    case 'schema':
+      return schemaCommand(rest);
     case 'demo':
       await demo(rest);
       return undefined;

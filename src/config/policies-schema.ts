@@ -22,7 +22,7 @@ export function policySettingsSchema(entry: unknown): z.ZodType | undefined {
   return typeof type === 'string' ? policyDefinition(type)?.schema : undefined;
 }
 
-const policyEntrySchema = policyEntryBase.transform((entry, ctx): PolicyEntry => {
+export const policyEntrySchema = policyEntryBase.transform((entry, ctx): PolicyEntry => {
   const { type, ...settings } = entry;
   const parsed = policyDefinition(type)!.schema.safeParse(settings);
   if (!parsed.success) {

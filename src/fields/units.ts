@@ -26,6 +26,23 @@ export function parseSize(input: string | number): number | undefined {
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
 }
 
+/**
+ * The accepted spellings as JSON Schema patterns (no flags there, so sizes spell out both cases), carried as
+ * metadata into the config's JSON Schema so editors flag "30 sec" or "1 MB" while the user types. They only
+ * describe: the parsers above decide, with their own messages.
+ */
+export const DURATION_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$`;
+export const DAYS_DURATION_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$`;
+export const SIZE_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*([kKmMgG][iI]?[bB]|[bB])\s*$`;
+
+/** The string or number a unit field takes, described for the JSON Schema. */
+function unitInput(pattern: string, examples: string) {
+  return z.union([
+    z.string().meta({ pattern, description: `e.g. ${examples}` }),
+    z.number().meta({ minimum: 0 }),
+  ]);
+}
+
 /** The longest duration a Node timer can wait. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -35,7 +52,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function duration({ days = false } = {}) {
   const examples = days ? '"365d", "180d", "12h" or "0s"' : '"250ms", "30s", "5m", "1h"';
-  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+  return unitInput(days ? DAYS_DURATION_PATTERN : DURATION_PATTERN, examples).transform((value, ctx) => {
     const ms = parseDuration(value, days);
     // Days can overflow what a number holds exactly: that is no duration either.
     if (ms === undefined || (days && !Number.isSafeInteger(ms))) {
@@ -53,7 +70,7 @@ export function duration({ days = false } = {}) {
 
 /** A zod field for a byte size; the parsed value is bytes. */
 export function size() {
-  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+  return unitInput(SIZE_PATTERN, '"16KiB", "1MiB", "1MB"').transform((value, ctx) => {
     const bytes = parseSize(value);
     if (bytes === undefined) {
       ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: use e.g. "16KiB", "1MiB", "1MB" or a number of bytes` });
