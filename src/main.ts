@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
 import { demo, demoUsage } from './cli/demo.ts';
 import { hashKeyCommand, hashKeyUsage } from './cli/hash-key.ts';
+import { healthCommand, healthUsage } from './cli/health.ts';
 import { tokenCommand, tokenUsage } from './cli/token.ts';
 import { proxy, proxyUsage } from './cli/proxy.ts';
 import { schemaCommand, schemaUsage } from './cli/schema.ts';
@@ -18,7 +19,7 @@ import { runWorker } from './process/worker.ts';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const usages = [startUsage, validateUsage, proxyUsage, demoUsage, hashKeyUsage, tokenUsage, schemaUsage, 'gatehouse --help | --version'];
+const usages = [startUsage, validateUsage, proxyUsage, demoUsage, hashKeyUsage, tokenUsage, schemaUsage, healthUsage, 'gatehouse --help | --version'];
 
 const help = `Gatehouse ${version}: an API gateway.
 
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return tokenCommand(rest);
     case 'hash-key':
       return hashKeyCommand(rest);
+    case 'health':
+      return healthCommand(rest);
     case 'schema':
       return schemaCommand(rest);
     case 'demo':
