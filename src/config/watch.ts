@@ -3,7 +3,9 @@
  * and Kubernetes ConfigMaps and Secrets save) and coalesces each burst of events into one call. Used for the
  * config file (process/supervisor.ts) and the directories of the TLS certificates (server/tls-contexts.ts).
  */
-import { watch } from 'chokidar';
+import { realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 
 /** Quiet time after the last event before `onChange` runs: one call for a burst. */
 const DEBOUNCE_MS = 100;
@@ -18,6 +20,39 @@ export interface WatchOptions {
   readonly directories?: boolean;
   /** Also call `onChange` once the initial scan is done: a file replaced while chokidar was scanning fires no event. */
   readonly whenReady?: boolean;
+}
+
+/** What a path resolves to through its symlinks: real path and inode, or undefined while it does not resolve. */
+function resolvedIdentity(file: string): string | undefined {
+  try {
+    const real = realpathSync(file);
+    return `${real}\0${statSync(real).ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Watches the directories holding `files` for a symlink swapped under them: a Kubernetes ConfigMap volume
+ * renames a new `..data` link over the old one while `gatehouse.yaml -> ..data/gatehouse.yaml` stays as it
+ * was, so the watch on the file hears nothing until the old target is deleted, if it ever is. Any entry
+ * change in the directory re-resolves each file and fires only when one now leads somewhere else.
+ */
+function watchSymlinkSwaps(files: string[], fire: () => void): FSWatcher {
+  const seen = new Map(files.map((file) => [file, resolvedIdentity(file)]));
+  const watcher = watch([...new Set(files.map((file) => dirname(file)))], { ignoreInitial: true, depth: 0, followSymlinks: false });
+  watcher.on('all', (event) => {
+    // Writes to neighbours (an access log beside the config) are 'change' events: no link moved.
+    if (event === 'change') return;
+    let swapped = false;
+    for (const file of files) {
+      const now = resolvedIdentity(file);
+      if (now !== seen.get(file)) swapped = true;
+      seen.set(file, now);
+    }
+    if (swapped) fire();
+  });
+  return watcher;
 }
 
 /** Calls `onChange` after files under `paths` are written or replaced; returns a function that stops watching. */
@@ -36,8 +71,9 @@ export function watchPaths(paths: string | string[], onChange: () => void, optio
   else watcher.on('change', fire).on('add', fire);
   if (options.whenReady) watcher.on('ready', fire);
   watcher.on('error', options.onError);
+  const swaps = directories ? undefined : watchSymlinkSwaps([paths].flat(), fire).on('error', options.onError);
   return async () => {
     if (timer) clearTimeout(timer);
-    await watcher.close();
+    await Promise.all([watcher.close(), swaps?.close()]);
   };
 }
