@@ -44,6 +44,14 @@ describe('gatehouse.schema.json', () => {
     });
   }
 
+  for (const name of ['deploy/kubernetes/gatehouse.yaml', 'deploy/compose/gatehouse.yaml']) {
+    it(`accepts ${name}, which points editors at it on its first line`, () => {
+      const text = readFileSync(new URL(name, root), 'utf8');
+      assert.equal(text.split('\n')[0], '# yaml-language-server: $schema=../../gatehouse.schema.json');
+      assert.deepEqual(errorsOf(parse(text)), []);
+    });
+  }
+
   it('refuses an unknown top-level key and an unknown key in a section', () => {
     assert.ok(errorsOf({ ...minimal, lisen: {} }).some((e) => e.keyword === 'additionalProperties' && e.params.additionalProperty === 'lisen'));
     assert.ok(errorsOf({ ...minimal, server: { drainTimeOut: '5s' } }).some((e) => e.params.additionalProperty === 'drainTimeOut'));

@@ -42,13 +42,16 @@ function createDemoService(service: DemoService): http.Server {
   });
 }
 
-/** Starts every demo service on loopback; resolves with a function that stops them. */
-export async function startDemoServices(): Promise<() => Promise<void>> {
+/**
+ * Starts every demo service, on loopback unless `host` says otherwise (compose.yaml runs them in a container of
+ * their own, reached by the gateways over the compose network); resolves with a function that stops them.
+ */
+export async function startDemoServices(host = '127.0.0.1'): Promise<() => Promise<void>> {
   const servers: http.Server[] = [];
   try {
     for (const service of demoServices) {
       const server = createDemoService(service);
-      server.listen(service.port, '127.0.0.1');
+      server.listen(service.port, host);
       await once(server, 'listening');
       servers.push(server);
     }
