@@ -35,11 +35,11 @@ export const DURATION_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$`;
 export const DAYS_DURATION_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$`;
 export const SIZE_PATTERN = String.raw`^\s*\d+(\.\d+)?\s*([kKmMgG][iI]?[bB]|[bB])\s*$`;
 
-/** The string or number a unit field takes, described for the JSON Schema. */
-function unitInput(pattern: string, examples: string) {
+/** The string or number a unit field takes, described for the JSON Schema (sizes are whole bytes). */
+function unitInput(pattern: string, examples: string, numberType: 'number' | 'integer') {
   return z.union([
     z.string().meta({ pattern, description: `e.g. ${examples}` }),
-    z.number().meta({ minimum: 0 }),
+    z.number().meta({ minimum: 0, type: numberType }),
   ]);
 }
 
@@ -52,7 +52,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function duration({ days = false } = {}) {
   const examples = days ? '"365d", "180d", "12h" or "0s"' : '"250ms", "30s", "5m", "1h"';
-  return unitInput(days ? DAYS_DURATION_PATTERN : DURATION_PATTERN, examples).transform((value, ctx) => {
+  return unitInput(days ? DAYS_DURATION_PATTERN : DURATION_PATTERN, examples, 'number').transform((value, ctx) => {
     const ms = parseDuration(value, days);
     // Days can overflow what a number holds exactly: that is no duration either.
     if (ms === undefined || (days && !Number.isSafeInteger(ms))) {
@@ -70,7 +70,7 @@ export function duration({ days = false } = {}) {
 
 /** A zod field for a byte size; the parsed value is bytes. */
 export function size() {
-  return unitInput(SIZE_PATTERN, '"16KiB", "1MiB", "1MB"').transform((value, ctx) => {
+  return unitInput(SIZE_PATTERN, '"16KiB", "1MiB", "1MB"', 'integer').transform((value, ctx) => {
     const bytes = parseSize(value);
     if (bytes === undefined) {
       ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)}: use e.g. "16KiB", "1MiB", "1MB" or a number of bytes` });
