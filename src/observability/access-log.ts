@@ -1,7 +1,7 @@
 /**
  * The access log: one JSON line per request, to stdout, stderr or a file, batched (batched-destination.ts)
  * so the hot path never waits on a write; flush() and close() write out the batch on reload and shutdown, so
- * the last lines are never lost. Each line carries the pid of the process that served it, which tells cluster
+ * the last lines are never lost; reopen() follows a rotated file without losing one. Each line carries the pid of the process that served it, which tells cluster
  * workers apart when they share one log.
  *
  * The line has a fixed shape, so it is assembled directly rather than through pino (the process log's
@@ -22,6 +22,8 @@ export interface AccessLogConfig {
 export interface AccessLog {
   write(ex: AccessRecord): void;
   flush(): void;
+  /** After rotation: writes out the batch to the old file, then appends to a file opened at the path again. */
+  reopen(): void;
   close(): void;
 }
 
@@ -87,7 +89,7 @@ export function accessLine(ex: AccessRecord, pid: number, now = performance.now(
 }
 
 export function createAccessLog(config: AccessLogConfig): AccessLog {
-  if (!config.enabled) return { write() {}, flush() {}, close() {} };
+  if (!config.enabled) return { write() {}, flush() {}, reopen() {}, close() {} };
   const destination = createBatchedDestination(config.path);
   const head = lineHead(process.pid);
   const encode = (buf: Buffer, pos: number, ex: AccessRecord) => encodeLine(buf, pos, ex, head, performance.now());
@@ -96,6 +98,7 @@ export function createAccessLog(config: AccessLogConfig): AccessLog {
       destination.write(lineBound(ex), encode, ex);
     },
     flush: destination.flush,
+    reopen: destination.reopen,
     close: destination.close,
   };
 }

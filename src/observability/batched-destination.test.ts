@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBatchedDestination, type BatchedDestination, type Encoder } from './batched-destination.ts';
@@ -67,5 +67,44 @@ describe('batched destination', () => {
     put(second, 'y\n');
     second.close();
     assert.equal(readFileSync(file, 'utf8'), 'x\ny\n');
+  });
+
+  it('on reopen writes what it holds to the rotated file, then appends to a new file at the path', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 60_000);
+    put(d, 'before-1\n');
+    d.flush();
+    put(d, 'before-2\n');
+    renameSync(file, `${file}.1`);
+    put(d, 'before-3\n');
+    d.reopen();
+    put(d, 'after\n');
+    d.close();
+    assert.equal(readFileSync(`${file}.1`, 'utf8'), 'before-1\nbefore-2\nbefore-3\n', 'the batch went to the file it was gathered for');
+    assert.equal(readFileSync(file, 'utf8'), 'after\n');
+  });
+
+  it('on reopen without a rotation keeps appending to the same file', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 60_000);
+    put(d, 'one\n');
+    d.reopen();
+    put(d, 'two\n');
+    d.close();
+    d.reopen();
+    assert.equal(readFileSync(file, 'utf8'), 'one\ntwo\n', 'a reopen after close does nothing');
+  });
+
+  it('keeps writing to the old file when the path cannot be opened again, and says why', () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 60_000);
+    put(d, 'one\n');
+    renameSync(file, `${file}.1`);
+    // A directory where the file was: opening it fails even for root (EISDIR).
+    mkdirSync(file);
+    assert.throws(() => d.reopen(), /EISDIR/);
+    put(d, 'two\n');
+    d.close();
+    assert.equal(readFileSync(`${file}.1`, 'utf8'), 'one\ntwo\n');
   });
 });

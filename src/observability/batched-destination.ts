@@ -8,6 +8,12 @@
  * Writes are synchronous, one chunk at a time: a file write lands in the page cache, and on Linux stdout and
  * stderr writes are synchronous anyway, so order is kept and flush() really flushes. A write that fails
  * (disk full, closed pipe) drops that chunk and is reported once on stderr; the gateway keeps serving.
+ *
+ * reopen() is for log rotation: after `mv access.log access.log.1` the open fd still points at the renamed
+ * file. The batch is written to that old fd first (those lines belong to the period before the rotation),
+ * then the path is opened again (O_APPEND, created if missing) and the fd swapped. All of it is synchronous,
+ * so no line can land between the flush and the swap. If the path cannot be opened, the old fd is kept and
+ * the error thrown: losing lines to a closed fd would be worse than writing them to the rotated file.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,11 +28,14 @@ export interface BatchedDestination {
    */
   write<T>(maxBytes: number, encode: Encoder<T>, item: T): void;
   flush(): void;
+  /** Writes out the batch, then opens the file path again (rotation); stdout and stderr are only flushed. */
+  reopen(): void;
   close(): void;
 }
 
 export function createBatchedDestination(path: string, maxBytes = 64 * 1024, intervalMs = 100): BatchedDestination {
-  const fd = path === 'stdout' ? 1 : path === 'stderr' ? 2 : openFile(path);
+  const isFile = path !== 'stdout' && path !== 'stderr';
+  let fd = path === 'stdout' ? 1 : path === 'stderr' ? 2 : openFile(path);
   const batch = Buffer.allocUnsafe(maxBytes);
   let used = 0;
   let failed = false;
@@ -59,12 +68,23 @@ export function createBatchedDestination(path: string, maxBytes = 64 * 1024, int
       used = encode(batch, used, item);
     },
     flush,
+    reopen() {
+      if (closed) return;
+      flush();
+      if (!isFile) return;
+      const next = openFile(path);
+      const old = fd;
+      fd = next;
+      // A fresh file gets a fresh chance to report a failed write.
+      failed = false;
+      closeSync(old);
+    },
     close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
       flush();
-      if (fd > 2) closeSync(fd);
+      if (isFile) closeSync(fd);
     },
   };
 }

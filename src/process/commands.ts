@@ -9,9 +9,8 @@ import type { Command } from './channel.ts';
 export function applyCommand(gateway: Gateway, command: Command): void {
   switch (command.type) {
     case 'reopen-logs':
-      // Reopening files arrives with log rotation (the operations issue); until then the buffered access log
-      // lines are written out, so everything before the command is on disk when it is acknowledged.
-      gateway.runtime.accessLog.flush();
+      // Lines buffered before the command go to the rotated file, later ones to the file at the path now.
+      gateway.runtime.accessLog.reopen();
       return;
     case 'set-target-available':
       targetOf(gateway, command.upstream, command.url).state.available = command.available;
