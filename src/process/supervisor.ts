@@ -1,6 +1,7 @@
 /**
  * Runs a gateway process: loads the config, serves it (in this process, or through N cluster workers),
- * reloads on file change and SIGHUP, drains on SIGTERM/SIGINT, and serves the admin listener.
+ * reloads on file change and SIGHUP, reopens the access log file on SIGHUP and SIGUSR2 (log rotation), drains on
+ * SIGTERM/SIGINT, and serves the admin listener.
  *
  * With workers > 1 the primary owns config loading and watching; workers only serve what they are sent
  * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
@@ -29,6 +30,8 @@ export interface GatewayProcess {
   readonly adminUrl: string | undefined;
   /** Reloads from the source; resolves true if the new config is serving. */
   reload(): Promise<boolean>;
+  /** Every worker reopens its access log file (after rotation); resolves true if all did. */
+  reopenLogs(): Promise<boolean>;
   /** Traffic and targets of every worker, merged: the same shape with 1 or N workers (GET /snapshot). */
   snapshot(): Promise<GatewaySnapshot>;
   shutdown(): Promise<void>;
@@ -90,6 +93,19 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     onError: (error) => log.error({ err: error }, 'watching the config file failed'),
   });
 
+  const reopenLogs = async (): Promise<boolean> => {
+    try {
+      await workers.command({ type: 'reopen-logs' });
+    } catch (error) {
+      log.error({ err: error }, 'reopening the access log failed: lines go to the file opened before');
+      return false;
+    }
+    const { enabled, path } = config.log.access;
+    // stdout and stderr are only flushed: nothing was reopened, so nothing is claimed.
+    if (enabled && path !== 'stdout' && path !== 'stderr') log.info({ path }, 'access log reopened');
+    return true;
+  };
+
   let stopping: Promise<void> | undefined;
   const shutdown = () => stopping ??= (async () => {
     draining = true;
@@ -103,14 +119,16 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     detachSignals();
   })();
 
-  const onHup = () => void reload();
+  // Reopen before reloading: the reload waits for the new runtime, and the rotated file should stop growing now.
+  const onHup = () => void reopenLogs().then(reload);
+  const onUsr2 = () => void reopenLogs();
   const onStop = () => void shutdown().then(() => process.exit(0));
   const detachSignals = () => {
-    process.off('SIGHUP', onHup).off('SIGTERM', onStop).off('SIGINT', onStop);
+    process.off('SIGHUP', onHup).off('SIGUSR2', onUsr2).off('SIGTERM', onStop).off('SIGINT', onStop);
   };
-  if (handleSignals) process.on('SIGHUP', onHup).on('SIGTERM', onStop).on('SIGINT', onStop);
+  if (handleSignals) process.on('SIGHUP', onHup).on('SIGUSR2', onUsr2).on('SIGTERM', onStop).on('SIGINT', onStop);
   // Last: whoever waits for this line may signal the process at once, and until the handlers above are
-  // attached SIGHUP's default action ends it.
+  // attached SIGHUP's (and SIGUSR2's) default action ends it.
   log.info({ url: workers.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
-  return { url: workers.url, adminUrl, reload, snapshot: () => workers.snapshot(), shutdown };
+  return { url: workers.url, adminUrl, reload, reopenLogs, snapshot: () => workers.snapshot(), shutdown };
 }

@@ -95,6 +95,7 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
 /** The worker process: serve what the primary sends, until told to drain. */
 export function runWorker(log: Logger): void {
   // Signals go to the primary, which orders the drain; a worker must not die on the terminal's Ctrl-C first.
-  process.on('SIGINT', () => {}).on('SIGTERM', () => {}).on('SIGHUP', () => {});
+  // SIGUSR2 too: the primary relays the reopen, and the signal's default action would end the worker.
+  process.on('SIGINT', () => {}).on('SIGTERM', () => {}).on('SIGHUP', () => {}).on('SIGUSR2', () => {});
   process.on('message', workerSide({ send: (message) => process.send?.(message), log, exit: (code) => process.exit(code) }));
 }
