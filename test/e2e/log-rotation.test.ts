@@ -2,14 +2,14 @@
  * Log rotation in the real process, as logrotate does it: `mv access.log access.log.1`, then a signal to
  * the pid in the --pid-file. SIGUSR2 reopens the access log file; SIGHUP reopens it and reloads the config;
  * with `workers: 2` every worker reopens. No line is lost or torn across a rotation under load, and lines
- * written after the reopen land in the new file.
+ * written after the reopen land in the new file. Process log and access log lines carry the same time format.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { get, killIfRunning, poll, runCli } from '../helpers/e2e-process.ts';
+import { get, jsonLines, killIfRunning, poll, runCli } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 
@@ -155,6 +155,24 @@ describe('access log rotation', () => {
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`--pid-file ${pidFile}: cannot write it \\(ENOENT\\)`));
     assert.doesNotMatch(result.stderr, /gateway listening|\n\s+at /);
+  });
+});
+
+describe('log time format', () => {
+  it('is epoch milliseconds in a `time` field on process log and access log lines alike', async () => {
+    const f = fixture();
+    const from = Date.now();
+    const g = gw = await spawnGateway(['start', '-c', f.config]);
+    assert.equal((await get(`${g.url}/a`)).status, 200);
+    assert.equal(await g.stop('SIGTERM'), 0);
+    const to = Date.now();
+    const processLines = jsonLines(g.logLines);
+    const lines = [...processLines, ...accessLines(f.log)];
+    assert.ok(processLines.length >= 2 && lines.length > processLines.length, `process and access lines: ${lines.length}`);
+    for (const line of lines) {
+      assert.ok(Number.isInteger(line.time), `time is an integer: ${JSON.stringify(line)}`);
+      assert.ok((line.time as number) >= from - 1000 && (line.time as number) <= to + 1000, `time is now in epoch ms: ${JSON.stringify(line)}`);
+    }
   });
 });
 
