@@ -10,5 +10,11 @@ if (major < 24) {
     + '  Install Node.js 24, or run it through npm\'s Node package: npx -p node@24 -p gatehouse-gateway gatehouse --help\n');
   process.exit(1);
 }
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229 for any local process allowed to signal the gateway.
+// --disable-sigusr1 is refused in NODE_OPTIONS and by Node 20 (so not in the shebang, which would hide the
+// message above), so node is run again with it, in place: the same pid, so signals still reach the gateway.
+if (!process.execArgv.includes('--disable-sigusr1') && typeof process.execve === 'function') {
+  process.execve(process.execPath, [process.execPath, '--disable-sigusr1', ...process.execArgv, ...process.argv.slice(1)]);
+}
 const source = new URL('../src/main.ts', import.meta.url);
 await import(existsSync(source) ? source.href : new URL('../dist/main.js', import.meta.url).href);

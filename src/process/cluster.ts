@@ -20,6 +20,15 @@ const COMMAND_TIMEOUT_MS = 5_000;
 /** How long a snapshot request waits for fresh reports; a worker that is slower is merged with its last one. */
 const REPORT_TIMEOUT_MS = 500;
 
+/**
+ * Node's flags for a worker: the primary's, plus --disable-sigusr1. SIGUSR1 would otherwise open the
+ * inspector on 127.0.0.1:9229 in any worker a local process can signal; the primary has the flag only when it
+ * was started through the bin or npm start, so it is added here whatever started the primary.
+ */
+export function workerExecArgv(primary: readonly string[]): string[] {
+  return primary.includes('--disable-sigusr1') ? [...primary] : [...primary, '--disable-sigusr1'];
+}
+
 /** Resolves when the worker is online; rejects if it exits first (a crash while loading the program). */
 function online(worker: Worker): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -65,7 +74,7 @@ class ClusterWorkers implements Workers {
   }
 
   async start(): Promise<void> {
-    cluster.setupPrimary({ serialization });
+    cluster.setupPrimary({ serialization, execArgv: workerExecArgv(process.execArgv) });
     try {
       await Promise.all(Array.from({ length: this.#count }, () => this.#spawn()));
     } catch (error) {

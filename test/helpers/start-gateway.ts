@@ -6,13 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { startInstance, type Instance } from '../../src/process/instance.ts';
 import { until } from './fake-upstream.ts';
 
 export const mainScript = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** The installed command, run as a user runs it: through its shebang, with this Node first on PATH. */
+export const binScript = fileURLToPath(new URL('../../bin/gatehouse.js', import.meta.url));
 
 export function tempDir(prefix = 'gatehouse-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -74,8 +76,11 @@ export interface SpawnedGateway {
   waitForLog(text: string, timeoutMs?: number): Promise<string>;
 }
 
-export async function spawnGateway(args: string[], timeoutMs = 15_000): Promise<SpawnedGateway> {
-  const proc = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `via: 'bin'` starts bin/gatehouse.js as an executable instead of `node src/main.ts`. */
+export async function spawnGateway(args: string[], timeoutMs = 15_000, via: 'main' | 'bin' = 'main'): Promise<SpawnedGateway> {
+  const proc = via === 'main'
+    ? spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(binScript, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` } });
   const logLines: string[] = [];
   const stdoutLines: string[] = [];
   const waiters: Array<{ text: string; resolve: (line: string) => void }> = [];
