@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # command -> Debian package
-declare -A NEEDED=([redis-server]=redis-server [chromium]=chromium)
+declare -A NEEDED=([redis-server]=redis-server [chromium]=chromium [logrotate]=logrotate)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -2,16 +2,22 @@
  * Log rotation in the real process, as logrotate does it: `mv access.log access.log.1`, then a signal to
  * the pid in the --pid-file. SIGUSR2 reopens the access log file; SIGHUP reopens it and reloads the config;
  * with `workers: 2` every worker reopens. No line is lost or torn across a rotation under load, and lines
- * written after the reopen land in the new file. Process log and access log lines carry the same time format.
+ * written after the reopen land in the new file. The logrotate stanza in docs/operations.md is run by the real
+ * logrotate (a system package the suite installs: scripts/ensure-system-deps.sh). Process log and access log
+ * lines carry the same time format.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { get, jsonLines, killIfRunning, poll, runCli } from '../helpers/e2e-process.ts';
 import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** What the gateway logs once every worker has reopened (src/process/supervisor.ts). */
 const REOPENED = 'access log reopened';
@@ -191,3 +197,24 @@ async function pidsIn(g: SpawnedGateway, file: string, tag: string, want: number
   }
   return pids;
 }
+
+describe('the logrotate stanza in docs/operations.md', () => {
+  it('rotates a running gateway\'s access log through its pid file without losing a line', async () => {
+    const f = fixture();
+    const stanza = /```\n(\/var\/log\/gatehouse\/access\.log \{[^`]*\})\n```/.exec(readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8'))?.[1];
+    assert.ok(stanza, 'docs/operations.md has the stanza');
+    const conf = join(f.dir, 'logrotate.conf');
+    writeFileSync(conf, `${stanza.replaceAll('/var/log/gatehouse/access.log', f.log).replaceAll('/run/gatehouse.pid', f.pidFile)}\n`);
+    const g = gw = await spawnGateway(['start', '-c', f.config, '--pid-file', f.pidFile]);
+    const ids = (tag: string) => Array.from({ length: 20 }, (_, i) => `${tag}-${i}`);
+    for (const id of ids('lr-before')) assert.equal((await get(`${g.url}/a`, { 'x-request-id': id })).status, 200);
+    await poll(async () => accessLines(f.log).length === 20 || undefined, 'the first lines on disk', 5000);
+    // -f: rotate now, whatever `daily` says; -s: a state file of our own, not the system's.
+    await execFileAsync('logrotate', ['-f', '-s', join(f.dir, 'logrotate.state'), conf], { timeout: 10_000 });
+    await g.waitForLog(REOPENED, 5000);
+    for (const id of ids('lr-after')) assert.equal((await get(`${g.url}/a`, { 'x-request-id': id })).status, 200);
+    assert.equal(await g.stop('SIGTERM'), 0);
+    assert.deepEqual(accessLines(`${f.log}.1`).map((l) => l.requestId), ids('lr-before'), 'access.log.1 is left uncompressed (delaycompress) with the earlier lines');
+    assert.deepEqual(accessLines(f.log).map((l) => l.requestId), ids('lr-after'));
+  });
+});
