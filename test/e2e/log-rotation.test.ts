@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -153,6 +153,20 @@ describe('access log rotation', () => {
     assert.ok(accessLines(f.log).every((l) => String(l.requestId).startsWith('after-')), 'the new file has only later lines');
   });
 
+  it('keeps writing to the rotated file and says why when the path cannot be opened again', async () => {
+    const f = fixture();
+    const g = gw = await spawnGateway(['start', '-c', f.config, '--pid-file', f.pidFile]);
+    assert.equal((await get(`${g.url}/a`, { 'x-request-id': 'fail-before' })).status, 200);
+    renameSync(f.log, `${f.log}.1`);
+    mkdirSync(f.log);
+    process.kill(pidOf(f, g), 'SIGUSR2');
+    const failed = JSON.parse(await g.waitForLog('reopening the access log failed', 5000)) as { err?: { message?: string } };
+    assert.match(failed.err?.message ?? '', /EISDIR/);
+    assert.equal((await get(`${g.url}/a`, { 'x-request-id': 'fail-after' })).status, 200, 'the gateway keeps serving');
+    assert.equal(await g.stop('SIGTERM'), 0);
+    assert.deepEqual(accessLines(`${f.log}.1`).map((l) => l.requestId), ['fail-before', 'fail-after']);
+  });
+
   it('refuses a --pid-file that cannot be written, with one line and exit 2, before listening', async () => {
     const f = fixture();
     const pidFile = join(f.dir, 'missing', 'gatehouse.pid');
@@ -161,6 +175,14 @@ describe('access log rotation', () => {
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`--pid-file ${pidFile}: cannot write it \\(ENOENT\\)`));
     assert.doesNotMatch(result.stderr, /gateway listening|\n\s+at /);
+  });
+
+  it('leaves no pid file behind when the start fails', async () => {
+    const f = fixture();
+    writeFileSync(f.config, 'listen: { port: nope }\n');
+    const result = await runCli(['start', '-c', f.config, '--pid-file', f.pidFile]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.deepEqual(readdirSync(f.dir).sort(), ['gatehouse.yaml']);
   });
 });
 
