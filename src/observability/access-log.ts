@@ -1,8 +1,8 @@
 /**
  * The access log: one JSON line per request, to stdout, stderr or a file, batched (batched-destination.ts)
  * so the hot path never waits on a write; flush() and close() write out the batch on reload and shutdown, so
- * the last lines are never lost; reopen() follows a rotated file without losing one. Each line carries the pid of the process that served it, which tells cluster
- * workers apart when they share one log.
+ * the last lines are never lost, and reopen() follows a rotated file without losing one. Each line carries the
+ * pid of the process that served it, which tells cluster workers apart when they share one log.
  *
  * The line has a fixed shape, so it is assembled directly rather than through pino (the process log's
  * library), and written byte by byte into the batch (json-bytes.ts) rather than built as a string: measured
