@@ -8,17 +8,23 @@ import { loadConfigFile } from '../config/load.ts';
 import { createLogger } from '../observability/logger.ts';
 import { fileSource } from '../process/config-source.ts';
 import { runGateway } from '../process/supervisor.ts';
-import { parse, portOf } from './args.ts';
+import { parseCommand, portOf, type CommandSpec } from './args.ts';
 import { demoConfigFile } from './demo-config.ts';
 import { findSigningIssuer, mintToken } from './token.ts';
 
-export const demoUsage = `gatehouse demo [--port N] [--admin-port N]
+export const demoSpec = {
+  name: 'demo',
+  summary: 'Start three demo services and Gatehouse in front of them (npm start).',
+  usage: `gatehouse demo [--port N] [--admin-port N]
   Starts three demo services (users, orders, inventory; two instances each) on 127.0.0.1:7101-7106 and
-  Gatehouse in front of them on examples/demo.yaml. Ctrl-C stops everything.`;
-
+  Gatehouse in front of them on examples/demo.yaml. Ctrl-C stops everything.
+  --port N            the gateway's port (default 8080)
+  --admin-port N      the admin listener's port (default 9901)`,
+  options: { port: { type: 'string' }, 'admin-port': { type: 'string' } },
+} as const satisfies CommandSpec;
 
 export async function demo(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { port: { type: 'string' }, 'admin-port': { type: 'string' } });
+  const { values } = parseCommand(demoSpec, argv);
   const stopServices = await startDemoServices();
   const log = createLogger('warn');
   const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') };

@@ -7,14 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { GatewayError } from '../errors.ts';
 import { hashKey } from '../policies/api-key-auth.ts';
-import { parse } from './args.ts';
+import { parseCommand, type CommandSpec } from './args.ts';
 
-export const hashKeyUsage = `gatehouse hash-key [KEY]
+export const hashKeySpec = {
+  name: 'hash-key',
+  summary: 'Print the sha256 form of an API key for api-key-auth (or generate a new key).',
+  usage: `gatehouse hash-key [KEY]
   Prints "sha256:<hex>" for KEY (or for the first line of stdin when piped), for api-key-auth's consumers[].keys.
-  With no KEY and nothing on stdin, generates a new random key and prints the key and its hash.`;
+  With no KEY and nothing on stdin, generates a new random key and prints the key and its hash.`,
+  options: {},
+  positional: 'one',
+} as const satisfies CommandSpec;
 
 export async function hashKeyCommand(argv: string[]): Promise<number> {
-  const { positionals } = parse(argv, {}, true);
+  const { positionals } = parseCommand(hashKeySpec, argv);
   if (positionals.length > 1) throw new GatewayError('GW_ERR_USAGE', 'hash-key takes at most one key (quote keys with spaces)');
   let key = positionals[0];
   if (key === undefined && !process.stdin.isTTY) key = (await text(process.stdin)).split(/\r?\n/)[0] || undefined;

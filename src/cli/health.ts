@@ -4,11 +4,16 @@
  * or silent past the timeout. A bad flag is a usage error (exit 2), as everywhere in the CLI.
  */
 import http from 'node:http';
-import { hostPort, parse } from './args.ts';
+import { hostPort, parseCommand, type CommandSpec } from './args.ts';
 
-export const healthUsage = `gatehouse health [--admin HOST:PORT]
+export const healthSpec = {
+  name: 'health',
+  summary: 'Ask the admin listener\'s /ready (a container HEALTHCHECK): exit 0 ready, 1 not.',
+  usage: `gatehouse health [--admin ADDR]
   Asks the admin listener's /ready: prints one line, exits 0 when ready, 1 when not (or unreachable).
-  --admin HOST:PORT   the admin listener (default 127.0.0.1:9901)`;
+  --admin ADDR        the admin listener: PORT (127.0.0.1:PORT) or HOST:PORT (default 127.0.0.1:9901)`,
+  options: { admin: { type: 'string' } },
+} as const satisfies CommandSpec;
 
 const DEFAULT_ADMIN = '127.0.0.1:9901';
 /** Under Docker's default HEALTHCHECK timeout (30 s) and a kubelet's, so this process reports before being killed. */
@@ -34,7 +39,7 @@ function askReady(host: string, port: number): Promise<Outcome> {
 }
 
 export async function healthCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { admin: { type: 'string' } });
+  const { values } = parseCommand(healthSpec, argv);
   const { host, port } = hostPort(values.admin ?? DEFAULT_ADMIN, '--admin');
   const outcome = await askReady(host, port);
   (outcome.ready ? process.stdout : process.stderr).write(`${outcome.line}\n`);

@@ -1,5 +1,5 @@
 /**
- * `gatehouse proxy --listen HOST:PORT --to URL [--to URL ...]`: the one-line quick start (Caddy's
+ * `gatehouse proxy --to URL [--to URL ...] [--listen ADDR] [--admin ADDR]`: the one-line quick start (Caddy's
  * reverse-proxy). One catch-all route, round-robin over the targets, the same defaults as any route.
  */
 import { configSchema, type Config } from '../config/schema.ts';
@@ -7,21 +7,33 @@ import { GatewayError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { memorySource } from '../process/config-source.ts';
 import { runGateway, type GatewayProcess } from '../process/supervisor.ts';
-import { hostPort, parse, workersOf } from './args.ts';
+import { hostPort, parseCommand, usageError, workersOf, type CommandSpec } from './args.ts';
 
-export const proxyUsage = `gatehouse proxy --listen HOST:PORT --to URL [--to URL ...] [--admin HOST:PORT] [--workers N|auto]
-  Proxies every request on HOST:PORT to the targets, round-robin, with request IDs, trace context and the
-  access log on. --admin defaults to 127.0.0.1:9901; "--admin off" disables it.`;
-
-function proxyConfig(argv: string[]): Config {
-  const { values } = parse(argv, {
+export const proxySpec = {
+  name: 'proxy',
+  summary: 'Proxy every request on one address to one or more targets, no config file needed.',
+  usage: `gatehouse proxy --to URL [--to URL ...] [--listen ADDR] [--admin ADDR] [--workers N|auto]
+  Proxies every request on ADDR to the targets, round-robin, with request IDs, trace context and the
+  access log on.
+  --listen ADDR       where to listen (default 127.0.0.1:8080). ADDR is PORT (127.0.0.1:PORT, this machine
+                      only), :PORT (every interface: reachable from other machines) or HOST:PORT
+  --to URL            a target (repeat for more)
+  --admin ADDR        open the admin listener (/live, /ready, /snapshot) on ADDR, same forms as --listen;
+                      none unless asked
+  --workers N|auto    worker processes (default 1)`,
+  options: {
     listen: { type: 'string', default: '127.0.0.1:8080' },
     to: { type: 'string', multiple: true },
-    admin: { type: 'string', default: '127.0.0.1:9901' },
+    admin: { type: 'string' },
     workers: { type: 'string' },
-  });
-  if (!values.to?.length) throw new GatewayError('GW_ERR_USAGE', 'proxy needs at least one --to URL, e.g. --to http://127.0.0.1:7001');
-  const admin = values.admin === 'off' ? { enabled: false } : { enabled: true, ...hostPort(values.admin, '--admin') };
+  },
+} as const satisfies CommandSpec;
+
+function proxyConfig(argv: string[]): Config {
+  const { values } = parseCommand(proxySpec, argv);
+  if (!values.to?.length) throw usageError('proxy', 'needs at least one --to URL, e.g. --to http://127.0.0.1:7001');
+  // No admin listener unless asked: two quick-start proxies must not both claim 9901. "off" is the old spelling of none.
+  const admin = values.admin === undefined || values.admin === 'off' ? { enabled: false } : { enabled: true, ...hostPort(values.admin, '--admin') };
   const parsed = configSchema.safeParse({
     listen: hostPort(values.listen, '--listen'),
     admin,

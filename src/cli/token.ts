@@ -13,12 +13,25 @@ import type { JwtAuthConfig } from '../policies/jwt-auth.ts';
 import { isSymmetric } from '../policies/jwt-auth/key-source.ts';
 import { policyEntriesFor } from '../runtime/route-policies.ts';
 import { GatewayError } from '../errors.ts';
-import { parse } from './args.ts';
+import { parseCommand, type CommandSpec } from './args.ts';
 import { demoConfigFile } from './demo-config.ts';
 
-export const tokenUsage = `gatehouse token [-c FILE] [--sub ID] [--scope "a b"] [--ttl 1h] [--route NAME]
+export const tokenSpec = {
+  name: 'token',
+  summary: 'Mint a development JWT that the config\'s own jwt-auth policy accepts.',
+  usage: `gatehouse token [[-c] FILE] [--sub ID] [--scope "a b"] [--ttl 1h] [--route NAME]
   Prints a development JWT signed with the first jwt-auth issuer in FILE (default examples/demo.yaml)
-  that has a secret. --route NAME: the jwt-auth policy that applies to that route.`;
+  that has a secret. --route NAME: the jwt-auth policy that applies to that route.
+  -c, --config FILE   the config file (YAML); "-c" may be left out`,
+  options: {
+    config: { type: 'string', short: 'c' },
+    sub: { type: 'string', default: 'demo-user' },
+    scope: { type: 'string' },
+    ttl: { type: 'string', default: '1h' },
+    route: { type: 'string' },
+  },
+  positional: 'file',
+} as const satisfies CommandSpec;
 
 export interface TokenIo {
   readonly stdout: { write(text: string): unknown };
@@ -84,25 +97,19 @@ const defaultIo: TokenIo = { stdout: process.stdout, stderr: process.stderr, loa
 
 export async function tokenCommand(argv: string[], io: Partial<TokenIo> = {}): Promise<number> {
   const { stdout, stderr, load } = { ...defaultIo, ...io };
-  const { values } = parse(argv, {
-    config: { type: 'string', short: 'c', default: demoConfigFile },
-    sub: { type: 'string', default: 'demo-user' },
-    scope: { type: 'string' },
-    ttl: { type: 'string', default: '1h' },
-    route: { type: 'string' },
-  });
+  const { values, file = demoConfigFile } = parseCommand(tokenSpec, argv);
   const ttl = parseDuration(values.ttl);
   if (ttl === undefined || ttl < 1000) throw new GatewayError('GW_ERR_USAGE', `--ttl must be a duration of at least 1s such as "15m" or "1h", got "${values.ttl}"`);
   if (values.sub === '') throw new GatewayError('GW_ERR_USAGE', '--sub must not be empty');
 
-  const result = await load(values.config);
+  const result = await load(file);
   if (!result.ok) {
     for (const problem of result.problems) stderr.write(`${formatProblem(problem)}\n`);
     return 2;
   }
   const found = findSigningIssuer(result.config, values.route);
   if (typeof found === 'string') {
-    stderr.write(`gatehouse token: ${values.config}: ${found}\n`);
+    stderr.write(`gatehouse token: ${file}: ${found}\n`);
     return 2;
   }
 
