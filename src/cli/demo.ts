@@ -6,7 +6,7 @@ import { styleText } from 'node:util';
 import { startDemoServices } from './demo-services.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { createLogger } from '../observability/logger.ts';
-import { fileSource } from '../process/config-source.ts';
+import { configFileHints, fileSource } from '../process/config-source.ts';
 import { runGateway } from '../process/supervisor.ts';
 import { parseCommand, portOf, type CommandSpec } from './args.ts';
 import { demoConfigFile } from './demo-config.ts';
@@ -30,7 +30,8 @@ export async function demo(argv: string[]): Promise<void> {
   const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') };
   let gateway;
   try {
-    gateway = await runGateway(fileSource(demoConfigFile, overrides), log, false);
+    const hints = { ...configFileHints, gateway: { port: '--port', host: 'listen.host' }, admin: { port: '--admin-port', host: 'admin.host' } };
+    gateway = await runGateway(fileSource(demoConfigFile, overrides, hints), log, false);
   } catch (error) {
     await stopServices();
     throw error;

@@ -5,7 +5,7 @@
 import { configSchema, type Config } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
-import { memorySource } from '../process/config-source.ts';
+import { configFileHints, memorySource } from '../process/config-source.ts';
 import { runGateway, type GatewayProcess } from '../process/supervisor.ts';
 import { hostPort, parseCommand, usageError, workersOf, type CommandSpec } from './args.ts';
 
@@ -49,5 +49,6 @@ function proxyConfig(argv: string[]): Config {
 }
 
 export async function proxy(argv: string[]): Promise<GatewayProcess> {
-  return runGateway(memorySource(proxyConfig(argv)), createLogger());
+  const hints = { ...configFileHints, gateway: { port: '--listen', host: '--listen' }, admin: { port: '--admin', host: '--admin' } };
+  return runGateway(memorySource(proxyConfig(argv), hints), createLogger());
 }

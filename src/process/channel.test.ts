@@ -26,8 +26,8 @@ describe('ask', () => {
   });
 
   it('matches an answer without an id to a request without one (config -> listening)', async () => {
-    const worker = memoryWorker('worker 1', (_, w) => w.reply({ type: 'listening', port: 8080 }));
-    assert.deepEqual(await ask(worker, { type: 'config', config }, 1000), { type: 'listening', port: 8080 });
+    const worker = memoryWorker('worker 1', (_, w) => w.reply({ type: 'listening', port: 8080, listeners: [] }));
+    assert.deepEqual(await ask(worker, { type: 'config', config }, 1000), { type: 'listening', port: 8080, listeners: [] });
     assert.deepEqual(worker.received, [{ type: 'config', config }]);
   });
 
@@ -75,7 +75,7 @@ describe('dispatch', () => {
       done: (m) => seen.push(`done ${m.id}`),
       snapshot: (m) => seen.push(`snapshot ${m.snapshot.requests}`),
     });
-    handle({ type: 'listening', port: 1 });
+    handle({ type: 'listening', port: 1, listeners: [] });
     handle({ type: 'prepared', id: 2, ok: true });
     handle({ type: 'snapshot', snapshot });
     assert.deepEqual(seen, ['listening 1', 'prepared 2 true', 'snapshot 3']);

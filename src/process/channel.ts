@@ -4,7 +4,7 @@
  * clones: Buffers, Maps and `undefined` survive, where the default JSON turns a Buffer into an array of numbers.
  *
  * primary -> worker                                  worker -> primary
- *   config {config}       first start              ->  listening {port}
+ *   config {config}       first start              ->  listening {port, listeners, failure?}
  *   prepare {id, config}  build, do not serve yet  ->  prepared {id, ok, error?}
  *   commit {id}           serve what was prepared  ->  done {id, ok, error?}
  *   discard {id}          release what was prepared ->  done {id, ok}
@@ -19,7 +19,10 @@
  */
 import type { Worker } from 'node:cluster';
 import type { Config } from '../config/schema.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { ListenerName } from '../server/listen.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
+import type { BoundListener } from './instance.ts';
 
 /** What the primary orders every worker to do to the gateway it serves (the admin API's write side). */
 export type Command =
@@ -43,11 +46,20 @@ export type ToWorker =
   | { readonly type: 'drain' };
 
 export type FromWorker =
-  | { readonly type: 'listening'; readonly port: number }
+  /** `failure`: the first config could not be served (port 0, no listeners); the primary reports it as its own error. */
+  | { readonly type: 'listening'; readonly port: number; readonly listeners: readonly BoundListener[]; readonly failure?: StartFailure }
   | { readonly type: 'prepared'; readonly id: number; readonly ok: boolean; readonly error?: string }
   | { readonly type: 'done'; readonly id: number; readonly ok: boolean; readonly error?: string }
   /** `id` when it answers a report; none when sent on the worker's own interval. */
   | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot };
+
+/** Why a worker could not start, as a GatewayError (or any error) is rebuilt from it in the primary. */
+export interface StartFailure {
+  readonly code: ErrorCode | undefined;
+  readonly message: string;
+  readonly listener?: ListenerName;
+  readonly hostProblem?: boolean;
+}
 
 /** The answer each request gets. */
 const ANSWERS = {

@@ -10,8 +10,10 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
 import { applyConfig } from './apply-config.ts';
-import { ask, clusterLink, failureOf, nextId, serialization, type Command, type WorkerLink } from './channel.ts';
-import { listenerUrl } from './instance.ts';
+import { GatewayError } from '../errors.ts';
+import { ListenError } from '../server/listen.ts';
+import { ask, clusterLink, failureOf, nextId, serialization, type Command, type StartFailure, type WorkerLink } from './channel.ts';
+import { listenerUrl, type BoundListener } from './instance.ts';
 import type { Workers } from './workers.ts';
 
 const WORKER_START_TIMEOUT_MS = 15_000;
@@ -41,6 +43,12 @@ function online(worker: Worker): Promise<void> {
   });
 }
 
+/** The error a worker could not start with, rebuilt in the primary so it is reported as if it were its own. */
+function startError(failure: StartFailure): Error {
+  if (failure.listener) return new ListenError(failure.listener, failure.message, failure.hostProblem ?? false);
+  return failure.code ? new GatewayError(failure.code, failure.message) : new Error(failure.message);
+}
+
 export async function startCluster(config: Config, count: number, log: Logger): Promise<Workers> {
   const workers = new ClusterWorkers(config, count, log);
   await workers.start();
@@ -54,7 +62,7 @@ class ClusterWorkers implements Workers {
   #config: Config;
   #stopping = false;
   #started = false;
-  #port = 0;
+  #listeners: readonly BoundListener[] = [];
   #deaths: number[] = [];
   readonly #links = new Map<Worker, WorkerLink>();
   /** Workers that serve the current config: the ones a reload and a command go to. */
@@ -70,7 +78,12 @@ class ClusterWorkers implements Workers {
   }
 
   get url(): string {
-    return listenerUrl(this.#listen.tls ? 'https' : 'http', this.#listen.host, this.#port);
+    return this.#listeners[0]?.url ?? listenerUrl(this.#listen.tls ? 'https' : 'http', this.#listen.host, 0);
+  }
+
+  /** As the first worker reported them: the workers share the primary's sockets, so each reports the same. */
+  get listeners(): readonly BoundListener[] {
+    return this.#listeners;
   }
 
   async start(): Promise<void> {
@@ -143,7 +156,9 @@ class ClusterWorkers implements Workers {
     });
     await online(worker);
     const startedWith = this.#config;
-    this.#port = (await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS)).port;
+    const answer = await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS);
+    if (answer.failure) throw startError(answer.failure);
+    if (this.#listeners.length === 0) this.#listeners = answer.listeners;
     await this.#exclusive(() => this.#join(worker, link, startedWith));
   }
 

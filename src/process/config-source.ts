@@ -4,12 +4,25 @@
  */
 import { loadConfigFile, type LoadResult } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import type { ListenerName } from '../server/listen.ts';
 
 export interface ConfigSource {
   /** The file to watch, if any. */
   readonly file: string | undefined;
+  /** How to move each listener, as the command that started the process spells it (bind errors say it). */
+  readonly hints: ListenHints;
   load(): Promise<LoadResult>;
 }
+
+/** Per listener: the config key or flag that changes its port, and the one that changes its host. */
+export type ListenHints = Readonly<Record<ListenerName, { readonly port: string; readonly host: string }>>;
+
+/** The config keys, plus `gatehouse start`'s --port. */
+export const configFileHints: ListenHints = {
+  gateway: { port: 'listen.port (or --port)', host: 'listen.host' },
+  admin: { port: 'admin.port', host: 'admin.host' },
+  redirect: { port: 'listen.tls.redirectHttp.port', host: 'listen.tls.redirectHttp.host' },
+};
 
 /** Command-line overrides; undefined leaves the file's value. */
 export interface Overrides {
@@ -28,9 +41,10 @@ function applyOverrides(config: Config, o: Overrides): Config {
   });
 }
 
-export function fileSource(file: string, overrides: Overrides = {}): ConfigSource {
+export function fileSource(file: string, overrides: Overrides = {}, hints = configFileHints): ConfigSource {
   return {
     file,
+    hints,
     async load() {
       const result = await loadConfigFile(file);
       return result.ok ? { ok: true, config: applyOverrides(result.config, overrides) } : result;
@@ -38,6 +52,6 @@ export function fileSource(file: string, overrides: Overrides = {}): ConfigSourc
   };
 }
 
-export function memorySource(config: Config): ConfigSource {
-  return { file: undefined, load: async () => ({ ok: true, config }) };
+export function memorySource(config: Config, hints = configFileHints): ConfigSource {
+  return { file: undefined, hints, load: async () => ({ ok: true, config }) };
 }

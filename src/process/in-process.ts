@@ -5,13 +5,14 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { applyCommand } from './commands.ts';
-import { listenerUrl, startInstance } from './instance.ts';
+import { startInstance } from './instance.ts';
 import type { Workers } from './workers.ts';
 
 export async function startInProcess(config: Config, log: Logger): Promise<Workers> {
   const instance = await startInstance(config, log);
   return {
-    url: listenerUrl(config.listen.tls ? 'https' : 'http', instance.address.address, instance.address.port),
+    url: instance.listeners[0]!.url,
+    listeners: instance.listeners,
     ready: () => !instance.gateway.draining,
     reload: async (next) => instance.reload(next),
     snapshot: async () => instance.gateway.snapshot(),

@@ -5,13 +5,13 @@
  */
 import type http from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
-import { once } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { applyServerSettings, createGatewayServer, type ReloadableServer } from '../server/http-server.ts';
 import { startRedirectListener } from '../server/https-redirect.ts';
+import { bind, formatAddress, isEveryInterface, isLoopback, type ListenerName } from '../server/listen.ts';
 import { createTlsListener, type TlsListener } from '../server/tls-server.ts';
 
 export interface Instance {
@@ -20,6 +20,8 @@ export interface Instance {
   readonly address: AddressInfo;
   /** The HTTP-to-HTTPS redirect listener's address, when listen.tls.redirectHttp is set. */
   readonly redirectAddress: AddressInfo | undefined;
+  /** The gateway listener and, when set, the redirect listener, as bound. */
+  readonly listeners: readonly BoundListener[];
   /**
    * Swaps in a new config; throws (old config keeps serving) if the runtime cannot be built. `listen` (TLS
    * settings included) is kept from the start; the certificate files are re-read.
@@ -43,8 +45,30 @@ function plainListener(server: http.Server): Listener {
 
 /** The URL a client on this machine reaches a listener on `host`:`port` by (0.0.0.0 through 127.0.0.1). */
 export function listenerUrl(scheme: 'http' | 'https', host: string, port: number): string {
-  const name = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `${scheme}://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
+/** One listener as the startup log shows it: what is really bound, and whether other machines can reach it. */
+export interface BoundListener {
+  readonly name: ListenerName;
+  /** The address bound, as the system reports it: "0.0.0.0:8484", "[::]:8484", "127.0.0.1:9901". */
+  readonly address: string;
+  /** The URL a client on this machine uses. */
+  readonly url: string;
+  /** Bound to an address other than loopback: reachable from other machines. */
+  readonly exposed: boolean;
+  readonly everyInterface: boolean;
+}
+
+export function boundListener(name: ListenerName, scheme: 'http' | 'https', host: string, port: number): BoundListener {
+  return {
+    name,
+    address: formatAddress(host, port),
+    url: listenerUrl(scheme, host, port),
+    exposed: !isLoopback(host),
+    everyInterface: isEveryInterface(host),
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -61,9 +85,7 @@ export async function startInstance(config: Config, log?: Logger): Promise<Insta
   try {
     tls = tlsConfig ? createTlsListener(gateway, tlsConfig, log ?? createLogger(config.log.level)) : undefined;
     listener = tls ?? plainListener(createGatewayServer(gateway));
-    listener.server.listen(config.listen.port, config.listen.host);
-    await once(listener.server, 'listening');
-    const { port } = listener.server.address() as AddressInfo;
+    const { port } = await bind(listener.server, 'gateway', config.listen.port, config.listen.host);
     if (tlsConfig?.redirectHttp) redirect = await startRedirectListener(tlsConfig.redirectHttp, port, gateway);
   } catch (error) {
     if (tls?.server.listening) await closeServer(tls.server);
@@ -78,11 +100,16 @@ export async function startInstance(config: Config, log?: Logger): Promise<Insta
     applyServerSettings(server, prepared.config.server);
     tls?.contexts.reload();
   };
+  const address = server.address() as AddressInfo;
+  const redirectAddress = redirect?.address() as AddressInfo | undefined;
+  const listeners = [boundListener('gateway', tls ? 'https' : 'http', address.address, address.port)];
+  if (redirectAddress) listeners.push(boundListener('redirect', 'http', redirectAddress.address, redirectAddress.port));
   return {
     gateway,
     server,
-    address: server.address() as AddressInfo,
-    redirectAddress: redirect?.address() as AddressInfo | undefined,
+    address,
+    redirectAddress,
+    listeners,
     reload: (next) => commit(gateway.prepare(next)),
     commit,
     shutdown() {

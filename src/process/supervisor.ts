@@ -8,8 +8,6 @@
  * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { availableParallelism } from 'node:os';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
 import { formatProblem } from '../config/load.ts';
@@ -17,11 +15,12 @@ import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { bind, ListenError } from '../server/listen.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import { startCluster } from './cluster.ts';
-import type { ConfigSource } from './config-source.ts';
+import type { ConfigSource, ListenHints } from './config-source.ts';
 import { startInProcess } from './in-process.ts';
-import { listenerUrl } from './instance.ts';
+import { boundListener, type BoundListener } from './instance.ts';
 import type { Workers } from './workers.ts';
 
 /** A running gateway process: its workers, the admin listener, config reloads and the drain. */
@@ -46,26 +45,41 @@ function startWorkers(config: Config, log: Logger): Promise<Workers> {
   return n > 1 ? startCluster(config, n, log) : startInProcess(config, log);
 }
 
+/** A bind failure, completed with the key or flag that moves the listener; other errors unchanged. */
+function withHint(error: unknown, hints: ListenHints): unknown {
+  if (!(error instanceof ListenError)) return error;
+  const hint = hints[error.listener][error.hostProblem ? 'host' : 'port'];
+  return new ListenError(error.listener, `${error.message}; change ${hint}`, error.hostProblem, { cause: error.cause });
+}
+
+/** The startup log's account of what is bound: one warning per listener other machines can reach. */
+function logListeners(log: Logger, listeners: readonly BoundListener[]): void {
+  for (const l of listeners.filter((x) => x.exposed)) {
+    const where = l.everyInterface ? 'every interface' : 'a non-loopback address';
+    log.warn({ listener: l.name, address: l.address, exposed: true }, `${l.name} listener on ${l.address} listens on ${where}: other machines can reach it`);
+  }
+}
+
 export async function runGateway(source: ConfigSource, log: Logger, handleSignals = true): Promise<GatewayProcess> {
   const first = await source.load();
   if (!first.ok) throw new GatewayError('GW_ERR_CONFIG_INVALID', first.problems.map(formatProblem).join('\n'));
   let config = first.config;
-  const workers = await startWorkers(config, log);
+  const workers = await startWorkers(config, log).catch((error: unknown) => { throw withHint(error, source.hints); });
   let draining = false;
   let admin: http.Server | undefined;
+  const listeners = [...workers.listeners];
   if (config.admin.enabled) {
     admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot() }, log);
-    admin.listen(config.admin.port, config.admin.host);
     try {
-      await once(admin, 'listening');
+      const bound = await bind(admin, 'admin', config.admin.port, config.admin.host);
+      listeners.push(boundListener('admin', 'http', bound.address, bound.port));
     } catch (error) {
       // Without this the process would report the failure yet keep serving on the main listener.
       await workers.shutdown();
-      throw error;
+      throw withHint(error, source.hints);
     }
   }
-  const adminAddress = admin?.address() as AddressInfo | undefined;
-  const adminUrl = adminAddress && listenerUrl('http', adminAddress.address, adminAddress.port);
+  const adminUrl = listeners.find((l) => l.name === 'admin')?.url;
 
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reloadOnce = async (): Promise<boolean> => {
@@ -129,6 +143,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   if (handleSignals) process.on('SIGHUP', onHup).on('SIGUSR2', onUsr2).on('SIGTERM', onStop).on('SIGINT', onStop);
   // Last: whoever waits for this line may signal the process at once, and until the handlers above are
   // attached SIGHUP's (and SIGUSR2's) default action ends it.
-  log.info({ url: workers.url, adminUrl, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
+  logListeners(log, listeners);
+  log.info({ url: workers.url, adminUrl, listeners, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
   return { url: workers.url, adminUrl, reload, reopenLogs, snapshot: () => workers.snapshot(), shutdown };
 }

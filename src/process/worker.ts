@@ -6,9 +6,11 @@
  * A config is applied in two steps: `prepare` builds the runtime and keeps it under the request's id,
  * `commit` serves it, `discard` releases it. Signals go to the primary, which orders the drain.
  */
+import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { ListenError } from '../server/listen.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { dispatch, type FromWorker, type ToWorker } from './channel.ts';
+import { dispatch, type FromWorker, type StartFailure, type ToWorker } from './channel.ts';
 import { applyCommand } from './commands.ts';
 import { startInstance, type Instance } from './instance.ts';
 
@@ -50,12 +52,15 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       if (instance) return void log.warn('a worker got a second first config; ignored');
       startInstance(config, log).then((started) => {
         instance = started;
-        send({ type: 'listening', port: started.address.port });
+        send({ type: 'listening', port: started.address.port, listeners: started.listeners });
         report();
         // unref: the interval alone must not keep a worker alive that has nothing else to do.
         reporting = setInterval(report, snapshotIntervalMs).unref();
       }, (error: unknown) => {
-        log.fatal({ err: error }, 'worker could not start');
+        // A GatewayError is the user's to fix (a taken port): the primary prints it once for all workers.
+        // Anything else is a bug, logged here with its stack.
+        if (!(error instanceof GatewayError)) log.fatal({ err: error }, 'worker could not start');
+        send({ type: 'listening', port: 0, listeners: [], failure: startFailure(error) });
         exit(1);
       });
     },
@@ -92,10 +97,26 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
   });
 }
 
+function startFailure(error: unknown): StartFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ListenError) return { code: error.code, message, listener: error.listener, hostProblem: error.hostProblem };
+  return { code: error instanceof GatewayError ? error.code : undefined, message };
+}
+
+/** How long a worker that could not start waits for the primary to end it, should the primary not. */
+const FAILED_EXIT_DELAY_MS = 2000;
+
 /** The worker process: serve what the primary sends, until told to drain. */
 export function runWorker(log: Logger): void {
   // Signals go to the primary, which orders the drain; a worker must not die on the terminal's Ctrl-C first.
   // SIGUSR2 too: the primary relays the reopen, and the signal's default action would end the worker.
   process.on('SIGINT', () => {}).on('SIGTERM', () => {}).on('SIGHUP', () => {}).on('SIGUSR2', () => {});
-  process.on('message', workerSide({ send: (message) => process.send?.(message), log, exit: (code) => process.exit(code) }));
+  let sent = Promise.resolve();
+  const send = (message: FromWorker) => {
+    sent = new Promise((resolve) => process.send?.(message, undefined, undefined, () => resolve()) ?? resolve());
+  };
+  // A worker that could not start lets the primary, which now has the reason, end it: exiting at once could
+  // let the primary see the exit before the message and report only "worker exited".
+  const exit = (code: number) => void (code === 0 ? process.exit(0) : sent.then(() => setTimeout(() => process.exit(code), FAILED_EXIT_DELAY_MS)));
+  process.on('message', workerSide({ send, log, exit }));
 }

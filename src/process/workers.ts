@@ -7,10 +7,13 @@
 import type { Config } from '../config/schema.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import type { Command } from './channel.ts';
+import type { BoundListener } from './instance.ts';
 
 export interface Workers {
   /** Where clients reach the gateway listener. */
   readonly url: string;
+  /** The gateway listener (and the redirect listener, when set) as bound: what the startup log shows. */
+  readonly listeners: readonly BoundListener[];
   /** Every worker serves and none drains. */
   ready(): boolean;
   /** Applies `config` in every worker or in none; rejects with the reason when none. */

@@ -8,13 +8,13 @@
  * JSON body and X-Request-ID; they are not written to the access log.
  */
 import http from 'node:http';
-import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ListenTlsConfig } from '../config/tls-schema.ts';
 import { hostName, isHost } from '../net/host.ts';
 import { requestIdFrom } from '../observability/request-id.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { handleClientError } from './client-error.ts';
+import { bind } from './listen.ts';
 import { serverOptions } from './http-server.ts';
 import { sendError } from './error-response.ts';
 
@@ -42,7 +42,6 @@ export async function startRedirectListener(config: RedirectConfig, boundPort: n
     }
   });
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => handleClientError(err, socket, gateway));
-  server.listen(config.port, config.host);
-  await once(server, 'listening');
+  await bind(server, 'redirect', config.port, config.host);
   return server;
 }
