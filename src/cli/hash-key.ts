@@ -21,7 +21,6 @@ export const hashKeySpec = {
 
 export async function hashKeyCommand(argv: string[]): Promise<number> {
   const { positionals } = parseCommand(hashKeySpec, argv);
-  if (positionals.length > 1) throw new GatewayError('GW_ERR_USAGE', 'hash-key takes at most one key (quote keys with spaces)');
   let key = positionals[0];
   if (key === undefined && !process.stdin.isTTY) key = (await text(process.stdin)).split(/\r?\n/)[0] || undefined;
   if (key === undefined) {

@@ -176,13 +176,16 @@ describe('a worker on the channel', () => {
     assert.equal(primary.received.length, reports, 'no snapshot after the drain');
   });
 
-  it('exits 1 when its first config cannot be served', async () => {
+  it('exits 1 when its first config cannot be served, telling the primary why', async () => {
     const received: FromWorker[] = [];
     let code: number | undefined;
     const handle = workerSide({ send: (m) => void received.push(m), log: createLogger('silent'), exit: (c) => { code = c; } });
     handle({ type: 'config', config: unbuildable() });
     await until(() => code !== undefined, 5000, 'the exit');
     assert.equal(code, 1);
-    assert.deepEqual(received, []);
+    assert.deepEqual(received.map((m) => m.type), ['listening']);
+    const [answer] = received as Array<Extract<FromWorker, { type: 'listening' }>>;
+    assert.equal(answer!.listeners.length, 0);
+    assert.ok(answer!.failure?.message, 'the reason travels to the primary');
   });
 });

@@ -374,7 +374,8 @@ describe('startup failures', () => {
     const { port } = taken.address() as net.AddressInfo;
     try {
       const config = testConfig(proxyConfig({ cert: file('default.pem'), key: file('default.key'), redirectHttp: { host: '127.0.0.1', port } }));
-      await assert.rejects(startInstance(config), (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE');
+      await assert.rejects(startInstance(config), (error: NodeJS.ErrnoException) => error.code === 'GW_ERR_LISTEN'
+        && error.message === `redirect listener cannot bind 127.0.0.1:${port}: the port is already in use (EADDRINUSE)`);
     } finally {
       taken.close();
     }

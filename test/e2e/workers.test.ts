@@ -271,7 +271,7 @@ routes: [{ name: a, match: { path: /a }, upstream: u }]
     assert.equal(r.signal, null, `the process exited by itself:\n${r.stderr.slice(0, 2000)}`);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /EADDRINUSE/, 'the reason is logged');
-    assert.match(r.stderr, /worker \d+ exited \(code 1\) before answering "config"/);
+    assert.match(r.stderr, /GW_ERR_LISTEN gateway listener cannot bind/, 'the primary reports what the workers could not do');
     assert.deepEqual(jsonLines(r.stderr.split('\n')).filter((l) => l.msg === WORKER_DIED), []);
   });
 });
