@@ -53,7 +53,7 @@ function withHint(error: unknown, hints: ListenHints): unknown {
 }
 
 /** The startup log's account of what is bound: one warning per listener other machines can reach. */
-function logListeners(log: Logger, listeners: readonly BoundListener[]): void {
+export function logListeners(log: Logger, listeners: readonly BoundListener[]): void {
   for (const l of listeners.filter((x) => x.exposed)) {
     const where = l.everyInterface ? 'every interface' : 'a non-loopback address';
     log.warn({ listener: l.name, address: l.address, exposed: true }, `${l.name} listener on ${l.address} listens on ${where}: other machines can reach it`);
