@@ -177,9 +177,9 @@ describe('gatehouse proxy listeners', () => {
   });
 
   it('opens no admin listener without --admin, so two run side by side', async () => {
-    const first = await spawnGateway(['proxy', '--listen', '0', '--to', upstream.url]);
+    const first = await spawnGateway(['proxy', '--listen', '127.0.0.1:0', '--to', upstream.url]);
     running.push(first);
-    const second = await spawnGateway(['proxy', '--listen', '0', '--to', upstream.url]);
+    const second = await spawnGateway(['proxy', '--listen', '127.0.0.1:0', '--to', upstream.url]);
     running.push(second);
     for (const gw of [first, second]) {
       const line = listeningLine(gw);
