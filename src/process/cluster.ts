@@ -157,7 +157,11 @@ class ClusterWorkers implements Workers {
     await online(worker);
     const startedWith = this.#config;
     const answer = await ask(link, { type: 'config', config: startedWith }, WORKER_START_TIMEOUT_MS);
-    if (answer.failure) throw startError(answer.failure);
+    if (answer.failure) {
+      // The worker waits to be ended (worker.ts), so its exit never overtakes the reason it sent.
+      worker.process.kill('SIGKILL');
+      throw startError(answer.failure);
+    }
     if (this.#listeners.length === 0) this.#listeners = answer.listeners;
     await this.#exclusive(() => this.#join(worker, link, startedWith));
   }
