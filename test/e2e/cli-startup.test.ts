@@ -15,7 +15,7 @@ import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 
 const dir = tempDir('gatehouse-cli-startup-');
-const commands = ['start', 'validate', 'proxy', 'demo', 'token', 'hash-key'];
+const commands = ['start', 'validate', 'proxy', 'demo', 'token', 'hash-key', 'schema', 'health'];
 
 /** A config on 127.0.0.1; `listen` and `admin` are YAML flow mappings. */
 function configFile(name: string, listen: string, admin: string, workers = 1): string {

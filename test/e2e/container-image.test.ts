@@ -162,6 +162,6 @@ routes: [{ name: held, match: { path: / }, upstream: held }]
   it('exits 2 on a bad --admin, naming the flag', async () => {
     const r = await runCli(['health', '--admin', 'nowhere']);
     assert.deepEqual([r.code, r.stdout], [2, '']);
-    assert.match(r.stderr, /--admin must be HOST:PORT, got "nowhere"/);
+    assert.match(r.stderr, /--admin must be PORT, :PORT or HOST:PORT, got "nowhere"/);
   });
 });
