@@ -18,6 +18,10 @@ export interface WatchOptions {
    * a replaced symlink counts as a change of the directory holding it.
    */
   readonly directories?: boolean;
+  /** The watched file was deleted (not replaced: an atomic rename is a change). Files only. */
+  readonly onRemoved?: () => void;
+  /** The initial scan is done: changes from now on are seen (a save before it may be missed). */
+  readonly onReady?: () => void;
   /** Also call `onChange` once the initial scan is done: a file replaced while chokidar was scanning fires no event. */
   readonly whenReady?: boolean;
 }
@@ -68,8 +72,9 @@ export function watchPaths(paths: string | string[], onChange: () => void, optio
     timer = setTimeout(onChange, DEBOUNCE_MS);
   };
   if (directories) watcher.on('all', fire);
-  else watcher.on('change', fire).on('add', fire);
+  else watcher.on('change', fire).on('add', fire).on('unlink', () => options.onRemoved?.());
   if (options.whenReady) watcher.on('ready', fire);
+  if (options.onReady) watcher.on('ready', options.onReady);
   watcher.on('error', options.onError);
   const swaps = directories ? undefined : watchSymlinkSwaps([paths].flat(), fire).on('error', options.onError);
   return async () => {

@@ -1,15 +1,17 @@
 /**
  * Runs a gateway process: loads the config, serves it (in this process, or through N cluster workers),
- * reloads on file change and SIGHUP, reopens the access log file on SIGHUP and SIGUSR2 (log rotation), drains on
- * SIGTERM/SIGINT, and serves the admin listener.
+ * reloads on file change and SIGHUP (logging what changed), reopens the access log file on SIGHUP and SIGUSR2
+ * (log rotation), drains on SIGTERM/SIGINT, and serves the admin listener.
  *
  * With workers > 1 the primary owns config loading and watching; workers only serve what they are sent
  * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
  * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
+import { configDiff, summarize } from '../config/diff.ts';
 import { formatProblem } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
@@ -23,18 +25,24 @@ import { startInProcess } from './in-process.ts';
 import { boundListener, type BoundListener } from './instance.ts';
 import type { Workers } from './workers.ts';
 
+/** What started a reload, as logged: a change of the config file, SIGHUP, or the admin API. */
+export type ReloadTrigger = 'file' | 'SIGHUP' | 'admin';
+
 /** A running gateway process: its workers, the admin listener, config reloads and the drain. */
 export interface GatewayProcess {
   readonly url: string;
   readonly adminUrl: string | undefined;
-  /** Reloads from the source; resolves true if the new config is serving. */
-  reload(): Promise<boolean>;
+  /** Reloads from the source; resolves true if the new config is serving. The trigger is logged. */
+  reload(trigger?: ReloadTrigger): Promise<boolean>;
   /** Every worker reopens its access log file (after rotation); resolves true if all did. */
   reopenLogs(): Promise<boolean>;
   /** Traffic and targets of every worker, merged: the same shape with 1 or N workers (GET /snapshot). */
   snapshot(): Promise<GatewaySnapshot>;
   shutdown(): Promise<void>;
 }
+
+/** The longest startup waits for the config watcher's initial scan (a single file takes milliseconds). */
+const WATCH_READY_MS = 2000;
 
 function workerCount(workers: Config['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
@@ -81,30 +89,39 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   }
   const adminUrl = listeners.find((l) => l.name === 'admin')?.url;
 
+  // Restart-only settings are compared with what this process started with, not with the last reload: a
+  // port set back to the running value needs no restart.
+  const started = config;
   let reloading: Promise<boolean> = Promise.resolve(true);
-  const reloadOnce = async (): Promise<boolean> => {
+  const reloadOnce = async (trigger: ReloadTrigger): Promise<boolean> => {
     const next = await source.load();
     if (!next.ok) {
-      log.error({ problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
+      log.error({ trigger, problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
       return false;
     }
     try {
       await workers.reload(next.config);
     } catch (error) {
-      log.error({ err: error }, 'config reload failed: the previous config keeps serving');
+      log.error({ trigger, err: error }, 'config reload failed: the previous config keeps serving');
       return false;
     }
-    for (const key of ['listen', 'admin', 'workers'] as const) {
-      if (JSON.stringify(next.config[key]) !== JSON.stringify(config[key])) log.warn({ key }, `${key} changes take effect on restart`);
-    }
+    const diff = configDiff(config, next.config);
+    const pending = new Set(configDiff(started, next.config).restart);
+    for (const key of diff.restart) if (pending.has(key)) log.warn({ key, trigger }, `${key} changes take effect on restart`);
     config = next.config;
-    log.info({ routes: config.routes.length, upstreams: Object.keys(config.upstreams).length }, 'config reloaded');
+    const { routes, upstreams, policies } = diff;
+    log.info({ trigger, routes, upstreams, policies }, `config reloaded (${trigger}): ${summarize(diff)}`);
     return true;
   };
   // Reloads run one at a time, in order: a burst of saves never interleaves two swaps.
-  const reload = () => (reloading = reloading.then(reloadOnce, reloadOnce));
-  const stopWatching = source.file === undefined ? undefined : watchPaths(source.file, () => void reload(), {
+  const reload = (trigger: ReloadTrigger = 'admin') =>
+    (reloading = reloading.then(() => reloadOnce(trigger), () => reloadOnce(trigger)));
+  const watching = Promise.withResolvers<void>();
+  const stopWatching = source.file === undefined ? undefined : watchPaths(source.file, () => void reload('file'), {
+    onReady: watching.resolve,
     onError: (error) => log.error({ err: error }, 'watching the config file failed'),
+    // Without this a deleted file went unnoticed; the next save (or SIGHUP) after it is back reloads.
+    onRemoved: () => log.warn({ config: source.file }, 'config file removed: the running config keeps serving'),
   });
 
   const reopenLogs = async (): Promise<boolean> => {
@@ -134,13 +151,16 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   })();
 
   // Reopen before reloading: the reload waits for the new runtime, and the rotated file should stop growing now.
-  const onHup = () => void reopenLogs().then(reload);
+  const onHup = () => void reopenLogs().then(() => reload('SIGHUP'));
   const onUsr2 = () => void reopenLogs();
   const onStop = () => void shutdown().then(() => process.exit(0));
   const detachSignals = () => {
     process.off('SIGHUP', onHup).off('SIGUSR2', onUsr2).off('SIGTERM', onStop).off('SIGINT', onStop);
   };
   if (handleSignals) process.on('SIGHUP', onHup).on('SIGUSR2', onUsr2).on('SIGTERM', onStop).on('SIGINT', onStop);
+  // A save made before the watcher's first scan ends is never seen: whoever edits the file after the line
+  // below must be heard. Bounded, so a watcher that never gets ready cannot hold startup.
+  if (stopWatching) await Promise.race([watching.promise, sleep(WATCH_READY_MS, undefined, { ref: false })]);
   // Last: whoever waits for this line may signal the process at once, and until the handlers above are
   // attached SIGHUP's (and SIGUSR2's) default action ends it.
   logListeners(log, listeners);
