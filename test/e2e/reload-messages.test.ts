@@ -61,16 +61,17 @@ describe('reload log lines', () => {
     assert.deepEqual(byFile.routes, { added: ['b'], removed: [], changed: [] });
     assert.deepEqual(byFile.upstreams, { added: ['b'], removed: [], changed: [] });
     assert.deepEqual(byFile.policies, { added: [], removed: [], changed: ['a/request-size-limit'] });
-    assert.equal(byFile.msg, 'config reloaded (file): 1 route added, 1 upstream added, 1 policy changed');
+    assert.equal(byFile.summary, '1 route added, 1 upstream added, 1 policy changed');
 
     g.proc.kill('SIGHUP');
     const byHup = await reloads(g, 2, 'a reload after SIGHUP');
     assert.equal(byHup.trigger, 'SIGHUP');
-    assert.equal(byHup.msg, 'config reloaded (SIGHUP): no changes');
+    assert.equal(byHup.summary, 'no changes');
 
     saveAtomically(file, configText());
     const back = await reloads(g, 3, 'a reload removing route b');
-    assert.equal(back.msg, 'config reloaded (file): 1 route removed, 1 upstream removed, 1 policy changed');
+    assert.equal(back.trigger, 'file');
+    assert.equal(back.summary, '1 route removed, 1 upstream removed, 1 policy changed');
     assert.equal(logs(g, 'take effect on restart').length, 0);
     assert.equal(await g.stop('SIGTERM'), 0);
   });
