@@ -6,15 +6,17 @@
  * and every gateway process found is killed in a finally if it outlived the test.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { exitOf, pidAlive, poll } from '../helpers/e2e-process.ts';
 import { pidsListening } from '../helpers/listeners.ts';
 import { tempDir } from '../helpers/start-gateway.ts';
 
+const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 first on PATH, as on a machine with Node 24 installed (the system node here may be older). */
 const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
@@ -76,6 +78,26 @@ async function signalLauncher(command: string, args: string[], signal: NodeJS.Si
   }
 }
 
+/**
+ * npm pack (which builds dist/) and npm install -g into a temp prefix. Started when the file loads, so it
+ * overlaps the tests that do not need it; it takes most of this file's time.
+ */
+async function installTarball(prefix: string): Promise<void> {
+  const options = { cwd: root, env, encoding: 'utf8', timeout: 60_000 } as const;
+  const pack = await execFileAsync('npm', ['pack', '--pack-destination', prefix, '--silent'], options);
+  const tarball = join(prefix, pack.stdout.trim().split('\n').at(-1)!);
+  try {
+    await execFileAsync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { ...options, cwd: prefix });
+  } catch (error) {
+    throw new Error(`npm install -g failed (it needs the registry, or its cache, for the dependencies): ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
+  }
+}
+
+const globalPrefix = tempDir('gatehouse-global-');
+const installing = installTarball(globalPrefix);
+// Awaited by the tests that need it; a failure is theirs to report, not an unhandled rejection.
+installing.catch(() => {});
+
 describe('SIGTERM or SIGINT to the launching process', { timeout: 90_000 }, () => {
   it('drains a gateway started with npx gatehouse start', async () => {
     await signalLauncher('npx', ['gatehouse', 'start', '-c', configFile()]);
@@ -100,23 +122,10 @@ describe('SIGTERM or SIGINT to the launching process', { timeout: 90_000 }, () =
   });
 
   describe('from a packed tarball', () => {
-    const prefix = tempDir('gatehouse-global-');
-    let installed: string | undefined;
-    /** npm pack (which builds dist/) and npm install -g into a temp prefix, once for the tests below. */
-    const install = () => {
-      if (installed !== undefined) return installed;
-      const pack = spawnSync('npm', ['pack', '--pack-destination', prefix, '--silent'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
-      assert.equal(pack.status, 0, `npm pack failed:\n${pack.stderr}`);
-      const tarball = join(prefix, pack.stdout.trim().split('\n').at(-1)!);
-      const add = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball],
-        { cwd: prefix, env, encoding: 'utf8', timeout: 60_000 });
-      assert.equal(add.status, 0, `npm install -g failed (it needs the registry, or its cache, for the dependencies):\n${add.stderr}`);
-      return installed = join(prefix, 'lib', 'node_modules', 'gatehouse-gateway');
-    };
-
+    const installed = join(globalPrefix, 'lib', 'node_modules', 'gatehouse-gateway');
     it('drains a gateway started with the globally installed bin', { timeout: 90_000 }, async () => {
-      install();
-      await signalLauncher(join(prefix, 'bin', 'gatehouse'), ['start', '-c', configFile()]);
+      await installing;
+      await signalLauncher(join(globalPrefix, 'bin', 'gatehouse'), ['start', '-c', configFile()]);
     });
 
     it('drains a gateway running as PID 1 of its own PID namespace, node on the entry as in a container', async (t) => {
@@ -125,7 +134,8 @@ describe('SIGTERM or SIGINT to the launching process', { timeout: 90_000 }, () =
         t.skip('unshare --pid is not permitted here');
         return;
       }
-      const entry = join(install(), 'dist', 'main.js');
+      await installing;
+      const entry = join(installed, 'dist', 'main.js');
       // unshare stands in for the container runtime; the runtime signals PID 1, so the test signals the
       // gateway's own PID, found by its port.
       const launched = launch('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, entry, 'start', '-c', configFile()]);
