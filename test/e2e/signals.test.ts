@@ -156,3 +156,18 @@ describe('SIGTERM or SIGINT to the launching process', { timeout: 90_000 }, () =
     });
   });
 });
+
+describe('the bin on a Node older than 24', () => {
+  it('exits 1 naming the Node it found, and suggests no registry package', (t) => {
+    const old = '/usr/bin/node';
+    const version = spawnSync(old, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (version.status !== 0 || Number(/^v(\d+)/.exec(version.stdout)?.[1]) >= 24) {
+      t.skip(`no Node older than 24 at ${old}`);
+      return;
+    }
+    const run = spawnSync(old, [join(root, 'bin', 'gatehouse.js'), '--help'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^gatehouse: needs Node\.js 24 or newer; this is Node\.js \d+\.\S+ \(\/usr\/bin\/node\)\.\n/);
+    assert.doesNotMatch(run.stderr, /gatehouse-gateway|npx -p|\n\s+at /, 'no registry package, no stack trace');
+  });
+});
