@@ -51,7 +51,9 @@ function watchSymlinkSwaps(files: string[], fire: () => void): FSWatcher {
     let swapped = false;
     for (const file of files) {
       const now = resolvedIdentity(file);
-      if (now !== seen.get(file)) swapped = true;
+      // A file that no longer resolves was deleted: that is the file watcher's 'unlink' (onRemoved), not a
+      // change to reload, which could only fail. Its return counts as a change again.
+      if (now !== seen.get(file) && now !== undefined) swapped = true;
       seen.set(file, now);
     }
     if (swapped) fire();
@@ -74,9 +76,12 @@ export function watchPaths(paths: string | string[], onChange: () => void, optio
   if (directories) watcher.on('all', fire);
   else watcher.on('change', fire).on('add', fire).on('unlink', () => options.onRemoved?.());
   if (options.whenReady) watcher.on('ready', fire);
-  if (options.onReady) watcher.on('ready', options.onReady);
   watcher.on('error', options.onError);
   const swaps = directories ? undefined : watchSymlinkSwaps([paths].flat(), fire).on('error', options.onError);
+  let scanning = swaps ? 2 : 1;
+  const scanned = () => { if (--scanning === 0) options.onReady?.(); };
+  watcher.once('ready', scanned);
+  swaps?.once('ready', scanned);
   return async () => {
     if (timer) clearTimeout(timer);
     await Promise.all([watcher.close(), swaps?.close()]);
