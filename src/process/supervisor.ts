@@ -107,7 +107,10 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     }
     const diff = configDiff(config, next.config);
     const pending = new Set(configDiff(started, next.config).restart);
-    for (const key of diff.restart) if (pending.has(key)) log.warn({ key, trigger }, `${key} changes take effect on restart`);
+    for (const key of diff.restart) {
+      if (pending.has(key)) log.warn({ key, trigger }, `${key} changes take effect on restart`);
+      else log.info({ key, trigger }, `${key} is back to the running value: no restart needed`);
+    }
     config = next.config;
     const { routes, upstreams, policies } = diff;
     // The message stays 'config reloaded' for whoever matches on it; the trigger and the diff are fields.

@@ -85,6 +85,7 @@ describe('reload log lines', () => {
     saveAtomically(file, configText({ port: 0 }));
     await reloads(g, 2, 'a reload setting listen.port back');
     assert.equal(logs(g, 'take effect on restart').length, 1, 'the running port needs no restart');
+    assert.deepEqual(logs(g, 'back to the running value').map((l) => [l.level, l.key]), [[30, 'listen']]);
     assert.equal(await g.stop('SIGTERM'), 0);
   });
 
