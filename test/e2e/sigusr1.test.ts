@@ -108,7 +108,8 @@ describe('SIGUSR1', () => {
 
   it('is disabled in the npm start script and for workers whatever started the primary', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-    assert.match(pkg.scripts.start!, /^node --disable-sigusr1 /);
+    // `exec`: the shell npm starts becomes node, so npm's forwarded SIGTERM reaches the gateway (signals.test.ts).
+    assert.match(pkg.scripts.start!, /^exec node --disable-sigusr1 /);
     assert.deepEqual(workerExecArgv([]), ['--disable-sigusr1']);
     assert.deepEqual(workerExecArgv(['--enable-source-maps', '--disable-sigusr1']), ['--enable-source-maps', '--disable-sigusr1'], 'not added twice');
   });
