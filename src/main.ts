@@ -106,6 +106,10 @@ function report(error: unknown): number {
 if (cluster.isWorker) {
   runWorker(createLogger('info', { worker: true }));
 } else {
+  // `gatehouse schema | head` closes the pipe early: that is the reader being done, not a failure to report.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then((code) => {
     if (code !== undefined) process.exitCode = code;
   }, (error: unknown) => {
