@@ -3,9 +3,9 @@
  * and Kubernetes ConfigMaps and Secrets save) and coalesces each burst of events into one call. Used for the
  * config file (process/supervisor.ts) and the directories of the TLS certificates (server/tls-contexts.ts).
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, watch as fsWatch } from 'node:fs';
 import { dirname } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch } from 'chokidar';
 
 /** Quiet time after the last event before `onChange` runs: one call for a burst. */
 const DEBOUNCE_MS = 100;
@@ -39,15 +39,19 @@ function resolvedIdentity(file: string): string | undefined {
 /**
  * Watches the directories holding `files` for a symlink swapped under them: a Kubernetes ConfigMap volume
  * renames a new `..data` link over the old one while `gatehouse.yaml -> ..data/gatehouse.yaml` stays as it
- * was, so the watch on the file hears nothing until the old target is deleted, if it ever is. Any entry
- * change in the directory re-resolves each file and fires only when one now leads somewhere else.
+ * was, so the watch on the file hears nothing until the old target is deleted, if it ever is. An entry
+ * added, removed or renamed in the directory re-resolves each file and fires only when one now leads
+ * somewhere else.
+ *
+ * Plain fs.watch on the directory, not chokidar: an access log beside the config is written hundreds of times
+ * a second, and each write is a 'change' event here. fs.watch hands those over as a string compare and a
+ * return; chokidar stat()ed the directory entry for each, which cost the benchmark's gateways ~5 % of a core
+ * (`npm run bench`, session 5: other load on the proxy core 1 % → 5 %, CPU per request up ~8 µs).
  */
-function watchSymlinkSwaps(files: string[], fire: () => void): FSWatcher {
+function watchSymlinkSwaps(files: string[], fire: () => void, onError: (error: unknown) => void): Closable {
   const seen = new Map(files.map((file) => [file, resolvedIdentity(file)]));
-  const watcher = watch([...new Set(files.map((file) => dirname(file)))], { ignoreInitial: true, depth: 0, followSymlinks: false });
-  watcher.on('all', (event) => {
-    // Writes to neighbours (an access log beside the config) are 'change' events: no link moved.
-    if (event === 'change') return;
+  const onEntries = (event: string) => {
+    if (event !== 'rename') return;
     let swapped = false;
     for (const file of files) {
       const now = resolvedIdentity(file);
@@ -57,8 +61,17 @@ function watchSymlinkSwaps(files: string[], fire: () => void): FSWatcher {
       seen.set(file, now);
     }
     if (swapped) fire();
+  };
+  const watchers = [...new Set(files.map((file) => dirname(file)))].map((dir) => {
+    const watcher = fsWatch(dir, { persistent: false }, onEntries);
+    watcher.on('error', onError);
+    return watcher;
   });
-  return watcher;
+  return { close: async () => { for (const watcher of watchers) watcher.close(); } };
+}
+
+interface Closable {
+  close(): Promise<void>;
 }
 
 /** Calls `onChange` after files under `paths` are written or replaced; returns a function that stops watching. */
@@ -77,11 +90,9 @@ export function watchPaths(paths: string | string[], onChange: () => void, optio
   else watcher.on('change', fire).on('add', fire).on('unlink', () => options.onRemoved?.());
   if (options.whenReady) watcher.on('ready', fire);
   watcher.on('error', options.onError);
-  const swaps = directories ? undefined : watchSymlinkSwaps([paths].flat(), fire).on('error', options.onError);
-  let scanning = swaps ? 2 : 1;
-  const scanned = () => { if (--scanning === 0) options.onReady?.(); };
-  watcher.once('ready', scanned);
-  swaps?.once('ready', scanned);
+  const swaps = directories ? undefined : watchSymlinkSwaps([paths].flat(), fire, options.onError);
+  // fs.watch listens from the moment it returns; only chokidar has an initial scan to wait for.
+  watcher.once('ready', () => options.onReady?.());
   return async () => {
     if (timer) clearTimeout(timer);
     await Promise.all([watcher.close(), swaps?.close()]);
