@@ -9,6 +9,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
+import { removeHeader } from './header-list.ts';
 
 /** Who the request is, as established by an auth policy. The gateway-wide identity headers derive from it. */
 export interface Identity {
@@ -178,15 +179,7 @@ export class Exchange {
    */
   removeRequestHeader(name: string): void {
     (this.removedHeaders ??= new Set()).add(name);
-    const added = this.addedHeaders;
-    if (added === undefined) return;
-    let w = 0;
-    for (let r = 0; r < added.length; r += 2) {
-      if (added[r] === name) continue;
-      added[w++] = added[r]!;
-      added[w++] = added[r + 1]!;
-    }
-    added.length = w;
+    if (this.addedHeaders !== undefined) removeHeader(this.addedHeaders, name);
   }
 
   /**

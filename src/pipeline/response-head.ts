@@ -5,6 +5,7 @@
  * used for an upstream's answer and for the gateway's own local replies.
  */
 import type { Transform } from 'node:stream';
+import { removeHeader } from './header-list.ts';
 
 export class ResponseHead {
   readonly status: number;
@@ -44,14 +45,7 @@ export class ResponseHead {
   }
 
   remove(name: string): void {
-    const headers = this.headers;
-    let w = 0;
-    for (let r = 0; r < headers.length; r += 2) {
-      if (headers[r] === name) continue;
-      headers[w++] = headers[r]!;
-      headers[w++] = headers[r + 1]!;
-    }
-    headers.length = w;
+    removeHeader(this.headers, name);
   }
 
   /**

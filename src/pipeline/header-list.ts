@@ -1,0 +1,12 @@
+/** Header lists as the data plane keeps them: flat [name, value, ...] arrays with lower-case names. */
+
+/** Removes every entry named `name` from a flat list, in place, keeping the others in order. */
+export function removeHeader(flat: string[], name: string): void {
+  let w = 0;
+  for (let r = 0; r < flat.length; r += 2) {
+    if (flat[r] === name) continue;
+    flat[w++] = flat[r]!;
+    flat[w++] = flat[r + 1]!;
+  }
+  flat.length = w;
+}
