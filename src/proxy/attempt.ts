@@ -255,9 +255,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
   #report(outcome: AttemptOutcome): void {
     const ex = this.#ex;
     if (this.#headersMs !== undefined) ex.upstreamMs = this.#headersMs;
-    this.target.state.report({
-      outcome, status: this.#status, headersMs: this.#headersMs, bytesSent: this.#bytesSent, bytesReceived: this.#bytesReceived,
-    });
+    this.target.state.record(outcome, this.#status, this.#headersMs, this.#bytesSent, this.#bytesReceived);
   }
 }
 

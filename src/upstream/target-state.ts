@@ -30,9 +30,6 @@ export interface OutcomeReport {
   readonly bytesReceived: number;
 }
 
-/** Outcomes that say nothing against the target. */
-const NOT_FAILURES: ReadonlySet<AttemptOutcome> = new Set(['response', 'cancelled']);
-
 /** Weight of the newest sample in the latency EWMA: about the last 10 responses count. */
 const EWMA_ALPHA = 0.2;
 const RECENT = 32;
@@ -67,16 +64,25 @@ export class TargetState {
   }
 
   report(report: OutcomeReport): void {
+    this.record(report.outcome, report.status, report.headersMs, report.bytesSent, report.bytesReceived, report);
+  }
+
+  /**
+   * report() without the report object: every attempt reports, and most targets have no listener, so the
+   * object is made only for listeners (`made`: one the caller already has).
+   */
+  record(outcome: AttemptOutcome, status: number | undefined, headersMs: number | undefined, bytesSent: number, bytesReceived: number, made?: OutcomeReport): void {
     this.attempts++;
-    if (!NOT_FAILURES.has(report.outcome)) this.failures++;
-    if (report.headersMs !== undefined) {
-      const ms = report.headersMs;
-      this.latencyEwmaMs = this.latencyEwmaMs === undefined ? ms : this.latencyEwmaMs + EWMA_ALPHA * (ms - this.latencyEwmaMs);
+    if (outcome !== 'response' && outcome !== 'cancelled') this.failures++;
+    if (headersMs !== undefined) {
+      this.latencyEwmaMs = this.latencyEwmaMs === undefined ? headersMs : this.latencyEwmaMs + EWMA_ALPHA * (headersMs - this.latencyEwmaMs);
     }
-    if (this.#recent.length < RECENT) this.#recent.push(report.outcome);
-    else this.#recent[this.#recentNext] = report.outcome;
+    if (this.#recent.length < RECENT) this.#recent.push(outcome);
+    else this.#recent[this.#recentNext] = outcome;
     this.#recentNext = (this.#recentNext + 1) % RECENT;
     const listeners = this.#listeners;
+    if (listeners.length === 0) return;
+    const report = made ?? { outcome, status, headersMs, bytesSent, bytesReceived };
     for (let i = 0; i < listeners.length; i++) listeners[i]!(report, this);
   }
 
