@@ -15,7 +15,6 @@ import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt} from '../proxy/attempt.ts';
 import { type AttemptOwner } from '../proxy/attempt.ts';
 import { mayRetry, pickFor, startAttempt } from '../proxy/forward.ts';
-import { clientResponseHeaders } from '../proxy/headers.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -23,7 +22,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { replyParts } from './error-response.ts';
 import { finishOnClose } from './finish.ts';
 import { runLifecycle, type Responder } from './lifecycle.ts';
-import { bodySink, responsePhase } from './response-phase.ts';
+import { bodySink, responsePhase, upstreamHead } from './response-phase.ts';
 import { newExchange } from './server-stage.ts';
 
 export class HttpResponder implements Responder, AttemptOwner {
@@ -83,13 +82,9 @@ export class HttpResponder implements Responder, AttemptOwner {
 
   attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
     const { res, ex } = this;
-    const headers = clientResponseHeaders(upstreamHeaders, ex.requestId);
-    const head = responsePhase(this.route, ex, status, headers);
-    if (head === false) {
-      attempt.cancel('policy_error');
-      this.answer(reply('policy_error'), false);
-      return true;
-    }
+    const upstream = upstreamHead(this, attempt, status, upstreamHeaders);
+    if (upstream === undefined) return true;
+    const { headers, head } = upstream;
     ex.status = status;
     try {
       res.writeHead(status, headers);

@@ -13,7 +13,6 @@ import { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt, AttemptOwner } from '../proxy/attempt.ts';
 import { mayRetry, pickFor, startAttempt } from '../proxy/forward.ts';
-import { clientResponseHeaders } from '../proxy/headers.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -22,7 +21,7 @@ import { replyParts } from './error-response.ts';
 import { finish } from './finish.ts';
 import { routeAndAdmit, type Responder } from './lifecycle.ts';
 import { normalizePath } from './normalize-path.ts';
-import { bodySink, responsePhase } from './response-phase.ts';
+import { bodySink, responsePhase, upstreamHead } from './response-phase.ts';
 
 export interface InternalRequest {
   readonly method: string;
@@ -104,13 +103,9 @@ class InternalResponder implements Responder, AttemptOwner {
 
   attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
     const ex = this.ex;
-    const headers = clientResponseHeaders(upstreamHeaders, ex.requestId);
-    const head = responsePhase(this.route, ex, status, headers);
-    if (head === false) {
-      attempt.cancel('policy_error');
-      this.answer(reply('policy_error'), false);
-      return true;
-    }
+    const upstream = upstreamHead(this, attempt, status, upstreamHeaders);
+    if (upstream === undefined) return true;
+    const { headers, head } = upstream;
     this.#headSent = true;
     ex.status = status;
     this.#headers = headers;

@@ -5,7 +5,10 @@
  */
 import type { Writable } from 'node:stream';
 import type { Exchange } from '../pipeline/exchange.ts';
+import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import { ResponseHead } from '../pipeline/response-head.ts';
+import type { Attempt } from '../proxy/attempt.ts';
+import { clientResponseHeaders } from '../proxy/headers.ts';
 import { runResponsePolicies } from '../pipeline/run.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 
@@ -18,6 +21,29 @@ export function responsePhase(route: RouteRuntime | undefined, ex: Exchange, sta
   if (route === undefined || route.policies.responseSteps.length === 0) return undefined;
   const head = new ResponseHead(status, headers);
   return runResponsePolicies(route.policies, ex, head) ? head : false;
+}
+
+/** What a responder needs to answer 500 policy_error in place of an upstream's head. */
+interface Answering {
+  readonly route: RouteRuntime | undefined;
+  readonly ex: Exchange;
+  answer(local: LocalReply, withPolicies: boolean): void;
+}
+
+/**
+ * An upstream's response head for the client: its headers (hop-by-hop removed, X-Request-ID set) after the
+ * route's response policies. Undefined when a policy threw: the attempt is then cancelled and 500
+ * policy_error answered instead (without the response policies, which just failed).
+ */
+export function upstreamHead(
+  responder: Answering, attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>,
+): { readonly headers: string[]; readonly head: ResponseHead | undefined } | undefined {
+  const headers = clientResponseHeaders(upstreamHeaders, responder.ex.requestId);
+  const head = responsePhase(responder.route, responder.ex, status, headers);
+  if (head !== false) return { headers, head };
+  attempt.cancel('policy_error');
+  responder.answer(reply('policy_error'), false);
+  return undefined;
 }
 
 /**
