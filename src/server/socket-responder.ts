@@ -13,10 +13,10 @@ import type http from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
+import { removeHeader } from '../pipeline/header-list.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt, AttemptOwner } from '../proxy/attempt.ts';
 import { pickFor, startAttempt } from '../proxy/forward.ts';
-import { clientResponseHeaders } from '../proxy/headers.ts';
 import { pipeTunnel, rawHead } from '../proxy/tunnel.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -24,11 +24,8 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { replyParts } from './error-response.ts';
 import { finishOnClose } from './finish.ts';
 import { runLifecycle, type Responder } from './lifecycle.ts';
-import { responsePhase } from './response-phase.ts';
+import { responsePhase, upstreamHead } from './response-phase.ts';
 import { newExchange } from './server-stage.ts';
-
-/** Upstream response headers a non-101 answer is relayed without (the connection closes after it). */
-const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
 export class SocketResponder implements Responder, AttemptOwner {
   readonly gateway: Gateway;
@@ -103,13 +100,13 @@ export class SocketResponder implements Responder, AttemptOwner {
     pipeTunnel(this.socket, upstream, this.route!.upgradeIdleTimeout, ex, () => attempt.closeUpgraded());
   }
 
-  attemptHead(_attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
+  attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
     const ex = this.ex;
-    const headers = clientResponseHeaders(upstreamHeaders, ex.requestId).filter((_, i, all) => !NOT_RELAYED.has(all[i - (i % 2)]!));
-    if (responsePhase(this.route, ex, status, headers) === false) {
-      this.answer(reply('policy_error'), false);
-      return true;
-    }
+    // Hop-by-hop headers are already gone; the body is relayed raw and ended by the close, so no length either.
+    const upstream = upstreamHead(this, attempt, status, upstreamHeaders);
+    if (upstream === undefined) return true;
+    const { headers } = upstream;
+    removeHeader(headers, 'content-length');
     this.#answered = true;
     ex.status = status;
     headers.push('connection', 'close');
