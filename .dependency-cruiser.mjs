@@ -19,8 +19,8 @@ const LAYERS = [
   ['net', 'fields', 'leases', 'errors.ts'],
   // The access log, the reason catalogue, request IDs: what every layer above may report through.
   ['observability'],
-  // Units that know nothing of a request's lifecycle: the route table, targets and balancers.
-  ['router', 'upstream'],
+  // Units that know nothing of a request's lifecycle: the route table, targets and balancers, the shared Redis.
+  ['router', 'upstream', 'redis'],
   // The request's state (Exchange), the policy contract, local replies, the chain runner, finish hooks.
   ['pipeline'],
   // One file per policy type.

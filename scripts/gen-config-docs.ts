@@ -113,6 +113,11 @@ routes:
     upgradeIdleTimeout: 10m
     inheritPolicies: false              # no gateway-wide policies on this route
     policies: []
+
+redis:                                  # shared by every instance: exact rate limits, idempotency keys
+  url: redis://10.0.0.9:6379
+  commandTimeout: 50ms                  # no answer by then: the feature falls back as configured
+  keyPrefix: "gatehouse:"
 `;
 
 /** A config with one mistake of each common kind; its problems are shown as the error examples. */

@@ -11,6 +11,7 @@ import { headerName, host, HTTP_METHODS, lowerHeaderName, port } from '../fields
 import { policyDefinition } from '../policies/policy-registry.ts';
 import { policyListSchema, type PolicyEntry } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
+import { redisSchema } from '../redis/redis-schema.ts';
 import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
 import { duration, size } from '../fields/units.ts';
 
@@ -97,10 +98,23 @@ export const configSchema = z.strictObject({
   upstreams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names contain only letters, digits, ".", "_" and "-"'), upstreamSchema)
     .describe('Named upstreams.'),
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
+  redis: redisSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of redisStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
+
+/** A policy that keeps its state in Redis (`store: redis`) needs the `redis:` section: the error is at its `store`. */
+function redisStoreIssues(config: { redis?: unknown; policies: readonly PolicyEntry[]; routes: ReadonlyArray<{ policies: readonly PolicyEntry[] }> }) {
+  if (config.redis !== undefined) return [];
+  const message = 'store: redis needs a top-level redis: section (redis: { url: redis://HOST:6379 }), or use store: memory';
+  const usesRedis = (entry: PolicyEntry) => (entry as { store?: unknown }).store === 'redis';
+  return [
+    ...config.policies.flatMap((entry, i) => (usesRedis(entry) ? [{ path: ['policies', i, 'store'], message }] : [])),
+    ...config.routes.flatMap((route, r) => route.policies.flatMap((entry, i) => (usesRedis(entry) ? [{ path: ['routes', r, 'policies', i, 'store'], message }] : []))),
+  ];
+}
 
 interface IdentityChecked {
   readonly identity: z.output<typeof identitySchema>;

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
+import type { SharedRedis } from '../redis/shared-redis.ts';
 import type { Exchange } from './exchange.ts';
 import type { LocalReply } from './local-reply.ts';
 import type { ResponseHead } from './response-head.ts';
@@ -28,6 +29,8 @@ export interface PolicyDeps {
   readonly log: Logger;
   /** Resources shared across routes and reloads by identity (e.g. one JWKS cache per URL). */
   readonly shared: SharedResources;
+  /** The process's connection to the config's `redis:` (undefined without one; the config refuses `store: redis` then). */
+  readonly redis?: SharedRedis | undefined;
 }
 
 /**

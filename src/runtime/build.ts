@@ -23,6 +23,7 @@ import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
 import type { Lease } from '../leases/shared-registry.ts';
+import { redisLeaseKey, SharedRedis } from '../redis/shared-redis.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {
@@ -36,9 +37,17 @@ export interface SharedState {
 
 export function buildRuntime(config: Config, shared: SharedState, previous?: Runtime): Runtime {
   const leases: Array<Lease<unknown>> = [];
-  const policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources });
+  const redis = config.redis === undefined ? undefined : shared.resources.acquire(redisLeaseKey(config.redis), () => new SharedRedis(config.redis!, shared.log));
+  if (redis) leases.push(redis);
+  let policies: RoutePolicies;
   try {
-    return buildWith(config, shared, leases, policies, previous);
+    policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources, redis: redis?.value });
+  } catch (error) {
+    redis?.release();
+    throw error;
+  }
+  try {
+    return buildWith(config, shared, leases, policies, previous, redis?.value);
   } catch (error) {
     // A failed build must not leak the leases (pools, target state) or policy resources it took before failing.
     for (const lease of leases) lease.release();
@@ -47,7 +56,9 @@ export function buildRuntime(config: Config, shared: SharedState, previous?: Run
   }
 }
 
-function buildWith(config: Config, shared: SharedState, leases: Array<Lease<unknown>>, policies: RoutePolicies, previous: Runtime | undefined): Runtime {
+function buildWith(
+  config: Config, shared: SharedState, leases: Array<Lease<unknown>>, policies: RoutePolicies, previous: Runtime | undefined, redis: SharedRedis | undefined,
+): Runtime {
   const upstreams = new Map<string, Upstream>();
   for (const [name, upstreamConfig] of Object.entries(config.upstreams)) {
     const targets = upstreamConfig.targets.map((t) => {
@@ -75,5 +86,5 @@ function buildWith(config: Config, shared: SharedState, leases: Array<Lease<unkn
   };
   const identity = identityHeaders(config.identity);
   const edge: EdgeSettings = { identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names) };
-  return new Runtime(config, router, upstreams, accessLog, edge, release);
+  return new Runtime(config, router, upstreams, accessLog, edge, release, redis);
 }

@@ -166,3 +166,28 @@ describe('Gateway target state across reloads', () => {
     assert.equal(gateway.targets.size, 0);
   });
 });
+
+describe('the shared Redis connection', () => {
+  const withRedis = (keyPrefix: string): Config => configSchema.parse({
+    log: { level: 'silent', access: { enabled: false } },
+    upstreams: { a: { targets: [{ url: origins[0] }] } },
+    routes: [{ name: 'a', match: { path: '/a' }, upstream: 'a' }],
+    // Nothing listens on port 1: the connection is made but never used, which is all a lease needs.
+    redis: { url: 'redis://127.0.0.1:1', keyPrefix },
+  });
+
+  it('is kept by a reload that keeps the redis section, replaced when it changes, and closed with the gateway', async () => {
+    const gateway = new Gateway(withRedis('a:'), createLogger('silent'));
+    const first = gateway.runtime.redis!;
+    assert.ok(first);
+    assert.equal(first.closed, false);
+    gateway.reload(withRedis('a:'));
+    assert.equal(gateway.runtime.redis, first);
+    gateway.reload(withRedis('b:'));
+    assert.notEqual(gateway.runtime.redis, first);
+    await until(() => first.closed, 'the old connection is closed once its runtime has drained');
+    const second = gateway.runtime.redis!;
+    await gateway.close();
+    await until(() => second.closed, 'closing the gateway closes the connection');
+  });
+});

@@ -9,6 +9,7 @@ import type { AccessLog } from '../observability/access-log.ts';
 import type { Router } from '../router/router.ts';
 import type { IpSet } from '../net/ip-set.ts';
 import type { IdentityHeaders } from '../pipeline/identity-headers.ts';
+import type { SharedRedis } from '../redis/shared-redis.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { RouteRuntime } from './route.ts';
 
@@ -26,13 +27,16 @@ export class Runtime {
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly accessLog: AccessLog;
   readonly edge: EdgeSettings;
+  /** The connection to the config's `redis:`, leased (undefined without one). */
+  readonly redis: SharedRedis | undefined;
   #inFlight = 0;
   #retired = false;
   #release: (() => void) | undefined;
 
   constructor(
-    config: Config, router: Router<RouteRuntime>, upstreams: ReadonlyMap<string, Upstream>, accessLog: AccessLog, edge: EdgeSettings, release: () => void,
+    config: Config, router: Router<RouteRuntime>, upstreams: ReadonlyMap<string, Upstream>, accessLog: AccessLog, edge: EdgeSettings, release: () => void, redis?: SharedRedis,
   ) {
+    this.redis = redis;
     this.config = config;
     this.edge = edge;
     this.router = router;
