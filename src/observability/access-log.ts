@@ -47,7 +47,7 @@ function lineBound(ex: AccessRecord): number {
     + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + len(ex.source) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError));
 }
 
-function putField(buf: Uint8Array, pos: number, key: Uint8Array, value: string | undefined): number {
+function putField(buf: Buffer, pos: number, key: Uint8Array, value: string | undefined): number {
   return value === undefined ? pos : putJsonString(buf, putBytes(buf, pos, key), value);
 }
 
@@ -59,7 +59,7 @@ function putNumber(buf: Uint8Array, pos: number, key: Uint8Array, value: number)
  * Writes the line for `ex`, finished at `now` (performance.now()), at `pos`; returns the position after it.
  * Unrolled on purpose: a loop over a field table would make every property read a keyed, megamorphic one.
  */
-function encodeLine(buf: Uint8Array, pos: number, ex: AccessRecord, head: Uint8Array, now: number): number {
+function encodeLine(buf: Buffer, pos: number, ex: AccessRecord, head: Uint8Array, now: number): number {
   let p = putUint(buf, putBytes(buf, pos, head), wallClockMs(ex.start));
   p = putField(buf, p, K.requestId, ex.requestId);
   p = putField(buf, p, K.traceId, ex.traceId);

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { asciiBytes, asciiJson, jsonStringBound, putAscii, putBytes, putJsonString, putMillis, putUint } from './json-bytes.ts';
 
-function text(write: (buf: Uint8Array, pos: number) => number, size = 4096): string {
+function text(write: (buf: Buffer, pos: number) => number, size = 4096): string {
   const buf = Buffer.alloc(size);
   const end = write(buf, 3);
   return buf.toString('latin1', 3, end);

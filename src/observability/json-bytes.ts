@@ -25,17 +25,22 @@ export function putBytes(buf: Uint8Array, pos: number, bytes: Uint8Array): numbe
   return pos;
 }
 
-/** A JSON string. */
-export function putJsonString(buf: Uint8Array, pos: number, value: string): number {
+/** Printable ASCII without `"` or `\`: written as it is between the quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * A JSON string. A plain one is checked by one regex and copied by Buffer#write as latin1 (a V8 fast call underneath):
+ * copying it here char by char made every `charCodeAt` and `length` a polymorphic load, since the log's
+ * strings come in many representations (sliced, cons, internalized). perf, gateway under load, share of
+ * samples: Builtins_LoadIC 8.5 % -> 5.0 %, putField 1.8 % -> 0.7 %, the regex +0.5 %; about 1.3 µs per
+ * request less. Anything else is escaped by JSON.stringify.
+ */
+export function putJsonString(buf: Buffer, pos: number, value: string): number {
+  if (!PLAIN.test(value)) return putAscii(buf, pos, asciiJson(value));
   buf[pos] = 0x22;
-  let p = pos + 1;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return putAscii(buf, pos, asciiJson(value));
-    buf[p++] = c;
-  }
-  buf[p++] = 0x22;
-  return p;
+  const end = pos + 1 + buf.write(value, pos + 1, 'latin1');
+  buf[end] = 0x22;
+  return end + 1;
 }
 
 /** JSON.stringify's text with every character outside printable ASCII escaped, so the result is ASCII. */
