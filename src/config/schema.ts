@@ -14,6 +14,7 @@ import { listenTlsSchema } from './tls-schema.ts';
 import { redisSchema } from '../redis/redis-schema.ts';
 import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
 import { duration, size } from '../fields/units.ts';
+import { retrySchema } from '../retry/route-retry.ts';
 
 export const listenSchema = z.strictObject({
   host: host().default('0.0.0.0').describe('Address the gateway listens on.'),
@@ -84,6 +85,7 @@ export const routeSchema = z.strictObject({
   upgradeIdleTimeout: duration().prefault('10m').describe('Longest silence on an upgraded (WebSocket) connection before it is closed.'),
   policies: policyListSchema.default([]).describe('Policies for this route (see docs/policies.md). A policy of the same type as a gateway-wide one replaces it for this route.'),
   inheritPolicies: z.boolean().default(true).describe('Apply the gateway-wide policies (top-level `policies`) to this route. false: only the route\'s own.'),
+  retry: retrySchema.optional(),
 }).describe('Maps matching requests to an upstream.');
 
 export const configSchema = z.strictObject({

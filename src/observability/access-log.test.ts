@@ -9,7 +9,7 @@ import type { AccessRecord } from './access-record.ts';
 const exchange = (over: Partial<AccessRecord> = {}): AccessRecord => ({
   start: 1000, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
   host: 'api.test', clientIp: '127.0.0.1', consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
-  status: 200, reason: undefined, source: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
+  attempts: 1, tries: undefined, status: 200, reason: undefined, source: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
 });
 
 describe('access log line', () => {
@@ -25,6 +25,17 @@ describe('access log line', () => {
       host: 'api.test', path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1', status: 200,
       bytesIn: 3, bytesOut: 42, durationMs: 12.346, upstreamMs: 1.235, clientIp: '127.0.0.1',
     });
+  });
+
+  it('records the attempts and each one\'s target and outcome after a retry, and nothing of them for one attempt', () => {
+    const one = JSON.parse(accessLine(exchange(), 1, 1001)) as Record<string, unknown>;
+    assert.equal('attempts' in one || 'tries' in one, false);
+    const tries = ['http://127.0.0.1:1 connect_failure', 'http://127.0.0.1:2 200'];
+    const line = accessLine(exchange({ attempts: 2, tries, target: 'http://127.0.0.1:2' }), 1, 1001);
+    assert.match(line, /"target":"http:\/\/127\.0\.0\.1:2","attempts":2,"tries":"http:\/\/127\.0\.0\.1:1 connect_failure,http:\/\/127\.0\.0\.1:2 200","status":200/);
+    const many = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:${i} "quoted" ${'x'.repeat(200)}`);
+    const parsed = JSON.parse(accessLine(exchange({ attempts: 10, tries: many }), 1, 1001)) as { tries: string };
+    assert.equal(parsed.tries, many.join(','), 'escaped, and within the line bound');
   });
 
   it('writes durations as JSON numbers to the microsecond, whole, fractional and zero-padded', () => {

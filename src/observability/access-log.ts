@@ -31,7 +31,7 @@ export interface AccessLog {
 const lineHead = (pid: number): Uint8Array => asciiBytes(`{"log":"access","pid":${pid},"time":`);
 
 // Each field's name with its punctuation (`,"status":`), written as one run of bytes.
-const FIELDS = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'status', 'reason', 'source',
+const FIELDS = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upstream', 'target', 'attempts', 'tries', 'status', 'reason', 'source',
   'bytesIn', 'bytesOut', 'durationMs', 'upstreamMs', 'clientIp', 'consumer', 'upstreamError'] as const;
 const K = Object.fromEntries(FIELDS.map((name) => [name, asciiBytes(`,"${name}":`)])) as Readonly<Record<(typeof FIELDS)[number], Uint8Array>>;
 const LINE_END = asciiBytes('}\n');
@@ -44,7 +44,15 @@ const len = (value: string | undefined): number => (value === undefined ? 0 : va
 /** The most bytes the line for `ex` can take. */
 function lineBound(ex: AccessRecord): number {
   return FIXED_BOUND + jsonStringBound(ex.requestId.length + ex.traceId.length + ex.method.length + len(ex.host) + ex.path.length
-    + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + len(ex.source) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError));
+    + len(ex.route) + len(ex.upstream) + len(ex.target) + len(ex.reason) + len(ex.source) + ex.clientIp.length + len(ex.consumer) + len(ex.upstreamError)
+    + (ex.tries === undefined ? 0 : triesLength(ex.tries)));
+}
+
+/** The length of `tries` as one comma-separated string. */
+function triesLength(tries: readonly string[]): number {
+  let length = tries.length;
+  for (const entry of tries) length += entry.length;
+  return length;
 }
 
 function putField(buf: Buffer, pos: number, key: Uint8Array, value: string | undefined): number {
@@ -69,6 +77,8 @@ function encodeLine(buf: Buffer, pos: number, ex: AccessRecord, head: Uint8Array
   p = putField(buf, p, K.route, ex.route);
   p = putField(buf, p, K.upstream, ex.upstream);
   p = putField(buf, p, K.target, ex.target);
+  // Only after a retry: a request with one attempt pays this one check.
+  if (ex.tries !== undefined) p = putField(buf, putNumber(buf, p, K.attempts, ex.attempts), K.tries, ex.tries.join(','));
   p = putNumber(buf, p, K.status, ex.status);
   p = putField(buf, p, K.reason, ex.reason);
   p = putField(buf, p, K.source, ex.source);

@@ -15,6 +15,9 @@ export interface AccessRecord {
   readonly route: string | undefined;
   readonly upstream: string | undefined;
   readonly target: string | undefined;
+  readonly attempts: number;
+  /** Set only when there was more than one attempt: each one's "target outcome". */
+  readonly tries: readonly string[] | undefined;
   readonly status: number;
   readonly reason: Reason | undefined;
   /** What answered a content reply (a cache hit, a batch), when the gateway answered with content. */

@@ -94,6 +94,8 @@ export class Exchange {
   target: string | undefined = undefined;
   /** Attempts made (0 for a request answered by the gateway). */
   attempts = 0;
+  /** After a retry: each attempt's "target outcome" so far (finish adds the last); undefined for one attempt. */
+  tries: string[] | undefined = undefined;
 
   // Levers the request policies pull.
   /** Who the request is, set by the auth policy that admitted it. */

@@ -13,7 +13,10 @@
  *   streaming the response    -> idle timeout (upstream silent)       -> upstream_body_timeout
  *
  * The route timeout counts from the request's arrival, or for requests with a body from the moment the body
- * was fully sent (a moving upload is bounded by the idle timeout, never cut). Every expiry aborts the
+ * was fully sent (a moving upload is bounded by the idle timeout, never cut); a later attempt of the same
+ * request keeps the earlier one's route deadline, so the route timeout bounds them all. A route that retries
+ * may also bound each attempt's wait for its head (`perTryTimeout`, from dispatch, or from the body being
+ * sent): it caps the connect and response deadlines and expires as they do. Every expiry aborts the
  * dispatch, so the upstream sees the work cancelled. Deadlines are plain numbers checked by the gateway's
  * DeadlineTicker: never honoured early, at most one tick late (idle timeouts two: bytes moving are noted at
  * the next tick rather than by a clock read per chunk), and no timer per request.
@@ -67,6 +70,10 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
   #phase: Phase = 'connect';
   #deadline = 0;
   #deadlineReason: Reason = 'upstream_connect_timeout';
+  /** The route timeout's deadline once armed (an earlier attempt's, for a retry); Infinity until then. */
+  #routeDeadline = Infinity;
+  /** The per-try deadline to the response head; Infinity when the route sets none. */
+  #perTry = Infinity;
   #lastActivity = 0;
   /** Bytes moved since the last tick; the tick then moves #lastActivity (no clock read per chunk). */
   #active = false;
@@ -93,15 +100,26 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     return this.#phase === 'done';
   }
 
-  /** Dispatches the request: `path` before the target's base path, `headers` as a flat list. */
-  start(path: string, headers: string[], upgrade?: string): void {
+  /** The route timeout's deadline (performance.now() time) once armed; Infinity before. */
+  get routeDeadline(): number {
+    return this.#routeDeadline;
+  }
+
+  /**
+   * Dispatches the request: `path` before the target's base path, `headers` as a flat list. `routeDeadline`:
+   * an earlier attempt's, which this one keeps (Infinity for a first attempt).
+   */
+  start(path: string, headers: string[], upgrade?: string, routeDeadline = Infinity): void {
     const target = this.target;
     const route = this.#route;
     target.state.inFlight++;
     this.#dispatchedAt = performance.now();
     this.#ticker.watch(this);
-    this.#arm(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
-    if (route.timeout !== undefined && this.#body === null) this.#armRouteDeadline(this.#ex.start);
+    const perTry = route.retry?.perTryTimeout;
+    if (perTry !== undefined && upgrade === undefined) this.#perTry = this.#dispatchedAt + perTry;
+    this.#armHead(this.#dispatchedAt + route.upstream.config.timeouts.connect, 'upstream_connect_timeout');
+    this.#routeDeadline = routeDeadline;
+    if (route.timeout !== undefined && (this.#body === null || routeDeadline !== Infinity)) this.#armRouteDeadline(this.#body === null ? this.#ex.start : Infinity);
     const body: Readable | Buffer | null | undefined = this.#body === null ? null : this.#body.forAttempt();
     target.pool.dispatch({
       method: this.#ex.method as Dispatcher.HttpMethod,
@@ -120,6 +138,15 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     if (this.#phase === 'done') return;
     if (this.#phase === 'upgraded') return this.closeUpgraded();
     this.#end('cancelled', reason, undefined, false);
+  }
+
+  /**
+   * Ends an attempt whose response head will not be used (a status the route retries): the rest of the
+   * response is not read, and the target is told it answered with that status. The owner is not called back.
+   */
+  discard(): void {
+    if (this.#phase !== 'response-body') return;
+    this.#end('response', 'upstream_bad_response', undefined, false);
   }
 
   /** Resumes a response paused by attemptData returning false. */
@@ -160,7 +187,8 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     this.#phase = 'request';
     this.#body?.sentAll();
     const now = performance.now();
-    this.#arm(now + this.#route.upstream.config.timeouts.response, 'upstream_response_timeout');
+    if (this.#perTry !== Infinity && this.#body !== null) this.#perTry = now + this.#route.retry!.perTryTimeout!;
+    this.#armHead(now + this.#route.upstream.config.timeouts.response, 'upstream_response_timeout');
     if (this.#route.timeout !== undefined) this.#armRouteDeadline(this.#body !== null ? now : this.#ex.start);
   }
 
@@ -232,8 +260,14 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
   }
 
   #armRouteDeadline(from: number): void {
-    const routeDeadline = from + this.#route.timeout!;
+    const own = from + this.#route.timeout!;
+    const routeDeadline = this.#routeDeadline = own < this.#routeDeadline ? own : this.#routeDeadline;
     if (routeDeadline <= this.#deadline) this.#arm(routeDeadline, 'route_timeout');
+  }
+
+  /** A deadline to the response head (connect, response), capped by the per-try deadline. */
+  #armHead(deadline: number, reason: Reason): void {
+    this.#arm(deadline < this.#perTry ? deadline : this.#perTry, reason);
   }
 
   #arm(deadline: number, reason: Reason): void {

@@ -22,8 +22,10 @@ import { routeRuntime, type RetryPolicy } from './route.ts';
 import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
-import type { Lease } from '../leases/shared-registry.ts';
+import type { Lease, SharedRegistry } from '../leases/shared-registry.ts';
 import { redisLeaseKey, SharedRedis } from '../redis/shared-redis.ts';
+import { RetryBudget } from '../retry/retry-budget.ts';
+import { RouteRetry } from '../retry/route-retry.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {
@@ -31,7 +33,12 @@ export interface SharedState {
   readonly targets: TargetRegistry;
   readonly resources: SharedResources;
   readonly log: Logger;
-  /** Each route's retry policy (none: one attempt). Traffic control will build these from the route's config. */
+  /**
+   * Retry budgets by upstream name (retry-budget.ts): leased by each runtime with a route that retries to that
+   * upstream, so a reload that keeps the upstream keeps its counts.
+   */
+  readonly retryBudgets: SharedRegistry<RetryBudget>;
+  /** Tests only: a route's retry policy in place of the one its `retry` config builds. */
   readonly retryFor?: ((route: RouteConfig) => RetryPolicy | undefined) | undefined;
 }
 
@@ -76,7 +83,7 @@ function buildWith(
       hashKey: hashKeyOf(upstreamConfig.hashOn),
     });
   }
-  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!, policies.chainFor(r), shared.retryFor?.(r)));
+  const routes = config.routes.map((r) => routeRuntime(r, upstreams.get(r.upstream)!, policies.chainFor(r), retryOf(r, shared, leases)));
   const router = compileRouter(routes);
   const keepLog = previous && isDeepStrictEqual(previous.config.log.access, config.log.access);
   const accessLog: AccessLog = keepLog ? previous.accessLog : createAccessLog(config.log.access);
@@ -87,4 +94,13 @@ function buildWith(
   const identity = identityHeaders(config.identity);
   const edge: EdgeSettings = { identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names) };
   return new Runtime(config, router, upstreams, accessLog, edge, release, redis);
+}
+
+/** The route's retry policy: built from its `retry` config, with the upstream's budget leased by name. */
+function retryOf(route: RouteConfig, shared: SharedState, leases: Array<Lease<unknown>>): RetryPolicy | undefined {
+  const given = shared.retryFor?.(route);
+  if (given !== undefined || route.retry === undefined) return given;
+  const budget = shared.retryBudgets.acquire(route.upstream, () => new RetryBudget());
+  leases.push(budget);
+  return new RouteRetry(route.retry, budget.value);
 }

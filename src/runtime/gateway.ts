@@ -13,14 +13,16 @@ import { TargetRegistry } from '../upstream/target-registry.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
 import { SharedResources } from '../leases/shared-resources.ts';
+import { SharedRegistry } from '../leases/shared-registry.ts';
+import type { RetryBudget } from '../retry/retry-budget.ts';
 import type { RetryPolicy } from './route.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 import { TrafficCounts } from './traffic-counts.ts';
 
 export interface GatewayOptions {
   /**
-   * The retry policy of each route (undefined: one attempt only), asked on every build. The seam traffic
-   * control's retries plug into; until then only tests use it.
+   * Tests only: a route's retry policy in place of the one its `retry` config builds (undefined: the config's),
+   * asked on every build.
    */
   readonly retryFor?: (route: RouteConfig) => RetryPolicy | undefined;
 }
@@ -38,7 +40,8 @@ export class Gateway {
   readonly #retiring = new Set<Runtime>();
 
   constructor(config: Config, log: Logger = createLogger(config.log.level), options: GatewayOptions = {}) {
-    this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log, retryFor: options.retryFor };
+    this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log,
+      retryBudgets: new SharedRegistry<RetryBudget>(() => {}), retryFor: options.retryFor };
     this.finishHooks = new FinishHooks(log);
     this.finishHooks.add('traffic-counts', this.#counts.record);
     this.#runtime = buildRuntime(config, this.#shared);

@@ -5,12 +5,25 @@ import type { Exchange } from '../pipeline/exchange.ts';
 import type { PolicyChain } from '../pipeline/run.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 
-/** How a route retries a failed attempt (traffic control builds these; see proxy/forward.ts for the rules). */
+/**
+ * How a route retries a failed attempt (retry/route-retry.ts builds these from a route's `retry`; see
+ * proxy/forward.ts for the rules the proxy keeps whatever the policy says).
+ */
 export interface RetryPolicy {
   /** Bytes of request body to keep while it streams, so a later attempt can replay it (0: keep none). */
   readonly keepBodyBytes: number;
-  /** Whether to make another attempt after one failed with `reason`; `attempts` were made so far. */
-  shouldRetry(ex: Exchange, reason: Reason, attempts: number): boolean;
+  /** Each attempt's time to its response head, ms (undefined: only the upstream's and route's timeouts). */
+  readonly perTryTimeout: number | undefined;
+  /** The request's first attempt is being made (the budget counts requests). */
+  counted(ex: Exchange): void;
+  /** Whether a response head with this status may be retried at all (most are not: checked first). */
+  retriesStatus(status: number): boolean;
+  /** Whether another attempt may follow one that failed with a reason or answered a retryable status; `attempts` were made so far. */
+  shouldRetry(ex: Exchange, failed: Reason | number, attempts: number): boolean;
+  /** The wait before attempt `attempts` + 1, ms, given a Retry-After in ms; -1: do not retry. */
+  backoff(attempts: number, retryAfter: number | undefined): number;
+  /** Takes one retry from the upstream's budget at `now` (performance.now()); false: refused. */
+  takeBudget(now: number): boolean;
 }
 
 export interface RouteRuntime {

@@ -12,9 +12,8 @@ import type { Readable, Writable } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
-import type { Attempt} from '../proxy/attempt.ts';
-import { type AttemptOwner } from '../proxy/attempt.ts';
-import { mayRetry, pickFor, startAttempt } from '../proxy/forward.ts';
+import type { Attempt } from '../proxy/attempt.ts';
+import { pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -25,7 +24,7 @@ import { runLifecycle, type Responder } from './lifecycle.ts';
 import { bodySink, responsePhase, upstreamHead } from './response-phase.ts';
 import { newExchange } from './server-stage.ts';
 
-export class HttpResponder implements Responder, AttemptOwner {
+export class HttpResponder implements Responder, RetryingOwner {
   readonly gateway: Gateway;
   readonly runtime: Runtime;
   readonly ex: Exchange;
@@ -36,6 +35,8 @@ export class HttpResponder implements Responder, AttemptOwner {
   readonly #expectsContinue: boolean;
   #attempt: Attempt | undefined = undefined;
   #body: RequestBody | null = null;
+  /** Made at the first retry. */
+  #retries: Retries | undefined = undefined;
   /** Where the response body goes: the response, or the first body transform. */
   #sink: Writable | undefined = undefined;
   readonly #onDrain = (): void => this.#attempt?.resume();
@@ -75,10 +76,27 @@ export class HttpResponder implements Responder, AttemptOwner {
     const route = this.route!;
     const target = pickFor(route, this.ex);
     if (target === undefined) return this.answer(reply('no_healthy_upstream'));
-    if (this.ex.hasBody) this.#body = new RequestBody(this.req, route.retry?.keepBodyBytes ?? 0);
+    const retry = route.retry;
+    if (retry !== undefined) retry.counted(this.ex);
+    if (this.ex.hasBody) this.#body = new RequestBody(this.req, retry?.keepBodyBytes ?? 0);
     if (this.#expectsContinue) this.res.writeContinue();
     this.#attempt = startAttempt(this.gateway, this.runtime, this.ex, route, target, this.#body, this);
   }
+
+  /** The response phase asks, for a route that retries: is this head discarded for another attempt? */
+  retryHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
+    const route = this.route!;
+    const delay = retryDelayForHead(route, this.ex, status, upstreamHeaders, this.#body, this.res.headersSent, attempt);
+    return delay >= 0 && this.#retry(route, attempt, tryOutcome(status), delay);
+  }
+
+  #retry(route: RouteRuntime, previous: Attempt, outcome: string, delay: number): boolean {
+    return (this.#retries ??= new Retries()).next(this, route, this.#body, previous, outcome, delay, this.#started);
+  }
+
+  readonly #started = (attempt: Attempt): void => {
+    this.#attempt = attempt;
+  };
 
   attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
     const { res, ex } = this;
@@ -109,15 +127,12 @@ export class HttpResponder implements Responder, AttemptOwner {
     this.#sink!.end();
   }
 
-  attemptFailed(_attempt: Attempt, reason: Reason): void {
+  attemptFailed(attempt: Attempt, reason: Reason): void {
     const { res, ex } = this;
     const route = this.route!;
-    if (mayRetry(route, ex, reason, this.#body, res.headersSent)) {
-      const target = pickFor(route, ex);
-      if (target !== undefined) {
-        this.#attempt = startAttempt(this.gateway, this.runtime, ex, route, target, this.#body, this);
-        return;
-      }
+    if (route.retry !== undefined) {
+      const delay = retryDelay(route, ex, reason, this.#body, res.headersSent, attempt);
+      if (delay >= 0 && this.#retry(route, attempt, tryOutcome(reason), delay)) return;
     }
     if (reason === 'client_aborted') {
       ex.status = 499;
@@ -134,6 +149,7 @@ export class HttpResponder implements Responder, AttemptOwner {
   // Closed with an attempt still running (mid-response), while policies were deciding (a JWKS fetch), or
   // after the answer was written.
   readonly #closed = (): void => {
+    this.#retries?.stop();
     const attempt = this.#attempt;
     finishOnClose(this.gateway, this.runtime, this.ex, attempt, attempt === undefined || attempt.done);
   };

@@ -11,8 +11,8 @@ import { reasons, type Reason } from '../observability/reasons.ts';
 import { newSpanId, traceFrom } from '../observability/request-id.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
-import type { Attempt, AttemptOwner } from '../proxy/attempt.ts';
-import { mayRetry, pickFor, startAttempt } from '../proxy/forward.ts';
+import type { Attempt } from '../proxy/attempt.ts';
+import { pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -45,7 +45,7 @@ export interface InternalResponse {
   readonly ex: Exchange;
 }
 
-class InternalResponder implements Responder, AttemptOwner {
+class InternalResponder implements Responder, RetryingOwner {
   readonly gateway: Gateway;
   readonly runtime: Runtime;
   readonly ex: Exchange;
@@ -56,6 +56,8 @@ class InternalResponder implements Responder, AttemptOwner {
   /** Where the upstream's body goes: #out, or the first body transform. */
   #sink: NodeJS.WritableStream | undefined = undefined;
   #requestBody: RequestBody | null = null;
+  /** Made at the first retry. */
+  #retries: Retries | undefined = undefined;
   readonly #chunks: Buffer[] = [];
   /** Receives the body (through the response phase's transforms, if any). */
   readonly #out = new PassThrough();
@@ -97,8 +99,20 @@ class InternalResponder implements Responder, AttemptOwner {
     const route = this.route!;
     const target = pickFor(route, this.ex);
     if (target === undefined) return this.answer(reply('no_healthy_upstream'));
+    route.retry?.counted(this.ex);
     if (this.#body !== undefined) this.#requestBody = new RequestBody(this.#body, 0);
     startAttempt(this.gateway, this.runtime, this.ex, route, target, this.#requestBody, this);
+  }
+
+  /** The response phase asks, for a route that retries: is this head discarded for another attempt? */
+  retryHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
+    const route = this.route!;
+    const delay = retryDelayForHead(route, this.ex, status, upstreamHeaders, this.#requestBody, this.#headSent, attempt);
+    return delay >= 0 && this.#retry(route, attempt, tryOutcome(status), delay);
+  }
+
+  #retry(route: RouteRuntime, previous: Attempt, outcome: string, delay: number): boolean {
+    return (this.#retries ??= new Retries()).next(this, route, this.#requestBody, previous, outcome, delay, NOTHING);
   }
 
   attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
@@ -123,15 +137,12 @@ class InternalResponder implements Responder, AttemptOwner {
     this.#sink!.end();
   }
 
-  attemptFailed(_attempt: Attempt, reason: Reason): void {
+  attemptFailed(attempt: Attempt, reason: Reason): void {
     const ex = this.ex;
     const route = this.route!;
-    if (mayRetry(route, ex, reason, this.#requestBody, this.#headSent)) {
-      const target = pickFor(route, ex);
-      if (target !== undefined) {
-        startAttempt(this.gateway, this.runtime, ex, route, target, this.#requestBody, this);
-        return;
-      }
+    if (route.retry !== undefined) {
+      const delay = retryDelay(route, ex, reason, this.#requestBody, this.#headSent, attempt);
+      if (delay >= 0 && this.#retry(route, attempt, tryOutcome(reason), delay)) return;
     }
     if (!this.#headSent) return this.answer(reply(reason));
     ex.status = reasons[reason].status;
@@ -146,6 +157,8 @@ class InternalResponder implements Responder, AttemptOwner {
     this.#done({ status: ex.status, headers: this.#headers, body: Buffer.concat(this.#chunks), reason: ex.reason, truncated: this.#truncated, ex });
   }
 }
+
+const NOTHING = (): void => {};
 
 function exchangeFor(request: InternalRequest): Exchange {
   const parent = request.parent;

@@ -23,21 +23,29 @@ export function responsePhase(route: RouteRuntime | undefined, ex: Exchange, sta
   return runResponsePolicies(route.policies, ex, head) ? head : false;
 }
 
-/** What a responder needs to answer 500 policy_error in place of an upstream's head. */
+/** What a responder needs to answer 500 policy_error in place of an upstream's head, or to retry instead. */
 interface Answering {
   readonly route: RouteRuntime | undefined;
   readonly ex: Exchange;
   answer(local: LocalReply, withPolicies: boolean): void;
+  /**
+   * For a route that retries: true when this head is discarded and another attempt follows (upgrades have
+   * none: they are never retried).
+   */
+  retryHead?(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean;
 }
 
 /**
  * An upstream's response head for the client: its headers (hop-by-hop removed, X-Request-ID set) after the
- * route's response policies. Undefined when a policy threw: the attempt is then cancelled and 500
- * policy_error answered instead (without the response policies, which just failed).
+ * route's response policies. Undefined when it is not for the client: the route retries this status and
+ * another attempt follows (the one place a head is judged for a retry, before any policy sees it), or a
+ * policy threw: the attempt is then cancelled and 500 policy_error answered instead (without the response
+ * policies, which just failed).
  */
 export function upstreamHead(
   responder: Answering, attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>,
 ): { readonly headers: string[]; readonly head: ResponseHead | undefined } | undefined {
+  if (responder.route?.retry !== undefined && responder.retryHead?.(attempt, status, upstreamHeaders) === true) return undefined;
   const headers = clientResponseHeaders(upstreamHeaders, responder.ex.requestId);
   const head = responsePhase(responder.route, responder.ex, status, headers);
   if (head !== false) return { headers, head };

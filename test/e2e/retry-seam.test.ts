@@ -65,10 +65,15 @@ describe('the retry seam', () => {
 
   const retry: RetryPolicy = {
     keepBodyBytes: 1024,
-    shouldRetry(ex, reason, attempts) {
-      asked.push({ reason, attempts, firstTraceparent: ex.traceparent });
+    perTryTimeout: undefined,
+    counted() {},
+    retriesStatus: () => false,
+    shouldRetry(ex, failed, attempts) {
+      asked.push({ reason: failed as Reason, attempts, firstTraceparent: ex.traceparent });
       return attempts < 2;
     },
+    backoff: () => 0,
+    takeBudget: () => true,
   };
 
   before(async () => {
