@@ -102,6 +102,14 @@ routes:
     match: { host: api.example.com, path: /users }
     upstream: users
     timeout: 15s
+    retry:                              # see docs/traffic-control.md#retries
+      attempts: 3                       # total, including the first
+      on: [connect-failure, reset, timeout, 502, 503, 504]
+      methods: [GET, HEAD, OPTIONS, PUT, DELETE]   # POST/PATCH otherwise only on connect-failure
+      backoff: { base: 25ms, max: 1s }
+      perTryTimeout: 2s
+      budget: { ratio: 0.2, minPerSecond: 10, window: 10s }
+      replayBody: 64KiB
     policies:                           # this route only; a type also listed at the top replaces that one
       - type: api-key-auth
         consumers: [{ id: shop, keys: ["sha256:d51180b754172de56420d83d632bce25aa2a403654cdf6e0cae47722c6e48721"] }]

@@ -53,7 +53,7 @@ export const retrySchema = z.strictObject({
     ratio: z.number().min(0).max(10).default(0.2).describe('Retries allowed per request in the window, on top of the floor (0.2: 20%).'),
     minPerSecond: z.number().min(0).default(10).describe('Retries per second always allowed, so a quiet upstream can still be retried.'),
     window: duration().refine((ms) => ms >= 1000 && ms <= MAX_WINDOW_MS, 'must be from 1s to 60s').prefault('10s').describe('Sliding window the requests and retries are counted over (1s to 60s).'),
-  }).prefault({}).describe('The upstream\'s retry budget (per upstream and per worker, shared by the routes to it): retries in the window ≤ minPerSecond × window seconds + ratio × requests in the window. A retry over it is not made; the last answer stands.'),
+  }).prefault({}).describe('The upstream\'s retry budget (per upstream and per worker, shared by the routes to it that retry): retries in the window ≤ minPerSecond × window seconds + ratio × requests in the window (the requests of those routes). A retry over it is not made; the last answer stands.'),
   replayBody: size().prefault('64KiB').describe('Request bodies up to this size are kept while they stream, so another attempt can send them again; a larger body is not retried (except after a connect failure that read none of it).'),
 }).describe('Retries of a failed upstream attempt (docs/traffic-control.md#retries). Only while no byte has reached the client; never for upgrades.');
 
