@@ -64,6 +64,11 @@ export class Gateway {
     return this.#shared.targets;
   }
 
+  /** Retry budgets by upstream name, shared by every runtime with a route that retries to that upstream. */
+  get retryBudgets(): SharedRegistry<RetryBudget> {
+    return this.#shared.retryBudgets;
+  }
+
   /** Builds and swaps in a runtime for `config`. Throws (leaving the old one serving) if it cannot be built. */
   reload(config: Config): void {
     this.commit(this.prepare(config));

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import { internalRequest } from '../../src/server/internal-responder.ts';
 import { closedPort, echo, startUpstream, until, type FakeUpstream, type UpstreamHandler } from '../helpers/fake-upstream.ts';
 import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
 
@@ -86,7 +87,7 @@ describe('retries', () => {
     await start('soon', answer(503, { 'retry-after': '1' }));
     await start('later', answer(503, { 'retry-after': '30' }));
     await start('hasher', hashBody);
-    await start('slow', (req, res) => { req.resume(); setTimeout(() => res.end('slow'), 1500).unref(); });
+    for (const name of ['slow', 'slow2']) await start(name, (req, res) => { req.resume(); setTimeout(() => res.end('slow'), 1500).unref(); });
     await start('breaker', (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-length': '100' });
@@ -107,6 +108,7 @@ describe('retries', () => {
         laterFirst: pair(url('later')),
         hasherReset: pair(url('resetter'), url('hasher')),
         slowFirst: pair(url('slow')),
+        allSlow: pair(url('slow'), url('slow2')),
         brokenFirst: pair(url('breaker')),
         outage: pair(url('down1'), url('down2')),
         single: { targets: [{ url: url('resetter') }] },
@@ -122,6 +124,7 @@ describe('retries', () => {
         route('soon-bounded', 'soonFirst', quick, { timeout: '300ms' }),
         route('replay', 'hasherReset', { ...quick, replayBody: '1KiB' }),
         route('per-try', 'slowFirst', { ...quick, perTryTimeout: '100ms' }),
+        route('per-try-bounded', 'allSlow', { ...quick, perTryTimeout: '250ms' }, { timeout: '400ms' }),
         route('broken', 'brokenFirst', quick),
         route('outage', 'outage', { attempts: 3, backoff: { base: '1ms', max: '1ms' }, budget: { ratio: 0.2, minPerSecond: 0, window: '60s' } }),
         route('single', 'single', quick),
@@ -267,6 +270,23 @@ describe('retries', () => {
     assert.equal(count('slow') - before, 1);
     await until(() => upstreams.slow!.received.at(-1)!.aborted, 2000, 'the slow attempt to be aborted');
     assert.equal((await logLine(gateway, id)).tries, `${url('slow')} response_timeout,${url('good')} 200`);
+  });
+
+  it('keeps the first attempt\'s route deadline for the next one, so the route timeout bounds the whole', async () => {
+    // A body moves the route deadline to when it was sent; a retry must not restart it.
+    const { id, answer } = send(`${gateway.url}/per-try-bounded/put`, 'PUT', 'body');
+    const r = await answer;
+    assert.equal(r.status, 504);
+    assert.equal(reasonOf(r), 'route_timeout');
+    const line = await logLine(gateway, id);
+    assert.equal(line.tries, `${url('slow')} response_timeout,${url('slow2')} route_timeout`);
+  });
+
+  it('retries requests the gateway makes itself (batch items, composed calls) the same way', async () => {
+    const r = await internalRequest(gateway.instance.gateway, { method: 'GET', url: '/unavailable/internal' });
+    const again = await internalRequest(gateway.instance.gateway, { method: 'GET', url: '/unavailable/internal' });
+    assert.deepEqual([r.status, again.status], [200, 200]);
+    assert.ok([r, again].some((x) => x.ex.tries?.join(',') === `${url('unavailable')} 503,${url('good')} 200`));
   });
 
   it('never retries a response that has started streaming: it is cut', async () => {
