@@ -146,6 +146,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
    */
   discard(): void {
     if (this.#phase !== 'response-body') return;
+    // The reason only labels the abort undici sees: nobody is told, and the outcome is the response.
     this.#end('response', 'upstream_bad_response', undefined, false);
   }
 

@@ -113,7 +113,10 @@ export class Retries {
     const target = pickFor(route, owner.ex, this.tried);
     if (target === undefined) return false;
     previous.discard();
-    (owner.ex.tries ??= []).push(`${previous.target.id} ${outcome}`);
+    const ex = owner.ex;
+    (ex.tries ??= []).push(`${previous.target.id} ${outcome}`);
+    // The failure's error code belongs to `tries` now; the log's upstreamError is the last attempt's.
+    ex.upstreamError = undefined;
     const go = (): void => {
       this.#timer = undefined;
       if (owner.gone()) return;
