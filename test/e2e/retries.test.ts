@@ -289,6 +289,25 @@ describe('retries', () => {
     assert.ok([r, again].some((x) => x.ex.tries?.join(',') === `${url('unavailable')} 503,${url('good')} 200`));
   });
 
+  it('never retries an upgrade (WebSocket): the connect failure is the answer', async () => {
+    const good = count('good');
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      statuses.push(await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/refused/ws`, {
+          agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        });
+        req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode ?? 0); });
+        req.on('error', reject);
+        req.end();
+      }));
+    }
+    // Round-robin: one upgrade to each target; the refused one is answered 502, not tried again elsewhere.
+    assert.ok(statuses.includes(502), `statuses ${statuses.join(', ')}`);
+    assert.equal(count('good') - good, 1);
+  });
+
   it('never retries a response that has started streaming: it is cut', async () => {
     const good = count('good');
     const breaker = count('breaker');
