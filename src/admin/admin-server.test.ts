@@ -9,7 +9,7 @@ import { createAdminServer, type AdminState } from './admin-server.ts';
 
 const snapshot: GatewaySnapshot = {
   workers: 2, requests: 40, inFlight: 1, statusClasses: { '2xx': 39, '5xx': 1 }, reasons: { upstream_connect_failure: 1 },
-  targets: [{ upstream: 'u', url: 'http://127.0.0.1:1', inFlight: 1, available: true, attempts: 40, failures: 1, latencyEwmaMs: 2.5 }],
+  targets: [{ upstream: 'u', url: 'http://127.0.0.1:1', inFlight: 1, available: true, healthy: true, breaker: 'closed', attempts: 40, failures: 1, latencyEwmaMs: 2.5 }],
 };
 
 let ready = true;

@@ -200,6 +200,11 @@ function issueProblems(issue: Issue, doc: Document, data: unknown, problem: Make
     const reason = issue.issues.map((i) => i.message).join('; ') || issue.message;
     return [problem(locate(doc, path, 'key'), path, `invalid key "${String(path.at(-1))}": ${reason}`)];
   }
+  if (issue.code === 'invalid_union') {
+    // A value of the right kind for exactly one branch (a mapping for `false | {...}`) has that branch's problems.
+    const inside = issue.errors.filter((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
+    if (inside.length === 1) return inside[0]!.flatMap((i) => issueProblems({ ...i, path: [...issue.path, ...i.path] } as Issue, doc, data, problem));
+  }
   const value = valueAt(data, path);
   if (issue.code === 'invalid_type' && value === undefined && path.length > 0) {
     return [problem(locate(doc, path.slice(0, -1), 'value'), path, `missing required key (expected ${typeName(issue.expected)})`)];

@@ -48,6 +48,11 @@ export class SharedRegistry<V> {
     };
   }
 
+  /** The value held for `key`, without taking a lease. */
+  get(key: string): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -30,6 +30,11 @@ export type Command =
   | { readonly type: 'reopen-logs' }
   /** Stop (false) or resume (true) sending traffic to one target, named by upstream and target URL. */
   | { readonly type: 'set-target-available'; readonly upstream: string; readonly url: string; readonly available: boolean }
+  /**
+   * What the primary's active health checks decided about one target (a replacement worker is sent every
+   * target that is down). A target the worker does not have (a reload removed it meanwhile) is skipped.
+   */
+  | { readonly type: 'set-target-health'; readonly upstream: string; readonly url: string; readonly healthy: boolean; readonly why: string }
   /** Drop cached responses. */
   | { readonly type: 'purge' };
 

@@ -3,11 +3,14 @@
  * program, see worker.ts) that share the listening socket, and talks to them over the channel (channel.ts):
  * it sends the first config, applies every reload with prepare/commit (apply-config.ts), relays commands,
  * keeps each worker's latest snapshot and orders the drain. A worker that dies unexpectedly is logged and
- * replaced with the current config; its snapshot is dropped with it.
+ * replaced with the current config; its snapshot is dropped with it. The active health checks run here, once
+ * for all workers: each change goes to every serving worker as a command, and a worker that joins is sent
+ * every target that is down.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import { HealthMonitor, type HealthChange } from '../upstream/health-monitor.ts';
 import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
 import { applyConfig } from './apply-config.ts';
 import { GatewayError } from '../errors.ts';
@@ -49,6 +52,10 @@ function startError(failure: StartFailure): Error {
   return failure.code ? new GatewayError(failure.code, failure.message) : new Error(failure.message);
 }
 
+function healthCommand(change: HealthChange): Command {
+  return { type: 'set-target-health', upstream: change.upstream, url: change.url, healthy: change.healthy, why: change.why };
+}
+
 export async function startCluster(config: Config, count: number, log: Logger): Promise<Workers> {
   const workers = new ClusterWorkers(config, count, log);
   await workers.start();
@@ -69,12 +76,16 @@ class ClusterWorkers implements Workers {
   readonly #serving = new Set<Worker>();
   readonly #snapshots = new Map<Worker, GatewaySnapshot>();
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #health: HealthMonitor;
 
   constructor(config: Config, count: number, log: Logger) {
     this.#config = config;
     this.#listen = config.listen;
     this.#count = count;
     this.#log = log;
+    this.#health = new HealthMonitor(log, (change) => {
+      this.command(healthCommand(change)).catch((error: unknown) => this.#log.warn({ err: error, upstream: change.upstream, target: change.url }, 'a worker did not apply a health change'));
+    });
   }
 
   get url(): string {
@@ -96,6 +107,7 @@ class ClusterWorkers implements Workers {
       throw error;
     }
     this.#started = true;
+    this.#health.update(this.#config.upstreams);
   }
 
   ready(): boolean {
@@ -106,6 +118,7 @@ class ClusterWorkers implements Workers {
     return this.#exclusive(async () => {
       const { unconfirmed } = await applyConfig(this.#servingLinks(), next, APPLY_TIMEOUT_MS);
       this.#config = next;
+      this.#health.update(next.upstreams);
       if (unconfirmed.length > 0) this.#log.warn({ unconfirmed }, 'config committed, but not every worker confirmed it');
     });
   }
@@ -126,6 +139,7 @@ class ClusterWorkers implements Workers {
 
   async shutdown(): Promise<{ drained: boolean }> {
     this.#stopping = true;
+    await this.#health.close();
     const exits = [...this.#links.keys()].map((w) => new Promise((resolve) => { if (w.isDead()) resolve(undefined); else w.once('exit', resolve); }));
     for (const link of this.#links.values()) link.send({ type: 'drain' });
     let timer: NodeJS.Timeout | undefined;
@@ -173,6 +187,11 @@ class ClusterWorkers implements Workers {
       // A reload that ran while this worker started did not reach it: bring it up to date before it counts.
       if (startedWith !== this.#config) await applyConfig([link], this.#config, APPLY_TIMEOUT_MS);
       this.#serving.add(worker);
+      // In the same turn as joining: a change from now on reaches it with the others.
+      for (const change of this.#health.down()) {
+        ask(link, { type: 'command', id: nextId(), command: healthCommand(change) }, COMMAND_TIMEOUT_MS)
+          .catch((error: unknown) => this.#log.warn({ err: error, workerPid: worker.process.pid }, 'a new worker did not apply a health state'));
+      }
     } catch (error) {
       // It serves an old config the others do not: it must not stay. Its exit starts a replacement.
       this.#log.error({ err: error, workerPid: worker.process.pid }, 'a new worker could not apply the current config');

@@ -15,6 +15,9 @@ export function applyCommand(gateway: Gateway, command: Command): void {
     case 'set-target-available':
       targetOf(gateway, command.upstream, command.url).state.available = command.available;
       return;
+    case 'set-target-health':
+      gateway.setTargetHealth(command.upstream, command.url, command.healthy, command.why);
+      return;
     case 'purge':
       // Nothing is cached yet (response caching arrives later): purging an empty cache succeeds.
       return;

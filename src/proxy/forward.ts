@@ -38,6 +38,19 @@ export function pickFor(route: RouteRuntime, ex: Exchange, tried?: readonly Targ
 }
 
 /**
+ * Why no target was available (pickFor returned undefined): every target's breaker open (or half-open with
+ * its probes all in flight), or otherwise none healthy. Runs only on that refusal.
+ */
+export function noTargetReason(route: RouteRuntime): 'upstream_circuit_open' | 'no_healthy_upstream' {
+  const targets = route.upstream.targets;
+  if (targets.length === 0) return 'no_healthy_upstream';
+  for (const { state } of targets) {
+    if (state.breaker === null || !state.breaker.ejected) return 'no_healthy_upstream';
+  }
+  return 'upstream_circuit_open';
+}
+
+/**
  * Starts an attempt to `target`. The first attempt forwards the traceparent the server stage made (its span
  * ID drawn there); every later one draws a span ID of its own, and keeps `routeDeadline`, the route
  * timeout's deadline of the attempt before it.

@@ -23,6 +23,8 @@ export class DeadlineTicker {
   readonly #watched: DeadlineWatcher[] = [];
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
+  /** performance.now() at the last tick (or when the interval started). */
+  #now = 0;
 
   constructor(intervalMs = 10) {
     this.#intervalMs = intervalMs;
@@ -32,7 +34,19 @@ export class DeadlineTicker {
     if (watcher.deadlineSlot !== -1) return;
     watcher.deadlineSlot = this.#watched.length;
     this.#watched.push(watcher);
-    this.#timer ??= setInterval(this.#tick, this.#intervalMs).unref();
+    if (this.#timer === undefined) {
+      this.#now = performance.now();
+      this.#timer = setInterval(this.#tick, this.#intervalMs).unref();
+    }
+  }
+
+  /**
+   * A coarse clock (performance.now() milliseconds) for per-request bookkeeping such as the circuit breakers'
+   * windows: while the interval runs it is the time of the last tick (at most one interval stale, and no clock
+   * read); while it does not (nothing in flight) it reads the clock.
+   */
+  now(): number {
+    return this.#timer === undefined ? performance.now() : this.#now;
   }
 
   unwatch(watcher: DeadlineWatcher): void {
@@ -64,6 +78,7 @@ export class DeadlineTicker {
       return;
     }
     const now = performance.now();
+    this.#now = now;
     // Backwards: a watcher that unwatches itself is replaced by the last one, which was already checked.
     // Any other removal during the walk at most repeats a check, which is harmless (checks are idempotent).
     for (let i = watched.length - 1; i >= 0; i--) {

@@ -10,6 +10,8 @@ import { FinishHooks } from '../pipeline/finish-hooks.ts';
 import { DeadlineTicker } from './deadline-ticker.ts';
 import { PoolRegistry } from '../upstream/pool-registry.ts';
 import { TargetRegistry } from '../upstream/target-registry.ts';
+import { applyTargetControl, type TargetControl } from '../upstream/target-control.ts';
+import { describeEvent, TargetEvents, type TargetEvent } from '../upstream/target-events.ts';
 import { buildRuntime, type SharedState } from './build.ts';
 import type { Runtime } from './runtime.ts';
 import { SharedResources } from '../leases/shared-resources.ts';
@@ -35,6 +37,12 @@ export class Gateway {
   readonly deadlines = new DeadlineTicker();
   /** Run once per finished request, after its access log line (pipeline/finish-hooks.ts). */
   readonly finishHooks: FinishHooks;
+  /**
+   * Health and breaker transitions of this process's targets (target-events.ts). Breaker transitions are
+   * logged here; health ones by the health monitor that decided them.
+   */
+  readonly targetEvents: TargetEvents;
+  readonly #control: TargetControl;
   readonly #counts = new TrafficCounts();
   /** Runtimes swapped out whose requests are still running. */
   readonly #retiring = new Set<Runtime>();
@@ -44,7 +52,32 @@ export class Gateway {
       retryBudgets: new SharedRegistry<RetryBudget>(() => {}), retryFor: options.retryFor };
     this.finishHooks = new FinishHooks(log);
     this.finishHooks.add('traffic-counts', this.#counts.record);
+    this.targetEvents = new TargetEvents((error) => log.error({ err: error }, 'a target event listener failed'));
+    this.#control = { clock: this.deadlines, publish: (event) => this.#publish(event, log) };
     this.#runtime = buildRuntime(config, this.#shared);
+    applyTargetControl(this.#runtime.upstreams.values(), this.#control);
+  }
+
+  #publish(event: TargetEvent, log: Logger): void {
+    if (event.kind === 'breaker') {
+      const fields = { upstream: event.upstream, target: event.url, breaker: event.state, why: event.why };
+      if (event.state === 'open') log.warn(fields, describeEvent(event));
+      else log.info(fields, describeEvent(event));
+    }
+    this.targetEvents.emit(event);
+  }
+
+  /**
+   * Applies a health transition decided by the health monitor (set-target-health). A target no runtime has
+   * (a reload removed it meanwhile) is skipped: returns false.
+   */
+  setTargetHealth(upstream: string, url: string, healthy: boolean, why: string): boolean {
+    const state = this.#shared.targets.get(upstream, url);
+    if (state === undefined) return false;
+    if (state.healthy === healthy) return true;
+    state.healthy = healthy;
+    this.targetEvents.emit({ kind: 'health', upstream, url, state: healthy ? 'up' : 'down', time: Date.now(), why });
+    return true;
   }
 
   get runtime(): Runtime {
@@ -95,6 +128,7 @@ export class Gateway {
     const old = this.#runtime;
     if (next === old) return;
     this.#runtime = next;
+    applyTargetControl(next.upstreams.values(), this.#control);
     this.#retiring.add(old);
     old.retire(() => {
       if (old.accessLog !== next.accessLog) old.accessLog.close();
@@ -108,7 +142,8 @@ export class Gateway {
     for (const upstream of this.#runtime.upstreams.values()) {
       for (const { state } of upstream.targets) {
         targets.push({
-          upstream: state.upstream, url: state.url, inFlight: state.inFlight, available: state.available,
+          upstream: state.upstream, url: state.url, inFlight: state.inFlight, available: state.peekAvailable(),
+          healthy: state.healthy, breaker: state.breaker?.state ?? 'off',
           attempts: state.attempts, failures: state.failures, latencyEwmaMs: state.latencyEwmaMs ?? null,
         });
       }

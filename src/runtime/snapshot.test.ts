@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { mergeSnapshots, type GatewaySnapshot, type TargetSnapshot } from './snapshot.ts';
 
 function target(url: string, fields: Partial<TargetSnapshot> = {}): TargetSnapshot {
-  return { upstream: 'u', url, inFlight: 0, available: true, attempts: 0, failures: 0, latencyEwmaMs: null, ...fields };
+  return { upstream: 'u', url, inFlight: 0, available: true, healthy: true, breaker: 'closed', attempts: 0, failures: 0, latencyEwmaMs: null, ...fields };
 }
 
 function snapshot(fields: Partial<GatewaySnapshot> = {}): GatewaySnapshot {

@@ -7,6 +7,10 @@
  * merged totals can step down: readers that compute rates must treat a decrease as a restart).
  */
 
+export type BreakerSnapshot = 'closed' | 'open' | 'half-open' | 'off';
+
+const BREAKER_SEVERITY: Readonly<Record<BreakerSnapshot, number>> = { off: 0, closed: 1, 'half-open': 2, open: 3 };
+
 export interface TargetSnapshot {
   readonly upstream: string;
   readonly url: string;
@@ -14,6 +18,13 @@ export interface TargetSnapshot {
   readonly inFlight: number;
   /** False while the target must not get traffic (health checks, breakers). */
   readonly available: boolean;
+  /** What active health checks say (true with no checks); false when any worker has it down. */
+  readonly healthy: boolean;
+  /**
+   * This process's circuit breaker for the target ('off' when the upstream turned breakers off). Merged, the
+   * most severe of the workers' (open, then half-open, then closed): each worker has its own breaker.
+   */
+  readonly breaker: BreakerSnapshot;
   /** Attempts finished, and how many of them failed (no usable response). */
   readonly attempts: number;
   readonly failures: number;
@@ -41,7 +52,9 @@ function addCounts(into: Record<string, number>, from: Readonly<Record<string, n
 
 /**
  * One snapshot from several: counts and in-flight summed; a target is available if any worker may send it
- * traffic; its EWMA is the attempt-weighted mean of the workers' EWMAs.
+ * traffic, healthy only if every worker has it healthy (they hear of a change at slightly different times),
+ * and its breaker the most severe state among the workers'; its EWMA is the attempt-weighted mean of the
+ * workers' EWMAs.
  */
 export function mergeSnapshots(parts: readonly GatewaySnapshot[]): GatewaySnapshot {
   const statusClasses: Record<string, number> = {};
@@ -73,7 +86,8 @@ function mergeTarget(targets: Map<string, { snapshot: TargetSnapshot; weighted: 
   }
   const s = seen.snapshot;
   seen.snapshot = {
-    ...s, inFlight: s.inFlight + t.inFlight, available: s.available || t.available, attempts: s.attempts + t.attempts, failures: s.failures + t.failures,
+    ...s, inFlight: s.inFlight + t.inFlight, available: s.available || t.available, healthy: s.healthy && t.healthy,
+    breaker: BREAKER_SEVERITY[t.breaker] > BREAKER_SEVERITY[s.breaker] ? t.breaker : s.breaker, attempts: s.attempts + t.attempts, failures: s.failures + t.failures,
   };
   seen.weighted += (t.latencyEwmaMs ?? 0) * weight;
   seen.weight += weight;

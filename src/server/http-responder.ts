@@ -13,7 +13,7 @@ import { reasons, type Reason } from '../observability/reasons.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt } from '../proxy/attempt.ts';
-import { pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
+import { noTargetReason, pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -75,7 +75,7 @@ export class HttpResponder implements Responder, RetryingOwner {
   forward(): void {
     const route = this.route!;
     const target = pickFor(route, this.ex);
-    if (target === undefined) return this.answer(reply('no_healthy_upstream'));
+    if (target === undefined) return this.answer(reply(noTargetReason(route)));
     const retry = route.retry;
     if (retry !== undefined) retry.counted(this.ex);
     if (this.ex.hasBody) this.#body = new RequestBody(this.req, retry?.keepBodyBytes ?? 0);

@@ -12,7 +12,7 @@ import { newSpanId, traceFrom } from '../observability/request-id.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt } from '../proxy/attempt.ts';
-import { pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
+import { noTargetReason, pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
 import { RequestBody } from '../proxy/request-body.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -98,7 +98,7 @@ class InternalResponder implements Responder, RetryingOwner {
   forward(): void {
     const route = this.route!;
     const target = pickFor(route, this.ex);
-    if (target === undefined) return this.answer(reply('no_healthy_upstream'));
+    if (target === undefined) return this.answer(reply(noTargetReason(route)));
     route.retry?.counted(this.ex);
     if (this.#body !== undefined) this.#requestBody = new RequestBody(this.#body, 0);
     startAttempt(this.gateway, this.runtime, this.ex, route, target, this.#requestBody, this);

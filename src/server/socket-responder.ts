@@ -16,7 +16,7 @@ import type { Exchange } from '../pipeline/exchange.ts';
 import { removeHeader } from '../pipeline/header-list.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt, AttemptOwner } from '../proxy/attempt.ts';
-import { pickFor, startAttempt } from '../proxy/forward.ts';
+import { noTargetReason, pickFor, startAttempt } from '../proxy/forward.ts';
 import { pipeTunnel, rawHead } from '../proxy/tunnel.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
@@ -75,7 +75,7 @@ export class SocketResponder implements Responder, AttemptOwner {
     if (this.gateway.draining) return this.answer(reply('shutting_down'));
     const route = this.route!;
     const target = pickFor(route, this.ex);
-    if (target === undefined) return this.answer(reply('no_healthy_upstream'));
+    if (target === undefined) return this.answer(reply(noTargetReason(route)));
     this.#attempt = startAttempt(this.gateway, this.runtime, this.ex, route, target, null, this, this.req.headers.upgrade ?? 'websocket');
   }
 

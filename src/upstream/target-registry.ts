@@ -19,6 +19,11 @@ export class TargetRegistry {
     return this.#states.acquire(targetKey(upstream, url), () => new TargetState(upstream, url));
   }
 
+  /** The state held now for (upstream, url), if any runtime has that target. */
+  get(upstream: string, url: string): TargetState | undefined {
+    return this.#states.get(targetKey(upstream, url));
+  }
+
   get size(): number {
     return this.#states.size;
   }

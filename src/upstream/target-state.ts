@@ -1,24 +1,18 @@
 /**
  * The live state of one target, kept by identity — (upstream name, target URL) — so it outlives reloads
  * that keep the target (target-registry.ts leases it the way pools are leased). Every attempt reports its
- * outcome here; balancers read `inFlight` and `available`; health checks and circuit breakers (traffic
- * control) will listen to outcomes and flip `available`.
+ * outcome here; balancers read `inFlight` and `available`. A target is available when the operator has not
+ * switched it off (`enabled`), active health checks call it healthy (`healthy`, set from the health monitor's
+ * transitions) and its circuit breaker admits the pick (circuit-breaker.ts, fed by record() directly).
  *
  * Timers a listener starts go through `setTimer`/`setInterval` here, so disposing of the state (the target
  * was removed and the last runtime using it has drained) stops them all.
  */
 
-/** How one attempt to this target ended. The proxy's outcome table maps each failure to its reason. */
-export type AttemptOutcome =
-  | 'response'          // the target answered with a response head (any status) and the body completed
-  | 'connect_failure'   // refused, unreachable, TLS failed
-  | 'connect_timeout'
-  | 'response_timeout'  // no response head in time (upstream timeouts.response or the route's timeout)
-  | 'reset'             // the connection closed before a complete response head
-  | 'bad_response'      // the target sent something that is not valid HTTP
-  | 'body_error'        // the response body broke off
-  | 'body_timeout'      // the response body went silent
-  | 'cancelled';        // the gateway or the client ended the attempt (not the target's fault)
+import type { AttemptOutcome } from './outcome.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+
+export type { AttemptOutcome };
 
 export interface OutcomeReport {
   readonly outcome: AttemptOutcome;
@@ -41,8 +35,15 @@ export class TargetState {
   readonly url: string;
   /** Attempts in flight now (an upgraded connection counts until it closes). */
   inFlight = 0;
-  /** False while the target must not get traffic; every balancer honours it. */
-  available = true;
+  /** The operator's switch (the set-target-available command); false keeps traffic away whatever else says. */
+  enabled = true;
+  /** What active health checks say; true until a check fails unhealthyAfter times (and with no checks). */
+  healthy = true;
+  /** This process's breaker for the target; null when the upstream turned breakers off. */
+  breaker: CircuitBreaker | null = null;
+  /** The health check and breaker settings the state was last configured with (see target-control.ts). */
+  healthCheckKey: string | undefined = undefined;
+  breakerKey: string | undefined = undefined;
   attempts = 0;
   failures = 0;
   /** EWMA of dispatch-to-headers time, ms; undefined before the first response. */
@@ -57,6 +58,26 @@ export class TargetState {
   constructor(upstream: string, url: string) {
     this.upstream = upstream;
     this.url = url;
+  }
+
+  /**
+   * Whether a pick may choose the target now; every balancer honours it. Reading it can move an open breaker
+   * whose openFor has passed to half-open (the pick reached the target).
+   */
+  get available(): boolean {
+    if (!this.enabled || !this.healthy) return false;
+    const breaker = this.breaker;
+    return breaker === null || breaker.admits(this.inFlight);
+  }
+
+  /** `available` without its side effect: for reports (the snapshot), never for picks. */
+  peekAvailable(): boolean {
+    return this.enabled && this.healthy && (this.breaker === null || this.breaker.wouldAdmit(this.inFlight));
+  }
+
+  /** Setting it is the operator's switch: `enabled`. */
+  set available(value: boolean) {
+    this.enabled = value;
   }
 
   get disposed(): boolean {
@@ -80,6 +101,7 @@ export class TargetState {
     if (this.#recent.length < RECENT) this.#recent.push(outcome);
     else this.#recent[this.#recentNext] = outcome;
     this.#recentNext = (this.#recentNext + 1) % RECENT;
+    this.breaker?.record(outcome, status);
     const listeners = this.#listeners;
     if (listeners.length === 0) return;
     const report = made ?? { outcome, status, headersMs, bytesSent, bytesReceived };

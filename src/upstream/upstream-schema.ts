@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { TOKEN } from '../fields/http-fields.ts';
 import { duration } from '../fields/units.ts';
+import { circuitBreakerField } from './circuit-breaker.ts';
+import { healthCheckSchema } from './health-check.ts';
 
 const targetUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
@@ -49,6 +51,8 @@ export const upstreamSchema = z.strictObject({
     servername: z.string().optional().describe('SNI name to send; defaults to the target\'s host name.'),
     rejectUnauthorized: z.boolean().default(true).describe('Verify the target\'s certificate. Turn off only for local development.'),
   }).optional().describe('TLS options for https:// targets.'),
+  healthCheck: healthCheckSchema.optional(),
+  circuitBreaker: circuitBreakerField,
 }).superRefine((up, ctx) => {
   if (up.hashOn && up.balancer !== 'consistent-hash') {
     ctx.addIssue({ code: 'custom', path: ['hashOn'], message: 'hashOn is only used by the consistent-hash balancer' });
