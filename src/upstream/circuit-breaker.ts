@@ -63,6 +63,10 @@ const OUTCOME_BITS: Record<AttemptOutcome, number> = {
   bad_response: FAIL_BITS['bad-response'],
 };
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatMs(ms: number): string {
   return ms < 1000 || ms % 1000 !== 0 ? `${ms}ms` : `${ms / 1000}s`;
 }
@@ -137,7 +141,7 @@ export class CircuitBreaker {
     this.#failed[slot]!++;
     this.#sumFailed++;
     const { consecutiveFailures, minRequests, failureRatio, window } = this.config;
-    if (++this.#consecutive >= consecutiveFailures) this.#open(`after ${this.#consecutive} consecutive failures`);
+    if (++this.#consecutive >= consecutiveFailures) this.#open(this.#consecutive === 1 ? 'after a failure' : `after ${this.#consecutive} consecutive failures`);
     else if (this.#sumTotal >= minRequests && this.#sumFailed >= failureRatio * this.#sumTotal) {
       this.#open(`after ${this.#sumFailed} of ${this.#sumTotal} requests failed within ${formatMs(window)}`);
     }
@@ -164,7 +168,7 @@ export class CircuitBreaker {
     } else if (++this.#probeSuccesses >= this.config.halfOpenRequests) {
       this.#state = CLOSED;
       this.#reset();
-      this.#onTransition('closed', `after ${this.#probeSuccesses} successful probes`);
+      this.#onTransition('closed', `after ${plural(this.#probeSuccesses, 'successful probe')}`);
     }
   }
 

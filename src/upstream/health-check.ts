@@ -46,7 +46,7 @@ export class HealthCount {
     if (++this.#streak < needed) return undefined;
     this.healthy = passed;
     this.#streak = 0;
-    const checks = needed === 1 ? 'check' : `checks`;
+    const checks = needed === 1 ? 'check' : 'checks';
     return passed ? `after ${needed} passed ${checks}` : `after ${needed} failed ${checks} (${detail})`;
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TargetState, type AttemptOutcome, type OutcomeReport } from './target-state.ts';
+import { BreakerGroup, CircuitBreaker, circuitBreakerSchema } from './circuit-breaker.ts';
 
 const report = (outcome: AttemptOutcome, headersMs?: number, status?: number): OutcomeReport =>
   ({ outcome, status, headersMs, bytesSent: 0, bytesReceived: 0 });
@@ -157,5 +158,51 @@ describe('TargetState timers and disposal', () => {
     assert.equal(ticks, 0, 'no timer fired after dispose');
     state.report(report('reset'));
     assert.deepEqual(heard, [], 'no listener is told after dispose');
+  });
+});
+
+describe('TargetState availability', () => {
+  function withBreaker(settings: Record<string, unknown>) {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const state = new TargetState('api', 'u');
+    state.breaker = new CircuitBreaker(circuitBreakerSchema.parse(settings), clock);
+    new BreakerGroup([state.breaker, new CircuitBreaker(circuitBreakerSchema.parse(settings), clock)]);
+    return { state, clock };
+  }
+
+  it('is available only when enabled, healthy and admitted by its breaker', () => {
+    const { state } = withBreaker({ consecutiveFailures: 2 });
+    assert.equal(state.available, true);
+    state.healthy = false;
+    assert.equal(state.available, false);
+    state.healthy = true;
+    state.available = false;
+    assert.equal(state.enabled, false, 'setting available is the operator\'s switch');
+    assert.equal(state.available, false);
+    state.enabled = true;
+    state.report(report('connect_failure'));
+    state.report(report('connect_failure'));
+    assert.equal(state.breaker?.state, 'open', 'record() feeds the breaker');
+    assert.equal(state.available, false);
+    assert.equal(state.peekAvailable(), false);
+  });
+
+  it('feeds the breaker the status, so 5xx counts when failOn lists it', () => {
+    const { state } = withBreaker({ consecutiveFailures: 2, failOn: ['5xx'] });
+    state.record('response', 503, 1, 0, 0);
+    state.record('response', 500, 1, 0, 0);
+    assert.equal(state.breaker?.state, 'open');
+  });
+
+  it('admits half-open probes while fewer than halfOpenRequests are in flight; peeking moves nothing', () => {
+    const { state, clock } = withBreaker({ consecutiveFailures: 1, openFor: '1s', halfOpenRequests: 2 });
+    state.report(report('reset'));
+    clock.ms += 1000;
+    assert.equal(state.peekAvailable(), true);
+    assert.equal(state.breaker?.state, 'open');
+    assert.equal(state.available, true);
+    assert.equal(state.breaker?.state, 'half-open');
+    state.inFlight = 2;
+    assert.equal(state.available, false);
   });
 });

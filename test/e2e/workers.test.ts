@@ -123,7 +123,7 @@ async function snapshotWhen(g: SpawnedGateway, done: (s: GatewaySnapshot) => boo
 }
 
 const SNAPSHOT_KEYS = ['inFlight', 'reasons', 'requests', 'statusClasses', 'targets', 'workers'];
-const TARGET_KEYS = ['attempts', 'available', 'failures', 'inFlight', 'latencyEwmaMs', 'upstream', 'url'];
+const TARGET_KEYS = ['attempts', 'available', 'breaker', 'failures', 'healthy', 'inFlight', 'latencyEwmaMs', 'upstream', 'url'];
 
 describe('workers: 2', () => {
   it('serves requests from two worker processes, children of the primary', async () => {
