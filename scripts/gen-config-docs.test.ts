@@ -28,6 +28,9 @@ function jsonSchemaLeaves(schema: JsonSchema, path: string): string[] {
     return jsonSchemaLeaves(schema.additionalProperties, `${path}.*`);
   }
   if (schema.type === 'array' && schema.items?.properties) return jsonSchemaLeaves(schema.items, `${path}[]`);
+  // `false | {...}` (circuitBreaker): the keys are the mapping's.
+  const objects = schema.anyOf?.filter((branch) => branch.properties) ?? [];
+  if (objects.length === 1) return jsonSchemaLeaves(objects[0]!, path);
   return [path];
 }
 

@@ -78,6 +78,22 @@ upstreams:
       bodyIdle: 60s
     keepAlive: 4s
     maxConnections: 128
+    healthCheck:                      # active checks; off unless set
+      path: /health
+      interval: 5s
+      timeout: 1s
+      healthyAfter: 2                 # consecutive passes to come back
+      unhealthyAfter: 3               # consecutive failures to leave
+      expectStatus: [200]
+    circuitBreaker:                   # passive; on with these defaults unless \`circuitBreaker: false\`
+      consecutiveFailures: 5
+      failureRatio: 0.5               # or: this share failing ...
+      minRequests: 20                 # ... over at least this many requests ...
+      window: 10s                     # ... in this window
+      openFor: 30s                    # then half-open
+      halfOpenRequests: 3             # probes let through while half-open; all succeed -> closed
+      failOn: [connect-failure, timeout, reset]
+      maxEjectedPercent: 50           # never eject more than this share of the upstream's targets
   carts:
     balancer: consistent-hash
     hashOn: header:x-cart-id          # the same cart always reaches the same target
@@ -88,6 +104,7 @@ upstreams:
       ca: /etc/ssl/certs/ca-certificates.crt   # must exist when the config is loaded
       servername: carts.internal
       rejectUnauthorized: true
+    circuitBreaker: false             # no passive ejection for this upstream
 
 routes:
   - name: users-v2
@@ -209,6 +226,11 @@ function defaultOf(u: Unwrapped): string {
 function childObject(schema: z.ZodType): { object: z.ZodObject; suffix: string } | undefined {
   const s = unwrap(schema).schema;
   if (s instanceof z.ZodObject) return { object: s, suffix: '' };
+  // `false | {...}` (a unit that is on unless turned off): its keys are the mapping's.
+  if (s instanceof z.ZodUnion) {
+    const objects = (s.options as z.ZodType[]).map((o) => unwrap(o).schema).filter((o) => o instanceof z.ZodObject);
+    if (objects.length === 1) return { object: objects[0] as z.ZodObject, suffix: '' };
+  }
   const inner = s instanceof z.ZodArray ? { schema: s.element as z.ZodType, suffix: '[]' }
     : s instanceof z.ZodRecord ? { schema: s.valueType as z.ZodType, suffix: '.<name>' } : undefined;
   let object = inner && unwrap(inner.schema).schema;

@@ -2,11 +2,12 @@
  * The admin listener, in the process that owns the workers (the cluster primary with `workers: N`):
  *
  *   GET /live      200 while the process answers.
- *   GET /ready     200 when a config is loaded, every worker serves and none drains; 503 otherwise.
+ *   GET /ready     200 when a config is loaded, every worker serves and none drains; 503 otherwise. The
+ *                  gateway's own readiness: upstream health is not part of it (docs/traffic-control.md).
  *   GET /snapshot  200 with the traffic and targets of all workers merged into one JSON object of the same
  *                  shape with 1 or N workers (src/runtime/snapshot.ts): workers, requests, inFlight,
- *                  statusClasses, reasons, and targets (upstream, url, inFlight, available, attempts,
- *                  failures, latencyEwmaMs), each target once. Counters are totals since each worker started.
+ *                  statusClasses, reasons, and targets (upstream, url, inFlight, available, healthy,
+ *                  breaker, attempts, failures, latencyEwmaMs), each target once. Counters are totals since each worker started.
  *
  * HEAD works wherever GET does; other methods get 405 with Allow, other paths 404, as JSON error bodies.
  */

@@ -177,6 +177,8 @@ class ClusterWorkers implements Workers {
       throw startError(answer.failure);
     }
     if (this.#listeners.length === 0) this.#listeners = answer.listeners;
+    // It serves from now on: it must not wait for joining to hear which targets are down.
+    this.#tellHealth(worker, link);
     await this.#exclusive(() => this.#join(worker, link, startedWith));
   }
 
@@ -187,11 +189,9 @@ class ClusterWorkers implements Workers {
       // A reload that ran while this worker started did not reach it: bring it up to date before it counts.
       if (startedWith !== this.#config) await applyConfig([link], this.#config, APPLY_TIMEOUT_MS);
       this.#serving.add(worker);
-      // In the same turn as joining: a change from now on reaches it with the others.
-      for (const change of this.#health.down()) {
-        ask(link, { type: 'command', id: nextId(), command: healthCommand(change) }, COMMAND_TIMEOUT_MS)
-          .catch((error: unknown) => this.#log.warn({ err: error, workerPid: worker.process.pid }, 'a new worker did not apply a health state'));
-      }
+      // Again in the same turn as joining (a change from now on reaches it with the others), in case one
+      // happened, or a config was applied, since the first.
+      this.#tellHealth(worker, link);
     } catch (error) {
       // It serves an old config the others do not: it must not stay. Its exit starts a replacement.
       this.#log.error({ err: error, workerPid: worker.process.pid }, 'a new worker could not apply the current config');
@@ -211,6 +211,14 @@ class ClusterWorkers implements Workers {
       if (this.#stopping) return;
       this.#spawn().catch((error: unknown) => this.#log.error({ err: error }, 'replacement worker failed to start'));
     }, delayMs).unref();
+  }
+
+  /** Sends a worker every target the health checks have down (set-target-health is idempotent). */
+  #tellHealth(worker: Worker, link: WorkerLink): void {
+    for (const change of this.#health.down()) {
+      ask(link, { type: 'command', id: nextId(), command: healthCommand(change) }, COMMAND_TIMEOUT_MS)
+        .catch((error: unknown) => this.#log.warn({ err: error, workerPid: worker.process.pid }, 'a new worker did not apply a health state'));
+    }
   }
 
   /** A worker that keeps crashing is replaced with growing delays (up to 10 s), not in a tight fork loop. */
