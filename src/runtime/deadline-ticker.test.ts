@@ -70,6 +70,29 @@ describe('deadline ticker', () => {
     ticker.close();
   });
 
+  it('tells the time of the last tick while it runs, and reads the clock while it does not', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const ticker = new DeadlineTicker(5);
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const w = watcherDueIn(60_000);
+    ticker.watch(w);
+    const started = ticker.now();
+    busy(2);
+    assert.equal(ticker.now(), started, 'no clock read between ticks');
+    t.mock.timers.tick(5);
+    const ticked = ticker.now();
+    assert.ok(ticked >= started + 2, 'the tick moved it');
+    ticker.unwatch(w);
+    t.mock.timers.tick(5);
+    const idle = ticker.now();
+    busy(2);
+    assert.ok(ticker.now() >= idle + 2, 'idle, it is the clock');
+    ticker.close();
+  });
+
   it('keeps every other watcher when one in the middle leaves, and ignores repeated watch and unwatch', async () => {
     const ticker = new DeadlineTicker(5);
     const all = Array.from({ length: 6 }, () => watcherDueIn(60_000));

@@ -81,7 +81,10 @@ export class CircuitBreaker {
   readonly #bucketMs: number;
   readonly #total = new Uint32Array(BUCKETS);
   readonly #failed = new Uint32Array(BUCKETS);
+  /** The current bucket: its number (time / bucket length), its slot in the ring, when it ends. */
   #bucket = -1;
+  #slot = 0;
+  #bucketEnd = -Infinity;
   #sumTotal = 0;
   #sumFailed = 0;
   #consecutive = 0;
@@ -129,9 +132,9 @@ export class CircuitBreaker {
     else if (outcome === 'cancelled') return;
     else failed = (this.#failMask & OUTCOME_BITS[outcome]) !== 0;
     if (this.#state !== CLOSED) return this.#recordProbe(failed);
-    const bucket = Math.floor(this.#clock.now() / this.#bucketMs);
-    if (bucket !== this.#bucket) this.#rotate(bucket);
-    const slot = bucket % BUCKETS;
+    const now = this.#clock.now();
+    if (now >= this.#bucketEnd) this.#rotate(now);
+    const slot = this.#slot;
     this.#total[slot]!++;
     this.#sumTotal++;
     if (!failed) {
@@ -188,10 +191,12 @@ export class CircuitBreaker {
     this.#sumFailed = 0;
     this.#consecutive = 0;
     this.#bucket = -1;
+    this.#bucketEnd = -Infinity;
   }
 
-  /** Moves the window to `bucket`, dropping the buckets that fell out of it. */
-  #rotate(bucket: number): void {
+  /** Moves the window to the bucket of `now`, dropping the buckets that fell out of it. */
+  #rotate(now: number): void {
+    const bucket = Math.floor(now / this.#bucketMs);
     const steps = bucket - this.#bucket;
     if (this.#bucket < 0 || steps >= BUCKETS || steps < 0) {
       this.#total.fill(0);
@@ -208,6 +213,8 @@ export class CircuitBreaker {
       }
     }
     this.#bucket = bucket;
+    this.#slot = bucket % BUCKETS;
+    this.#bucketEnd = (bucket + 1) * this.#bucketMs;
   }
 }
 

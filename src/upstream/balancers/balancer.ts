@@ -1,8 +1,9 @@
 /**
  * The contract every balancer implements. A balancer is built once per runtime over a fixed list of
  * targets and picks one per request. Targets are live objects: `inFlight` and `available` change while the
- * balancer runs (later issues flip `available` from health checks and circuit breakers), so a balancer
- * reads them at pick time and never caches them.
+ * balancer runs (health checks and circuit breakers flip `available`), so a balancer reads them at pick time
+ * and never caches them. Reading `available` is what moves an open breaker whose openFor has passed to
+ * half-open (the pick reached the target): reports must use TargetState.peekAvailable() instead.
  */
 export interface BalancerTarget {
   /** Stable identity of the target (its URL), used by consistent hashing so keys stay put across reloads. */
