@@ -88,6 +88,16 @@ describe('idempotency decisions (memory store)', () => {
     assert.deepEqual(replay.headerList, ['content-type', 'text/plain', 'set-cookie', 'a', 'set-cookie', 'b']);
   });
 
+  it('replays an empty answer (a 204) with no body at all, so no Content-Length goes with it', async () => {
+    const policy = policyOf();
+    const first = keyed('k-204');
+    await policy.onRequest!(first);
+    first.upstreamReached = true;
+    await respond(policy, first, 204, ['etag', '"v1"'], '');
+    const replay = await policy.onRequest!(keyed('k-204')) as ContentReply;
+    assert.deepEqual([replay.status, replay.body, replay.headerList], [204, undefined, ['etag', '"v1"']]);
+  });
+
   it('answers 409 while the first is in flight and 422 to another body, in flight or stored', async () => {
     const policy = policyOf();
     const first = keyed('k2', 'a');

@@ -17,6 +17,7 @@
  * - Store unreachable at the claim: 503 idempotency_unavailable (never forwarded unprotected). At the save
  *   or release: logged; the marker expires.
  * - Replays are content replies (source "idempotency-replay") with `Idempotent-Replayed: true`.
+ * - Upgrades pass untouched (their body cannot be read ahead). docs/idempotency.md has the whole story.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -96,6 +97,8 @@ export const idempotency = definePolicy({
         return reply('idempotency_unavailable');
       }
       if (held === 'claimed') {
+        // The client left while the claim was on its way: finish has run, so nothing else would release it.
+        if (ex.finished) return void store.release(claim.key, claim.token).catch((error: unknown) => report(error, ex));
         claims.set(ex, claim);
         ex.atFinish(atFinish);
         return undefined;
@@ -103,12 +106,14 @@ export const idempotency = definePolicy({
       if (held.hash !== claim.hash) return reply('idempotency_key_mismatch');
       if (held.state === 'pending') return reply('idempotency_in_progress');
       const { status, headers, body: stored } = held.answer;
-      return { ...contentReply(SOURCE, status, stored, { 'idempotent-replayed': 'true' }), headerList: headers };
+      // No body at all rather than an empty one, so a replayed 204 or 304 gets no Content-Length either.
+      const replayed = contentReply(SOURCE, status, stored.length === 0 ? undefined : stored, { 'idempotent-replayed': 'true' });
+      return { ...replayed, headerList: headers };
     };
 
     return {
       onRequest(ex) {
-        if (!methods.has(ex.method)) return undefined;
+        if (!methods.has(ex.method) || ex.isUpgrade) return undefined;
         const key = ex.headers['idempotency-key'];
         if (key === undefined) return undefined;
         if (!validKey(key)) return reply('idempotency_key_invalid');

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { hashKey } from '../../src/policies/api-key-auth.ts';
@@ -65,6 +66,7 @@ describe('idempotency policy (memory store)', () => {
         { name: 'pay', match: { path: '/pay' }, upstream: 'svc', policies: [{ type: 'idempotency', maxBody: '1KiB' }] },
         { name: 'short', match: { path: '/short' }, upstream: 'svc', policies: [{ type: 'idempotency', ttl: '300ms' }] },
         { name: 'later', match: { path: '/later' }, upstream: 'later', policies: [{ type: 'idempotency' }] },
+        { name: 'closed', match: { path: '/closed' }, upstream: 'svc', policies: [{ type: 'idempotency' }, { type: 'request-termination', status: 503, body: 'maintenance' }] },
         { name: 'keyed', match: { path: '/keyed' }, upstream: 'svc', policies: [
           { type: 'api-key-auth', consumers: [{ id: 'alice', keys: [hashKey(ALICE)] }, { id: 'bob', keys: [hashKey(BOB)] }] },
           { type: 'idempotency' },
@@ -223,5 +225,41 @@ describe('idempotency policy (memory store)', () => {
     const answer = await request(gw.url, '/pay/echo', { method: 'POST', body, headers: { 'idempotency-key': 'k-echo', expect: '100-continue' } });
     assert.equal(answer.status, 201);
     assert.equal(JSON.parse(answer.body).got, body);
+  });
+
+  it('releases the key when a policy after it refuses (nothing forwarded): the repeat is answered afresh', async () => {
+    const first = await post(gw, '/closed/x', 'k-closed');
+    const again = await post(gw, '/closed/x', 'k-closed');
+    assert.deepEqual([first.status, again.status], [503, 503]);
+    assert.equal(again.headers['idempotent-replayed'], undefined);
+    const line = await logLine(gw, again.headers['x-request-id'] as string);
+    assert.equal(line.source, 'request-termination');
+  });
+
+  it('keeps the key in progress when the client goes away after the request reached the upstream', async () => {
+    const body = '{"amount":5}';
+    const client = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+    await once(client, 'connect');
+    client.write(`POST /pay/slow HTTP/1.1\r\nhost: x\r\nidempotency-key: k-gone\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    const seenBefore = up.received.filter((r) => r.url === '/pay/slow').length;
+    await until(() => up.received.filter((r) => r.url === '/pay/slow').length > seenBefore, 2000, 'the request upstream');
+    client.destroy();
+    await until(() => gw.accessLog().some((l) => l.reason === 'client_aborted' && l.path === '/pay/slow'), 2000, 'the 499 line');
+    const repeat = await post(gw, '/pay/slow', 'k-gone', body);
+    assert.equal(repeat.status, 409);
+    svc.release();
+  });
+
+  it('claims nothing for a client that goes away mid-upload: the key is free for its retry', async () => {
+    const client = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+    await once(client, 'connect');
+    client.write('POST /pay/ok HTTP/1.1\r\nhost: x\r\nidempotency-key: k-upload\r\ncontent-length: 100\r\n\r\nhalf');
+    await new Promise((r) => setTimeout(r, 50));
+    client.destroy();
+    const hits = svc.hits('/pay/ok');
+    const retry = await post(gw, '/pay/ok', 'k-upload');
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers['idempotent-replayed'], undefined);
+    assert.equal(svc.hits('/pay/ok'), hits + 1);
   });
 });
