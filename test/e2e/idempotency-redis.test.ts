@@ -131,6 +131,12 @@ routes:
       const answer = await post(a.url, '/pay/ok', 'k-back');
       return answer.status === 201 ? answer : undefined;
     }, 'a keyed request admitted once Redis is back', 15_000, 100);
-    assert.equal((await post(b.url, '/pay/ok', 'k-back')).body, back.body);
+    // The other process reconnects on its own backoff: poll it too, then its repeat must be the replay.
+    const replay = await poll(async () => {
+      const answer = await post(b.url, '/pay/ok', 'k-back');
+      return answer.status === 503 ? undefined : answer;
+    }, 'the other process using Redis again', 15_000, 100);
+    assert.equal(replay.body, back.body);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
   });
 });
