@@ -10,8 +10,8 @@ import type { Policy } from '../pipeline/policy.ts';
 import { ResponseHead } from '../pipeline/response-head.ts';
 import { idempotency, schema, SOURCE } from './idempotency.ts';
 
-const deps = { log: createLogger('silent'), shared: new SharedResources() };
-const policyOf = (cfg: unknown = {}): Policy => idempotency.create(schema.parse(cfg), deps);
+// Each test gets a store of its own: the memory store is leased per process, by its bound.
+const policyOf = (cfg: unknown = {}, shared = new SharedResources()): Policy => idempotency.create(schema.parse(cfg), { log: createLogger('silent'), shared });
 
 /** A keyed POST whose body is already in memory (as for a request the gateway makes itself). */
 function keyed(key: string, body = 'pay 10', extra: Partial<Parameters<typeof testExchange>[0]> = {}): Exchange {
@@ -158,5 +158,19 @@ describe('idempotency decisions (memory store)', () => {
     bob.identity = { consumer: 'bob' };
     assert.equal(await policy.onRequest!(alice), undefined);
     assert.equal(await policy.onRequest!(bob), undefined);
+  });
+
+  it('keeps its memory store across a reload (the next runtime\'s policy leases it before the old one closes)', async () => {
+    const shared = new SharedResources();
+    const before = policyOf({}, shared);
+    const first = keyed('k-reload');
+    await before.onRequest!(first);
+    first.upstreamReached = true;
+    await respond(before, first, 201, [], 'kept');
+    const after = policyOf({}, shared);
+    before.close!();
+    assert.equal(((await after.onRequest!(keyed('k-reload'))) as ContentReply).body?.toString(), 'kept');
+    after.close!();
+    assert.equal(shared.size, 0);
   });
 });

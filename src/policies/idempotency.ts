@@ -17,6 +17,7 @@
  * - Store unreachable at the claim: 503 idempotency_unavailable (never forwarded unprotected). At the save
  *   or release: logged; the marker expires.
  * - Replays are content replies (source "idempotency-replay") with `Idempotent-Replayed: true`.
+ * - The memory store is one per process (per bound), shared by routes and kept across reloads.
  * - Upgrades pass untouched (their body cannot be read ahead). docs/idempotency.md has the whole story.
  */
 import { randomUUID } from 'node:crypto';
@@ -56,9 +57,9 @@ export const idempotency = definePolicy({
   schema,
   doc: 'Stores the first answer to a request with an Idempotency-Key (any status, up to maxBody) for ttl and replays it to repeats with Idempotent-Replayed: true; a duplicate in flight gets 409 idempotency_in_progress, the key reused with another body 422 idempotency_key_mismatch. Runs last among the request policies but request-termination (after auth, so it keys on the consumer) and first on the response (it stores the upstream\'s head as sent). See docs/idempotency.md.',
   create(config, deps) {
-    const store: IdempotencyStore = config.store === 'redis'
-      ? new RedisStore(deps.redis!)
-      : new MemoryStore(Math.max(MEMORY_FLOOR, 16 * config.maxBody));
+    const bound = Math.max(MEMORY_FLOOR, 16 * config.maxBody);
+    const lease = config.store === 'memory' ? deps.shared.acquire(`idempotency:memory ${bound}`, () => new MemoryStore(bound)) : undefined;
+    const store: IdempotencyStore = lease?.value ?? new RedisStore(deps.redis!);
     const methods = new Set<string>(config.methods);
     const claims = new WeakMap<Exchange, Claim>();
     const report = storeFailures(deps);
@@ -126,6 +127,9 @@ export const idempotency = definePolicy({
         const status = head.status;
         const headers = storedHeaders(head.headers);
         head.transformBody(() => new CaptureBody(config.maxBody, (body) => settle(ex, claim, status, headers, body)), true);
+      },
+      close() {
+        lease?.release();
       },
     };
   },

@@ -10,6 +10,7 @@
  * - release: deletes the marker, only if it is still this request's (its token), so the client can retry.
  */
 import { LRUCache } from 'lru-cache';
+import type { Closable } from '../../leases/shared-resources.ts';
 import type { SharedRedis } from '../../redis/shared-redis.ts';
 
 export interface StoredAnswer {
@@ -30,8 +31,11 @@ export interface IdempotencyStore {
   release(key: string, token: string): Promise<void>;
 }
 
-/** One process's store. Bounded by bytes (least recently used out first); an evicted marker frees its key early. */
-export class MemoryStore implements IdempotencyStore {
+/**
+ * One process's store, leased by its bound across routes and reloads (a reload keeps markers and answers).
+ * Bounded by bytes (least recently used out first); an evicted marker frees its key early.
+ */
+export class MemoryStore implements IdempotencyStore, Closable {
   readonly #entries: LRUCache<string, Entry>;
 
   constructor(maxBytes: number, perf?: { now(): number }) {
@@ -58,6 +62,10 @@ export class MemoryStore implements IdempotencyStore {
     const held = this.#entries.get(key);
     if (held?.state === 'pending' && held.token === token) this.#entries.delete(key);
     return Promise.resolve();
+  }
+
+  close(): void {
+    this.#entries.clear();
   }
 }
 
