@@ -61,11 +61,16 @@ describe('idempotency policy (memory store)', () => {
     up = await startUpstream(svc.handler);
     latePort = await closedPort();
     gw = await startGateway({
-      upstreams: { svc: { targets: [{ url: up.url }] }, later: { targets: [{ url: `http://127.0.0.1:${latePort}` }] } },
+      upstreams: {
+        svc: { targets: [{ url: up.url }] },
+        later: { targets: [{ url: `http://127.0.0.1:${latePort}` }] },
+        half: { targets: [{ url: `http://127.0.0.1:${await closedPort()}` }, { url: up.url }] },
+      },
       routes: [
         { name: 'pay', match: { path: '/pay' }, upstream: 'svc', policies: [{ type: 'idempotency', maxBody: '1KiB' }] },
         { name: 'short', match: { path: '/short' }, upstream: 'svc', policies: [{ type: 'idempotency', ttl: '300ms' }] },
         { name: 'later', match: { path: '/later' }, upstream: 'later', policies: [{ type: 'idempotency' }] },
+        { name: 'retried', match: { path: '/retried' }, upstream: 'half', retry: { attempts: 2, backoff: { base: '1ms', max: '5ms' } }, policies: [{ type: 'idempotency' }] },
         { name: 'closed', match: { path: '/closed' }, upstream: 'svc', policies: [{ type: 'idempotency' }, { type: 'request-termination', status: 503, body: 'maintenance' }] },
         { name: 'keyed', match: { path: '/keyed' }, upstream: 'svc', policies: [
           { type: 'api-key-auth', consumers: [{ id: 'alice', keys: [hashKey(ALICE)] }, { id: 'bob', keys: [hashKey(BOB)] }] },
@@ -261,5 +266,19 @@ describe('idempotency policy (memory store)', () => {
     assert.equal(retry.status, 201);
     assert.equal(retry.headers['idempotent-replayed'], undefined);
     assert.equal(svc.hits('/pay/ok'), hits + 1);
+  });
+
+  it('sends the body it read ahead again on a retry after a connect failure, and stores the retry\'s answer', async () => {
+    const answers: Answer[] = [];
+    for (let i = 0; i < 2; i++) answers.push(await post(gw, '/retried/ok', `k-retried-${i}`, `body-${i}`));
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(answer.status, 201);
+      assert.equal(JSON.parse(answer.body).got, `body-${i}`);
+    }
+    const lines = await Promise.all(answers.map((a) => logLine(gw, a.headers['x-request-id'] as string)));
+    assert.ok(lines.some((l) => l.attempts === 2), 'one of them was retried after the closed target refused');
+    const replays = await Promise.all([0, 1].map((i) => post(gw, '/retried/ok', `k-retried-${i}`, `body-${i}`)));
+    assert.deepEqual(replays.map((r) => r.headers['idempotent-replayed']), ['true', 'true']);
+    assert.equal(svc.hits('/retried/ok'), 2);
   });
 });
