@@ -473,3 +473,39 @@ describe('loadConfigText: identity header names', () => {
     assert.deepEqual(config(hashing('header:X-Cart-Id')).upstreams.users!.hashOn, { from: 'header', name: 'x-cart-id' });
   });
 });
+
+describe('loadConfigText: the idempotency policy\'s store', () => {
+  const withPolicy = (workers: string, store: string) => `workers: ${workers}
+${BASE}    policies:
+      - type: idempotency
+${store}        ttl: 24h
+`;
+
+  it('refuses store: memory with workers > 1 at its store key, naming the way out', () => {
+    assert.deepEqual(problems(withPolicy('2', '        store: memory\n')), [
+      `${FILE}:13:16 routes[0].policies[0].store: idempotency with store: memory cannot see duplicates across workers (workers: 2); use store: redis, or workers: 1`,
+    ]);
+  });
+
+  it('refuses the default store (memory) with workers: auto, at the policy entry', () => {
+    const [problem] = problems(withPolicy('auto', ''));
+    assert.match(problem!, /^gw\.yaml:12:\d+ routes\[0\]\.policies\[0\]\.store: idempotency with store: memory cannot see duplicates across workers \(workers: auto\)/);
+  });
+
+  it('refuses it in the top-level policies too', () => {
+    const text = `workers: 4\npolicies:\n  - type: idempotency\n    store: memory\n${BASE}`;
+    assert.deepEqual(problems(text), [
+      `${FILE}:4:12 policies[0].store: idempotency with store: memory cannot see duplicates across workers (workers: 4); use store: redis, or workers: 1`,
+    ]);
+  });
+
+  it('accepts store: memory with one worker, and store: redis with workers and a redis: section', () => {
+    assert.equal(config(withPolicy('1', '        store: memory\n')).workers, 1);
+    assert.equal(config(`redis: { url: "redis://127.0.0.1:6379" }\n${withPolicy('4', '        store: redis\n')}`).workers, 4);
+  });
+
+  it('refuses store: redis without a redis: section at its store key', () => {
+    const [problem] = problems(withPolicy('1', '        store: redis\n'));
+    assert.match(problem!, /^gw\.yaml:13:16 routes\[0\]\.policies\[0\]\.store: store: redis needs a top-level redis: section/);
+  });
+});

@@ -105,7 +105,22 @@ export const configSchema = z.strictObject({
   for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of redisStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of memoryIdempotencyIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
+
+/**
+ * The idempotency policy's memory store belongs to one process: with several workers, one worker cannot see
+ * another's in-flight duplicate, so a repeat could run twice. The error is at its `store` (the default is memory).
+ */
+function memoryIdempotencyIssues(config: { workers: number | 'auto'; policies: readonly PolicyEntry[]; routes: ReadonlyArray<{ policies: readonly PolicyEntry[] }> }) {
+  if (config.workers === 1) return [];
+  const message = `idempotency with store: memory cannot see duplicates across workers (workers: ${config.workers}); use store: redis, or workers: 1`;
+  const inMemory = (entry: PolicyEntry) => entry.type === 'idempotency' && (entry as { store?: unknown }).store === 'memory';
+  return [
+    ...config.policies.flatMap((entry, i) => (inMemory(entry) ? [{ path: ['policies', i, 'store'], message }] : [])),
+    ...config.routes.flatMap((route, r) => route.policies.flatMap((entry, i) => (inMemory(entry) ? [{ path: ['routes', r, 'policies', i, 'store'], message }] : []))),
+  ];
+}
 
 /** A policy that keeps its state in Redis (`store: redis`) needs the `redis:` section: the error is at its `store`. */
 function redisStoreIssues(config: { redis?: unknown; policies: readonly PolicyEntry[]; routes: ReadonlyArray<{ policies: readonly PolicyEntry[] }> }) {

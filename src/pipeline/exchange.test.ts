@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { testExchange } from '../../test/helpers/policy-harness.ts';
-import { Exchange } from './exchange.ts';
+import { Exchange, type BodyRead } from './exchange.ts';
 
 describe('Exchange query parameters', () => {
   it('returns undefined for any parameter when there is no query string', () => {
@@ -133,5 +133,59 @@ describe('Exchange levers', () => {
     ctx.removeRequestHeader('x-a');
     assert.deepEqual(ctx.addedHeaders, ['x-b', '2']);
     assert.deepEqual([...ctx.removedHeaders!], ['x-a']);
+  });
+});
+
+describe('Exchange reading the body ahead (readBody)', () => {
+  const source = (answer: BodyRead) => {
+    const calls: number[] = [];
+    return { calls, readWhole: (max: number) => { calls.push(max); return Promise.resolve(answer); } };
+  };
+
+  it('gives an empty body for a request without one, reading nothing', async () => {
+    const ex = testExchange({ method: 'POST' });
+    const src = source(Buffer.from('never'));
+    ex.bodySource = src;
+    assert.equal((await ex.readBody(10) as Buffer).length, 0);
+    assert.deepEqual(src.calls, []);
+  });
+
+  it('refuses a declared length over the bound without reading a byte', async () => {
+    const ex = testExchange({ method: 'POST', headers: { 'content-length': '11' } });
+    const src = source(Buffer.from('x'));
+    ex.bodySource = src;
+    assert.equal(await ex.readBody(10), 'too_large');
+    assert.deepEqual(src.calls, []);
+  });
+
+  it('reads once from the source and keeps the bytes for the attempts', async () => {
+    const ex = testExchange({ method: 'POST', headers: { 'transfer-encoding': 'chunked' } });
+    const src = source(Buffer.from('hello'));
+    ex.bodySource = src;
+    assert.equal((await ex.readBody(10)).toString(), 'hello');
+    assert.equal(ex.bufferedBody?.toString(), 'hello');
+    assert.equal((await ex.readBody(10)).toString(), 'hello');
+    assert.equal(await ex.readBody(4), 'too_large');
+    assert.deepEqual(src.calls, [10]);
+  });
+
+  it('passes a refusal on without keeping anything, and says aborted with no source to read (an upgrade)', async () => {
+    const ex = testExchange({ method: 'POST', headers: { 'transfer-encoding': 'chunked' } });
+    ex.bodySource = source('timeout');
+    assert.equal(await ex.readBody(10), 'timeout');
+    assert.equal(ex.bufferedBody, undefined);
+    assert.equal(await testExchange({ method: 'POST', headers: { 'content-length': '3' } }).readBody(10), 'aborted');
+  });
+});
+
+describe('Exchange finish callbacks (atFinish)', () => {
+  it('starts with none, and collects them in order', () => {
+    const ex = testExchange();
+    assert.equal(ex.finishers, undefined);
+    const a = () => {};
+    const b = () => {};
+    ex.atFinish(a);
+    ex.atFinish(b);
+    assert.deepEqual(ex.finishers, [a, b]);
   });
 });

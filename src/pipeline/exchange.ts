@@ -11,6 +11,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
 import { removeHeader } from './header-list.ts';
 
+/** The whole request body, or why it could not be read: over the bound, the client went away, or it went silent. */
+export type BodyRead = Buffer | 'too_large' | 'aborted' | 'timeout';
+
+/** Reads a request's body whole, ahead of the attempts (the responder, which holds the client's stream). */
+export interface BodySource {
+  readWhole(maxBytes: number): Promise<BodyRead>;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** Who the request is, as established by an auth policy. The gateway-wide identity headers derive from it. */
 export interface Identity {
   /** The consumer (API-key owner, or a JWT claim configured as consumer). */
@@ -96,6 +106,13 @@ export class Exchange {
   attempts = 0;
   /** After a retry: each attempt's "target outcome" so far (finish adds the last); undefined for one attempt. */
   tries: string[] | undefined = undefined;
+  /**
+   * An attempt got as far as a connection to its target, so the upstream may have seen the request. False
+   * when every attempt failed to connect (or none was made): the upstream provably did nothing.
+   */
+  upstreamReached = false;
+  /** The longest the gateway waits for this request's answer once it is sent, ms: set by routing. */
+  answerWithin = 0;
 
   // Levers the request policies pull.
   /** Who the request is, set by the auth policy that admitted it. */
@@ -105,6 +122,12 @@ export class Exchange {
   /** Request headers policies add, as [name, value, ...] (lower-case names): forwarded after the client's. */
   addedHeaders: string[] | undefined = undefined;
   bodyLimit = Infinity;
+  /** Where readBody reads from: set by the responder; undefined where no body can be read ahead (upgrades). */
+  bodySource: BodySource | undefined = undefined;
+  /** The whole request body once a policy read it (readBody): the attempts send these bytes instead of the stream. */
+  bufferedBody: Buffer | undefined = undefined;
+  /** Per-request finish callbacks a policy registered (atFinish); undefined for almost every request. */
+  finishers: Array<(ex: Exchange) => void> | undefined = undefined;
 
   // The outcome, read by finish.
   status = 0;
@@ -202,6 +225,27 @@ export class Exchange {
   /** Caps the request body: crossing `maxBytes` while it streams aborts the upstream attempt with 413. */
   limitBody(maxBytes: number): void {
     if (maxBytes < this.bodyLimit) this.bodyLimit = maxBytes;
+  }
+
+  /**
+   * Reads the whole request body, up to `maxBytes`, before any attempt: for a policy that must see it
+   * (idempotency hashes it). A declared length over the bound is refused without reading a byte. Once read,
+   * the attempts send the buffered bytes. This buffers by design, so every caller must bound it.
+   */
+  async readBody(maxBytes: number): Promise<BodyRead> {
+    const buffered = this.bufferedBody;
+    if (buffered !== undefined) return buffered.length > maxBytes ? 'too_large' : buffered;
+    if (!this.hasBody) return EMPTY_BODY;
+    if (this.contentLength !== undefined && this.contentLength > maxBytes) return 'too_large';
+    if (this.bodySource === undefined) return 'aborted';
+    const read = await this.bodySource.readWhole(maxBytes);
+    if (Buffer.isBuffer(read)) this.bufferedBody = read;
+    return read;
+  }
+
+  /** Runs `fn` once when the request finishes, however it ended (after the access log line and the finish hooks). */
+  atFinish(fn: (ex: Exchange) => void): void {
+    (this.finishers ??= []).push(fn);
   }
 
   /** Who the request is after authentication, for the log: the consumer, else the token subject. */

@@ -117,4 +117,18 @@ describe('finish hooks', () => {
     hooks.run(testExchange());
     assert.deepEqual(lines, []);
   });
+
+  it('runs the request\'s own callbacks (Exchange.atFinish) after the hooks, and one that throws does not stop the rest', () => {
+    const { hooks, lines } = setup();
+    const calls: string[] = [];
+    hooks.add('hook', () => calls.push('hook'));
+    const ex = testExchange({ requestId: 'r-own' });
+    ex.atFinish(() => { throw new Error('boom'); });
+    ex.atFinish((e) => calls.push(`own:${e.requestId}`));
+    hooks.run(ex);
+    hooks.run(testExchange({ requestId: 'r-none' }));
+    assert.deepEqual(calls, ['hook', 'own:r-own', 'hook']);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.requestId, 'r-own');
+  });
 });

@@ -52,6 +52,19 @@ export class FinishHooks {
         this.#failed(entry, error, ex);
       }
     }
+    const own = ex.finishers;
+    if (own !== undefined) this.#runOwn(own, ex);
+  }
+
+  /** The request's own callbacks (Exchange.atFinish), guarded the same way. */
+  #runOwn(own: ReadonlyArray<(ex: Exchange) => void>, ex: Exchange): void {
+    for (const fn of own) {
+      try {
+        fn(ex);
+      } catch (error) {
+        this.#log.error({ err: error, requestId: ex.requestId }, 'a request\'s finish callback threw (a bug)');
+      }
+    }
   }
 
   #failed(entry: Registered, error: unknown, ex: Exchange): void {

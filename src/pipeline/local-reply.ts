@@ -21,6 +21,7 @@ export interface ErrorReply {
   /** true: no body (e.g. a CORS preflight's 204); otherwise the standard JSON error body. */
   readonly empty?: boolean | undefined;
   readonly source?: undefined;
+  readonly headerList?: undefined;
 }
 
 export interface ContentReply {
@@ -28,6 +29,8 @@ export interface ContentReply {
   /** What answered, e.g. "cache", "idempotency", "batch": logged as the line's `source`. */
   readonly source: string;
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** More headers as a flat [name, value, ...] list (lower-case names), for names that repeat (a replayed Set-Cookie). */
+  readonly headerList?: readonly string[] | undefined;
   /** The body: bytes (sent with a Content-Length), a stream (sent chunked), or none. */
   readonly body?: Buffer | string | Readable | undefined;
   readonly reason?: undefined;

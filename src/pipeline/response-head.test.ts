@@ -81,6 +81,15 @@ describe('ResponseHead body transforms', () => {
     assert.deepEqual(h.headers, ['content-type', 'text/plain', 'etag', '"x"']);
   });
 
+  it('keeps Content-Length for a transform that passes the same bytes (sameBytes), until one that changes them', () => {
+    const h = head('content-length', '5');
+    h.transformBody(upper, true);
+    assert.equal(h.get('content-length'), '5');
+    assert.deepEqual(h.transforms, [upper]);
+    h.transformBody(upper);
+    assert.equal(h.get('content-length'), undefined);
+  });
+
   it('keeps the transforms in the order they were asked for, as factories (one stream per response)', () => {
     const h = head();
     const second = () => new Transform({ transform: (c: Buffer, _e, done) => done(null, c) });

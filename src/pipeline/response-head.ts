@@ -49,12 +49,14 @@ export class ResponseHead {
   }
 
   /**
-   * Streams the body through a transform made per response. The body's length then changes, so
-   * Content-Length is removed (the response is sent chunked, or framed by the connection close in HTTP/1.0).
+   * Streams the body through a transform made per response. The body's length may then change, so
+   * Content-Length is removed (the response is sent chunked, or framed by the connection close in HTTP/1.0),
+   * unless `sameBytes`: a transform that passes every byte through unchanged (one that only watches, like
+   * idempotency capturing the answer) keeps the framing the response had.
    */
-  transformBody(make: () => Transform): void {
+  transformBody(make: () => Transform, sameBytes = false): void {
     (this.#transforms ??= []).push(make);
-    this.remove('content-length');
+    if (!sameBytes) this.remove('content-length');
   }
 
   /** The transforms asked for, in order (undefined: the body passes as it is). */

@@ -11,6 +11,7 @@ const DOCUMENTED: ReadonlyArray<readonly [type: string, priority: number, kind: 
   ['request-size-limit', 950, 'filter'],
   ['content-type-filter', 940, 'filter'],
   ['header-transform', 800, 'filter'],
+  ['idempotency', 10, 'filter'],
   ['request-termination', 2, 'filter'],
 ];
 

@@ -7,13 +7,14 @@ import { apiKeyAuth } from './api-key-auth.ts';
 import { contentTypeFilter } from './content-type-filter.ts';
 import { cors } from './cors.ts';
 import { headerTransform } from './header-transform.ts';
+import { idempotency } from './idempotency.ts';
 import { ipFilter } from './ip-filter.ts';
 import { jwtAuth } from './jwt-auth.ts';
 import { requestSizeLimit } from './request-size-limit.ts';
 import { requestTermination } from './request-termination.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform, requestTermination,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform, idempotency, requestTermination,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);

@@ -170,6 +170,8 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
       return;
     }
     this.#phase = 'request-body';
+    // A connection carries the request from here on: the upstream may act on it whatever happens next.
+    this.#ex.upstreamReached = true;
     if (this.#body === null) return;
     this.#lastActivity = performance.now();
     this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');

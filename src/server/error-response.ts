@@ -41,6 +41,7 @@ export function rawErrorResponse(reason: Reason, requestId: string, extraHeaders
 export function replyParts(local: LocalReply, requestId: string): { headers: string[]; body: string | Buffer | Readable | undefined } {
   const headers: string[] = [];
   if (local.headers) for (const name in local.headers) headers.push(name.toLowerCase(), local.headers[name]!);
+  if (local.headerList) headers.push(...local.headerList);
   headers.push('x-request-id', requestId);
   let body: string | Buffer | Readable | undefined;
   if (local.reason !== undefined) {

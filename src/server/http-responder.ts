@@ -10,7 +10,7 @@
 import type http from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
+import type { BodyRead, BodySource, Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt } from '../proxy/attempt.ts';
 import { noTargetReason, pickFor, Retries, retryDelay, retryDelayForHead, startAttempt, tryOutcome, type RetryingOwner } from '../proxy/forward.ts';
@@ -22,9 +22,10 @@ import { replyParts } from './error-response.ts';
 import { finishOnClose } from './finish.ts';
 import { runLifecycle, type Responder } from './lifecycle.ts';
 import { bodySink, responsePhase, upstreamHead } from './response-phase.ts';
+import { readWhole } from './read-body.ts';
 import { newExchange } from './server-stage.ts';
 
-export class HttpResponder implements Responder, RetryingOwner {
+export class HttpResponder implements Responder, RetryingOwner, BodySource {
   readonly gateway: Gateway;
   readonly runtime: Runtime;
   readonly ex: Exchange;
@@ -32,7 +33,7 @@ export class HttpResponder implements Responder, RetryingOwner {
   readonly res: http.ServerResponse;
   route: RouteRuntime | undefined = undefined;
   /** The client waits for 100 Continue before sending its body (server 'checkContinue'). */
-  readonly #expectsContinue: boolean;
+  #expectsContinue: boolean;
   #attempt: Attempt | undefined = undefined;
   #body: RequestBody | null = null;
   /** Made at the first retry. */
@@ -51,6 +52,19 @@ export class HttpResponder implements Responder, RetryingOwner {
     this.#expectsContinue = expectsContinue;
     res.on('close', this.#closed);
     if (gateway.draining) res.shouldKeepAlive = false;
+    this.ex.bodySource = this;
+  }
+
+  /** The body read ahead of the attempts (Exchange.readBody): asks for it first when the client awaits 100 Continue. */
+  async readWhole(maxBytes: number): Promise<BodyRead> {
+    if (this.#expectsContinue) {
+      this.#expectsContinue = false;
+      this.res.writeContinue();
+    }
+    const read = await readWhole(this.req, maxBytes, this.route?.idleTimeout ?? 60_000);
+    // The unread rest of a refused body would otherwise be drained to keep the connection: close it instead.
+    if (!Buffer.isBuffer(read)) this.res.shouldKeepAlive = false;
+    return read;
   }
 
   gone(): boolean {
@@ -78,7 +92,7 @@ export class HttpResponder implements Responder, RetryingOwner {
     if (target === undefined) return this.answer(reply(noTargetReason(route)));
     const retry = route.retry;
     if (retry !== undefined) retry.counted(this.ex);
-    if (this.ex.hasBody) this.#body = new RequestBody(this.req, retry?.keepBodyBytes ?? 0);
+    if (this.ex.hasBody) this.#body = new RequestBody(this.ex.bufferedBody ?? this.req, retry?.keepBodyBytes ?? 0);
     if (this.#expectsContinue) this.res.writeContinue();
     this.#attempt = startAttempt(this.gateway, this.runtime, this.ex, route, target, this.#body, this);
   }

@@ -70,6 +70,8 @@ class InternalResponder implements Responder, RetryingOwner {
     runtime.enter();
     this.ex = exchangeFor(request);
     this.#body = request.body;
+    // Already in memory: a policy that reads the body (Exchange.readBody) gets these bytes.
+    this.ex.bufferedBody = request.body;
     this.#done = done;
     this.#out.on('data', (chunk: Buffer) => this.#chunks.push(chunk));
     this.#out.on('end', () => this.#finish());

@@ -56,6 +56,7 @@ export function routeAndAdmit(responder: Responder): void {
   ex.route = route.name;
   ex.upstream = route.upstream.name;
   ex.forwardPath = route.stripPrefix ? rest : ex.path;
+  ex.answerWithin = route.timeout ?? route.upstream.config.timeouts.response;
   const chain = route.policies;
   if (chain.steps.length === 0) return responder.forward();
   const outcome = runRequestPolicies(chain, ex);
