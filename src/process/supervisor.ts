@@ -7,6 +7,7 @@
  * (cluster.ts). Everything a worker holds is per worker: upstream pools, in-flight counts, balancer
  * positions; the primary sees them through the snapshots the workers report, merged.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -98,6 +99,12 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     if (!next.ok) {
       log.error({ trigger, problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
       return false;
+    }
+    // One atomic save can reach the watcher as two events further apart than its debounce on a busy machine
+    // (the file's change, and its directory's rename): the second finds the config it already serves.
+    if (trigger === 'file' && isDeepStrictEqual(next.config, config)) {
+      log.debug({ trigger }, 'config file event: the config is unchanged');
+      return true;
     }
     try {
       await workers.reload(next.config);
