@@ -37,16 +37,19 @@ export function instanceName(): string {
 export class Heartbeat implements Closable {
   readonly #client: HeartbeatClient;
   readonly #member: string;
+  readonly #ttl: number;
   readonly #timer: NodeJS.Timeout;
   #live: number | undefined = undefined;
 
-  constructor(redis: SharedRedis, member = instanceName(), intervalMs = INTERVAL_MS) {
+  /** `member` (this instance's name), `intervalMs` and `ttlSeconds` are settable for tests. */
+  constructor(redis: SharedRedis, { member = instanceName(), intervalMs = INTERVAL_MS, ttlSeconds = TTL_S } = {}) {
     const client = redis.client;
     if (!(COMMAND in client)) client.defineCommand(COMMAND, { lua: SCRIPT, numberOfKeys: 1 });
     this.#client = client as HeartbeatClient;
     this.#member = member;
-    this.#timer = setInterval(() => this.beat(), intervalMs).unref();
-    this.beat();
+    this.#ttl = ttlSeconds;
+    this.#timer = setInterval(() => void this.beat(), intervalMs).unref();
+    void this.beat();
   }
 
   /** Live instances in the last heartbeat answer, or undefined when none was ever seen. */
@@ -57,7 +60,7 @@ export class Heartbeat implements Closable {
   /** Writes this instance's mark and reads the count (the timer calls it every second). */
   beat(): Promise<void> {
     if (this.#client.status !== 'ready') return Promise.resolve();
-    return this.#client[COMMAND]('instances', this.#member, TTL_S).then((count) => {
+    return this.#client[COMMAND]('instances', this.#member, this.#ttl).then((count) => {
       this.#live = count;
     }, () => undefined);
   }

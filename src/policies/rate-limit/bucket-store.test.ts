@@ -75,14 +75,14 @@ describe('the in-memory GCRA buckets', () => {
     assert.equal(admittedCount(store, ['slow'], l, 60_000, 1), 1);
   });
 
-  it('holds at most maxBuckets, dropping the least recently taken from first', () => {
+  it('holds at most maxBuckets, dropping the longest-held first', () => {
     const store = new BucketStore(3);
     const l = limits({ limit: 2, window: 60_000 });
-    for (const key of ['a', 'b', 'c', 'a']) store.take([key], 1, l.interval, l.capacity, 0, l.occupancy);
+    for (const key of ['a', 'b', 'c', 'b']) store.take([key], 1, l.interval, l.capacity, 0, l.occupancy);
     store.take(['d'], 1, l.interval, l.capacity, 1, l.occupancy);
     assert.equal(store.size, 3);
-    assert.equal(admittedCount(store, ['a'], l, 2, 5), 0, 'a was taken from last: kept (both tokens used)');
-    assert.equal(admittedCount(store, ['b'], l, 2, 5), 2, 'b was the least recent: dropped, so it starts full');
+    assert.equal(admittedCount(store, ['b'], l, 2, 5), 0, 'b is kept (both tokens used)');
+    assert.equal(admittedCount(store, ['a'], l, 2, 5), 2, 'a was the first held: dropped, so it starts full');
     store.close();
     assert.equal(store.size, 0);
   });

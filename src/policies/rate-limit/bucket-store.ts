@@ -3,8 +3,9 @@
  * SharedResources, so buckets survive reloads. A bucket is one number, its theoretical arrival time (TAT):
  * the moment it would be full again. A bucket whose TAT has passed is full, exactly like one never seen, so
  * dropping it loses nothing: a sweep every SWEEP_MS removes those, which bounds memory by the buckets still
- * refilling. A hard cap (maxBuckets) drops the oldest bucket first when even those are too many (that bucket
- * then starts full again: looser, never stricter).
+ * refilling. A hard cap (maxBuckets) drops the longest-held buckets first when even those are too many
+ * (such a bucket starts full again: looser, never stricter). Not LRU on purpose: moving a hot bucket to the
+ * end on every take (delete + set) costs more than the whole rest of a take.
  *
  * take() checks every limit of a request, then takes from all of them or none: a refused request consumes
  * nothing. It allocates nothing: the caller passes its own arrays and reads the outcome from `occupancy`.
@@ -50,10 +51,7 @@ export class BucketStore implements Closable {
     for (let i = 0; i < count; i++) {
       const after = occupancy[i]! + interval[i]!;
       occupancy[i] = after;
-      const key = keys[i]!;
-      // Re-inserting moves the bucket to the end, so the cap drops the least recently used one first.
-      tats.delete(key);
-      tats.set(key, now + after);
+      tats.set(keys[i]!, now + after);
     }
     if (tats.size > this.#maxBuckets) this.#evict(tats.size - this.#maxBuckets);
     return true;

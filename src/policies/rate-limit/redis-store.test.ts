@@ -196,7 +196,7 @@ describe('rate-limit while Redis fails', () => {
       await until(() => redis.ready && other.ready);
       const shared = new SharedResources();
       const policy = limiterOf(perIp(12, '1h', { onStoreError: 'local', instances: 6 }), redis, { shared, workers: 2 });
-      const elsewhere = new Heartbeat(other, 'other-host:1');
+      const elsewhere = new Heartbeat(other, { member: 'other-host:1' });
       await elsewhere.beat();
       const heartbeat = shared.values().find((v): v is Heartbeat => v instanceof Heartbeat)!;
       await heartbeat.beat();
@@ -220,6 +220,32 @@ describe('rate-limit while Redis fails', () => {
     assert.equal(await admitted(policy, 10), 4);
     policy.close();
     nowhere.close();
+  });
+
+  it('logs the first degraded decision, then at most one summary line every 10 s', async () => {
+    const lines: string[] = [];
+    const log = pino(new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } }));
+    const nowhere = connect('redis://127.0.0.1:1');
+    let now = 0;
+    const policy = createRateLimit(schema.parse({ store: 'redis', onStoreError: 'fail-open', ...perIp(1) }), { log, shared: new SharedResources(), redis: nowhere }, () => now);
+    try {
+      for (let i = 0; i < 50; i++) policy.onRequest(testExchange());
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /redis failed; deciding without it \(fail-open\)/);
+      now = 9_999;
+      policy.onRequest(testExchange());
+      assert.equal(lines.length, 1);
+      now = 10_000;
+      policy.onRequest(testExchange());
+      assert.equal(lines.length, 2);
+      assert.equal(JSON.parse(lines[1]!).degraded, 51, 'every degraded decision after the first is in the summary');
+      for (let i = 0; i < 20; i++) policy.onRequest(testExchange());
+      assert.equal(lines.length, 2);
+      assert.equal(policy.stats.degraded, 72);
+    } finally {
+      policy.close();
+      nowhere.close();
+    }
   });
 
   it('a Redis that accepts connections and never answers holds no request', async () => {
