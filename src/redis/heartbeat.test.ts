@@ -46,7 +46,7 @@ describe('the heartbeat', () => {
       await Promise.all([a.beat(), aWorker.beat(), b.beat()]);
       await a.beat();
       assert.equal(a.liveInstances, 2);
-      assert.deepEqual((await raw.zrange('hb:instances', 0, -1)).sort(), ['host-a:1', 'host-b:1']);
+      assert.deepEqual((await raw.zrange('hb:instances', '0', '-1')).sort(), ['host-a:1', 'host-b:1']);
       assert.ok((await raw.ttl('hb:instances')) > 0, 'the set itself expires when every instance is gone');
       // b stops beating: after the TTL (scores are Redis TIME seconds) it no longer counts.
       await new Promise((r) => setTimeout(r, 2100));
