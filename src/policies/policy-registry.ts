@@ -15,7 +15,7 @@ import { requestSizeLimit } from './request-size-limit.ts';
 import { requestTermination } from './request-termination.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, rateLimit, contentTypeFilter, headerTransform, idempotency, requestTermination,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, rateLimit, headerTransform, idempotency, requestTermination,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);
