@@ -58,13 +58,15 @@ export class Limiter implements Policy {
   readonly #capacity: Float64Array;
   readonly #occupancy: Float64Array;
   readonly #redisArgs: string[];
+  readonly #script: ReturnType<typeof scriptClient> | undefined;
   // The local fallback's share: the same limits divided by (live instances × workers), recomputed when that changes.
   readonly #localInterval: Float64Array;
   readonly #localCapacity: Float64Array;
   #localShare = 0;
   #degradedSince = -1;
   #unreported = 0;
-  #lastSummary = 0;
+  #lastLine = -Infinity;
+  #lastRecoveredLine = -Infinity;
 
   constructor(options: LimiterOptions) {
     this.#o = options;
@@ -76,7 +78,7 @@ export class Limiter implements Policy {
     this.#localInterval = new Float64Array(n);
     this.#localCapacity = new Float64Array(n);
     this.#redisArgs = [...options.limits.flatMap((l) => [String(l.interval * 1000), String(l.capacity * 1000)]), String(TOLERANCE)];
-    if (options.redis) scriptClient(options.redis.connection.client);
+    this.#script = options.redis ? scriptClient(options.redis.connection.client) : undefined;
   }
 
   onRequest(ex: Exchange): LocalReply | undefined | Promise<LocalReply | undefined> {
@@ -85,7 +87,7 @@ export class Limiter implements Policy {
     if (!redis.connection.ready) return this.#degraded(ex, undefined);
     const keys = new Array<string>(this.#count);
     for (let i = 0; i < this.#count; i++) keys[i] = redisKey(this.#o.limits[i]!.reader.bucket(ex));
-    return takeInRedis(scriptClient(redis.connection.client), keys, this.#redisArgs).then(
+    return takeInRedis(this.#script!, keys, this.#redisArgs).then(
       (answer) => this.#fromRedis(ex, answer),
       (error: unknown) => this.#degraded(ex, error),
     );
@@ -136,7 +138,8 @@ export class Limiter implements Policy {
     if (redis.onStoreError === 'fail-open') return undefined;
     if (redis.onStoreError === 'fail-closed') return reply('rate_limit_unavailable');
     this.#shareLocally((redis.heartbeat?.liveInstances ?? redis.instances) * redis.workers);
-    return this.#takeInMemory(ex, 'local:', this.#localInterval, this.#localCapacity);
+    // "~" is in no route name, so these buckets never meet a memory-store policy's ("*" or a route name first).
+    return this.#takeInMemory(ex, '~local:', this.#localInterval, this.#localCapacity);
   }
 
   /** limit / share per bucket: the interval grows by `share`; the burst shrinks by it, to one token at least. */
@@ -150,25 +153,30 @@ export class Limiter implements Policy {
     });
   }
 
-  // The first degraded decision of an outage is logged, then at most one summary line every SUMMARY_MS.
+  // The first degraded decision of an outage is logged, then at most one line every SUMMARY_MS, whatever it
+  // says: a Redis that fails one request in two (a script error on one key) must not log two lines a request.
   #report(error: unknown, mode: StoreErrorMode): void {
     const now = this.#o.clock();
-    if (this.#degradedSince < 0) {
-      this.#degradedSince = now;
-      this.#lastSummary = now;
+    const starting = this.#degradedSince < 0;
+    if (starting) this.#degradedSince = now;
+    if (starting && now - this.#lastLine >= SUMMARY_MS) {
+      this.#lastLine = now;
       this.#o.log.warn({ err: error instanceof Error ? error.message : 'not connected', onStoreError: mode }, `rate-limit: redis failed; deciding without it (${mode}) until it answers again`);
       return;
     }
     this.#unreported++;
-    if (now - this.#lastSummary < SUMMARY_MS) return;
+    if (now - this.#lastLine < SUMMARY_MS) return;
     this.#o.log.warn({ degraded: this.#unreported, onStoreError: mode, degradedTotal: this.stats.degraded }, `rate-limit: redis still failing; ${this.#unreported} more decisions without it (${mode})`);
     this.#unreported = 0;
-    this.#lastSummary = now;
+    this.#lastLine = now;
   }
 
+  // Once per SUMMARY_MS at most too, apart from the failure lines: one outage gives one line each way.
   #recovered(): void {
-    this.#o.log.info({ degradedTotal: this.stats.degraded }, 'rate-limit: redis answers again; limits are shared again');
     this.#degradedSince = -1;
-    this.#unreported = 0;
+    const now = this.#o.clock();
+    if (now - this.#lastRecoveredLine < SUMMARY_MS) return;
+    this.#lastRecoveredLine = now;
+    this.#o.log.info({ degradedTotal: this.stats.degraded }, 'rate-limit: redis answers again; limits are shared again');
   }
 }
