@@ -52,6 +52,8 @@ export async function demo(argv: string[]): Promise<void> {
     '                                                  # 200, weighted 3:1 over two instances; the service sees x-user-id: demo-user',
     `  curl -s -H 'x-api-key: demo-inventory-key' -H 'x-cart-id: c-17' ${u}/api/inventory/items/1`,
     '                                                  # API key -> x-consumer-id: demo-shop; consistent hash on x-cart-id; prefix stripped',
+    `  for i in 1 2 3 4 5 6; do curl -si -H 'x-api-key: demo-inventory-key' ${u}/api/inventory/items/1 | grep -iE '^(HTTP|retry-after|ratelimit)'; done`,
+    '                                                  # 5 a minute per consumer: 200s, then 429 rate_limited with Retry-After, RateLimit-Policy, RateLimit',
     `  curl -s -H 'x-user-id: root' ${u}/api/users    # a spoofed identity header never reaches the service`,
     `  curl -si -H 'x-request-id: demo-123' ${u}/api/users | grep -i x-request-id   # your request ID, echoed`,
     `  curl -si ${u}/nope                             # 404 route_not_found, JSON error with a request ID`,

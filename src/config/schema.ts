@@ -83,7 +83,7 @@ export const routeSchema = z.strictObject({
   timeout: duration().optional().describe('Deadline from the request\'s arrival until response headers; slower gets 504 route_timeout.'),
   idleTimeout: duration().optional().describe('Longest silence while bodies stream either way (defaults to the upstream\'s timeouts.bodyIdle).'),
   upgradeIdleTimeout: duration().prefault('10m').describe('Longest silence on an upgraded (WebSocket) connection before it is closed.'),
-  policies: policyListSchema.default([]).describe('Policies for this route (see docs/policies.md). A policy of the same type as a gateway-wide one replaces it for this route.'),
+  policies: policyListSchema.default([]).describe('Policies for this route (see docs/policies.md). A policy of the same type as a gateway-wide one replaces it for this route, except rate-limit: a route\'s own rate-limit adds its limits to the inherited ones.'),
   inheritPolicies: z.boolean().default(true).describe('Apply the gateway-wide policies (top-level `policies`) to this route. false: only the route\'s own.'),
   retry: retrySchema.optional(),
 }).describe('Maps matching requests to an upstream.');
@@ -106,6 +106,7 @@ export const configSchema = z.strictObject({
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of redisStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of memoryIdempotencyIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of addedStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
 /**
@@ -120,6 +121,22 @@ function memoryIdempotencyIssues(config: { workers: number | 'auto'; policies: r
     ...config.policies.flatMap((entry, i) => (inMemory(entry) ? [{ path: ['policies', i, 'store'], message }] : [])),
     ...config.routes.flatMap((route, r) => route.policies.flatMap((entry, i) => (inMemory(entry) ? [{ path: ['routes', r, 'policies', i, 'store'], message }] : []))),
   ];
+}
+
+/**
+ * A route's own rate-limit adds to the inherited one and both are checked in one atomic step, which one store
+ * can do and two cannot: the route's `store` must be the inherited one's.
+ */
+function addedStoreIssues(config: { policies: readonly PolicyEntry[]; routes: ReadonlyArray<{ policies: readonly PolicyEntry[]; inheritPolicies: boolean }> }) {
+  return config.routes.flatMap((route, r) => route.policies.flatMap((entry, i) => {
+    if (!route.inheritPolicies || policyDefinition(entry.type)?.addsToInherited !== true) return [];
+    const inherited = config.policies.find((d) => d.type === entry.type);
+    if (inherited === undefined || inherited['store'] === entry['store']) return [];
+    return [{
+      path: ['routes', r, 'policies', i, 'store'],
+      message: `this ${entry.type} adds to the gateway-wide one (store: ${String(inherited['store'])}) and is checked with it in one step, so it needs the same store (or set inheritPolicies: false)`,
+    }];
+  }));
 }
 
 /** A policy that keeps its state in Redis (`store: redis`) needs the `redis:` section: the error is at its `store`. */

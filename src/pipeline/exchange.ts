@@ -128,6 +128,14 @@ export class Exchange {
   bufferedBody: Buffer | undefined = undefined;
   /** Per-request finish callbacks a policy registered (atFinish); undefined for almost every request. */
   finishers: Array<(ex: Exchange) => void> | undefined = undefined;
+  /**
+   * What the rate-limit policy decided, for its RateLimit headers in the response phase: the index of the
+   * limit it reports (-1: none), that limit's tokens left and seconds until its bucket is full. Plain
+   * numbers so an admitted request allocates nothing for them.
+   */
+  rateLimitIndex = -1;
+  rateLimitRemaining = 0;
+  rateLimitReset = 0;
 
   // The outcome, read by finish.
   status = 0;

@@ -31,6 +31,15 @@ export interface PolicyDeps {
   readonly shared: SharedResources;
   /** The process's connection to the config's `redis:` (undefined without one; the config refuses `store: redis` then). */
   readonly redis?: SharedRedis | undefined;
+  /** Whose policy this is: the route's name for a route's own, "*" for a gateway-wide one (the identity of state it keeps). */
+  readonly scope?: string | undefined;
+  /**
+   * For a type that adds to the gateway-wide entry (addsToInherited): that entry's settings, when the route
+   * inherits one. The route's policy then enforces both, and the gateway-wide one is not run on that route.
+   */
+  readonly inherited?: unknown;
+  /** Worker processes of this instance (config.workers resolved): state kept in memory is per worker. */
+  readonly workers?: number | undefined;
 }
 
 /**
@@ -60,6 +69,11 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
    * this policy on a route limited to other methods instead of getting 405 (see resolve-request.ts).
    */
   readonly answersPreflight?: boolean;
+  /**
+   * A route's own entry of this type adds to the gateway-wide one instead of replacing it (rate-limit: a
+   * global per-IP limit and a route's limit both hold). create() gets the gateway-wide settings as deps.inherited.
+   */
+  readonly addsToInherited?: boolean;
   /**
    * The request header names these settings make the policy send upstream, each with its path in the settings.
    * The config refuses identity headers among them: Gatehouse sets those from the verified identity alone.

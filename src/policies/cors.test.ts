@@ -39,7 +39,7 @@ describe('cors schema', () => {
       origins: [APP],
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowHeaders: ['authorization', 'content-type'],
-      exposeHeaders: ['x-request-id'],
+      exposeHeaders: ['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after'],
       credentials: false,
       maxAge: 600_000,
     });
@@ -215,7 +215,7 @@ describe('cors preflight', () => {
     const head = new ResponseHead(200, added);
     assert.deepEqual(head.getAll('access-control-allow-origin'), [APP]);
     assert.deepEqual(head.getAll('access-control-allow-credentials'), []);
-    assert.deepEqual(head.getAll('access-control-expose-headers'), ['x-request-id']);
+    assert.deepEqual(head.getAll('access-control-expose-headers'), ['x-request-id, ratelimit, ratelimit-policy, retry-after']);
     assert.equal(head.get('content-type'), 'text/plain');
   });
 
@@ -269,9 +269,9 @@ describe('cors actual requests', () => {
     assert.deepEqual(added, ['vary', 'Origin', 'access-control-allow-origin', '*']);
   });
 
-  it('exposes X-Request-ID by default and sends no credentials header by default', () => {
+  it('exposes X-Request-ID and the rate limiter\'s headers by default and sends no credentials header by default', () => {
     const { added } = actual({ origins: [APP] }, { origin: APP });
-    assert.deepEqual(added, ['vary', 'Origin', 'access-control-allow-origin', APP, 'access-control-expose-headers', 'x-request-id']);
+    assert.deepEqual(added, ['vary', 'Origin', 'access-control-allow-origin', APP, 'access-control-expose-headers', 'x-request-id, ratelimit, ratelimit-policy, retry-after']);
   });
 
   it('has nothing to close', () => {

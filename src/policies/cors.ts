@@ -23,7 +23,8 @@ export const schema = z.strictObject({
   origins: z.array(origin).min(1).describe('Allowed origins: exact ("https://app.example.com"), a subdomain pattern ("https://*.example.com": any depth, not the bare domain) or "*" (any origin; not with credentials).'),
   methods: z.array(preflightMethod).min(1).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).describe('Methods a preflight may ask for.'),
   allowHeaders: z.array(token).default(['authorization', 'content-type']).describe('Request headers a preflight may ask for (case-insensitive). Include content-type for JSON bodies.'),
-  exposeHeaders: z.array(token).default(['x-request-id']).describe('Response headers the browser lets scripts read.'),
+  exposeHeaders: z.array(token).default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after'])
+    .describe('Response headers the browser lets scripts read. The default exposes X-Request-Id and the rate limiter\'s RateLimit, RateLimit-Policy and Retry-After.'),
   credentials: z.boolean().default(false).describe('Allow cookies and Authorization (Access-Control-Allow-Credentials: true). Not allowed with origins "*".'),
   maxAge: duration().prefault('10m').describe('How long browsers may cache a preflight answer.'),
 }).superRefine((c, ctx) => {

@@ -10,6 +10,7 @@ const DOCUMENTED: ReadonlyArray<readonly [type: string, priority: number, kind: 
   ['api-key-auth', 1250, 'auth'],
   ['request-size-limit', 950, 'filter'],
   ['content-type-filter', 940, 'filter'],
+  ['rate-limit', 900, 'filter'],
   ['header-transform', 800, 'filter'],
   ['idempotency', 10, 'filter'],
   ['request-termination', 2, 'filter'],
@@ -23,6 +24,6 @@ describe('policy registry', () => {
 
   it('finds a definition by type, and nothing for an unknown one', () => {
     for (const d of policyDefinitions) assert.equal(policyDefinition(d.type), d);
-    assert.equal(policyDefinition('rate-limit'), undefined);
+    assert.equal(policyDefinition('no-such-policy'), undefined);
   });
 });

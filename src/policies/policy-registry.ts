@@ -10,11 +10,12 @@ import { headerTransform } from './header-transform.ts';
 import { idempotency } from './idempotency.ts';
 import { ipFilter } from './ip-filter.ts';
 import { jwtAuth } from './jwt-auth.ts';
+import { rateLimit } from './rate-limit.ts';
 import { requestSizeLimit } from './request-size-limit.ts';
 import { requestTermination } from './request-termination.ts';
 
 export const policyDefinitions: readonly PolicyDefinition[] = [
-  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, headerTransform, idempotency, requestTermination,
+  ipFilter, cors, jwtAuth, apiKeyAuth, requestSizeLimit, contentTypeFilter, rateLimit, headerTransform, idempotency, requestTermination,
 ] as readonly PolicyDefinition[];
 
 export const policyTypes = policyDefinitions.map((d) => d.type);

@@ -23,6 +23,7 @@ import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
 import type { Lease, SharedRegistry } from '../leases/shared-registry.ts';
+import { availableParallelism } from 'node:os';
 import { redisLeaseKey, SharedRedis } from '../redis/shared-redis.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { RouteRetry } from '../retry/route-retry.ts';
@@ -48,7 +49,7 @@ export function buildRuntime(config: Config, shared: SharedState, previous?: Run
   if (redis) leases.push(redis);
   let policies: RoutePolicies;
   try {
-    policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources, redis: redis?.value });
+    policies = buildRoutePolicies(config, { log: shared.log, shared: shared.resources, redis: redis?.value, workers: workerCount(config.workers) });
   } catch (error) {
     redis?.release();
     throw error;
@@ -61,6 +62,11 @@ export function buildRuntime(config: Config, shared: SharedState, previous?: Run
     policies.close();
     throw error;
   }
+}
+
+/** The worker processes of this instance, "auto" resolved as the supervisor does (one per core). */
+function workerCount(workers: Config['workers']): number {
+  return workers === 'auto' ? availableParallelism() : workers;
 }
 
 function buildWith(

@@ -307,6 +307,13 @@ describe('gatehouse demo (npm start)', () => {
       inventory.add(body.instance);
     }
     assert.equal(inventory.size, 1, `one cart sticks to one instance: ${[...inventory].join(',')}`);
+    // The inventory route allows 5 a minute per consumer: the 6th is refused, with the headers the banner greps for.
+    const limited = await get(`${url}/api/inventory/items/1`, { 'x-api-key': 'demo-inventory-key' });
+    assertGatewayError(limited, 429, 'rate_limited', 'the 6th inventory request in a minute');
+    assert.match(String(limited.headers['retry-after']), /^\d+$/);
+    assert.equal(limited.headers['ratelimit-policy'], '"per-consumer";q=5;w=60');
+    assert.match(String(limited.headers['ratelimit']), /^"per-consumer";r=0;t=\d+$/);
+    assert.ok(banner.split('\n').some((l) => l.includes('for i in 1 2 3 4 5 6; do curl -si') && l.includes('ratelimit')), 'a curl line shows the 429 and its headers');
     assert.equal((await get(`${adminUrl}/ready`)).status, 200);
 
     proc.kill('SIGINT');
