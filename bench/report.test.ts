@@ -120,4 +120,26 @@ describe('benchmark report', () => {
     assert.match(out, /request-size-limit \/ baseline CPU per request: 1\.333x .*target <= 1\.3x: NOT MET/);
     assert.match(out, /Warning: other work took a median 25% of the proxy core/);
   });
+
+  it('prices each feature by the per-round paired difference with gatehouse, whichever way it is switched', () => {
+    const withFeatures: TargetName[] = [...targets, 'gatehouse-nobreaker', 'gatehouse-ratelimit'];
+    const runs = rounds({
+      direct: [Number.NaN, Number.NaN, Number.NaN],
+      baseline: [35, 34, 36],
+      'baseline-dispatch': [30, 29, 31],
+      gatehouse: [33, 36, 34],
+      'gatehouse-edge': [39, 37, 38],
+      'gatehouse-nobreaker': [32.5, 35, 34],
+      'gatehouse-ratelimit': [35, 37, 34.5],
+    }, { ...rps, 'gatehouse-ratelimit': { p50: 1.25 } });
+    const a = analyse(runs, withFeatures, [
+      { name: 'gatehouse-nobreaker', feature: 'circuit breaker', mode: 'off' },
+      { name: 'gatehouse-ratelimit', feature: 'rate-limit', mode: 'on' },
+      { name: 'gatehouse-ratelimit-redis', feature: 'not run', mode: 'on' },
+    ]);
+    assert.deepEqual(a.features.map((f) => [f.target, f.cpuUs, f.p50AddedMs]), [
+      ['gatehouse-nobreaker', 0.5, 0], // 33-32.5, 36-35, 34-34
+      ['gatehouse-ratelimit', 1, 0.25], // 35-33, 37-36, 34.5-34
+    ]);
+  });
 });

@@ -10,7 +10,8 @@ export const TARGET_CPU_RATIO = 1.15;
 /** Above this median share of the proxy core taken by other work, the run is flagged as noisy. */
 const NOISY_PCT = 10;
 
-export type TargetName = 'direct' | 'baseline' | 'baseline-dispatch' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog';
+export type TargetName = 'direct' | 'baseline' | 'baseline-dispatch' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog'
+  | 'gatehouse-nobreaker' | 'gatehouse-ratelimit' | 'gatehouse-ratelimit-redis';
 export type BaselineName = 'baseline' | 'baseline-dispatch';
 const BASELINES: readonly BaselineName[] = ['baseline', 'baseline-dispatch'];
 
@@ -107,14 +108,53 @@ export interface Analysis {
     /** What the edge policies add, µs CPU per request (gatehouse-edge - gatehouse). */
     readonly edgePolicyCpuUs?: number;
   };
+  /** What each switched feature costs (bench/variants.ts). */
+  readonly features: readonly FeatureCost[];
   readonly met: boolean | undefined;
   readonly edgeMet?: boolean | undefined;
+}
+
+/** A feature variant as the report needs it. */
+export interface FeatureSwitch {
+  readonly name: TargetName;
+  readonly feature: string;
+  /** 'off': the variant runs without the feature; 'on': with it. */
+  readonly mode: 'on' | 'off';
+}
+
+export interface FeatureCost {
+  readonly target: TargetName;
+  readonly feature: string;
+  /** µs CPU per request the feature adds: the median over rounds of the paired difference with gatehouse. */
+  readonly cpuUs: number;
+  /** p50 latency the feature adds, ms (difference of medians). */
+  readonly p50AddedMs: number;
+}
+
+/** (with the feature - without it) CPU per request within each round. */
+function pairedCpuDiffs(runs: readonly Run[], withIt: TargetName, without: TargetName): number[] {
+  const diffs: number[] = [];
+  for (const round of new Set(runs.map((r) => r.round))) {
+    const x = runs.find((r) => r.round === round && r.target === withIt);
+    const y = runs.find((r) => r.round === round && r.target === without);
+    if (x && y && Number.isFinite(x.cpuUs) && Number.isFinite(y.cpuUs)) diffs.push(x.cpuUs - y.cpuUs);
+  }
+  return diffs;
+}
+
+function featureCost(runs: readonly Run[], medians: Partial<Record<TargetName, Medians>>, f: FeatureSwitch): FeatureCost {
+  const [withIt, without] = f.mode === 'on' ? [f.name, 'gatehouse' as const] : ['gatehouse' as const, f.name];
+  return {
+    target: f.name, feature: f.feature,
+    cpuUs: median(pairedCpuDiffs(runs, withIt, without)),
+    p50AddedMs: (medians[withIt]?.p50 ?? Number.NaN) - (medians[without]?.p50 ?? Number.NaN),
+  };
 }
 
 /** Whether `ratio` is within `max`; undefined when it could not be measured. */
 const verdict = (ratio: number, max: number): boolean | undefined => (Number.isFinite(ratio) ? ratio <= max : undefined);
 
-export function analyse(runs: readonly Run[], targets: readonly TargetName[]): Analysis {
+export function analyse(runs: readonly Run[], targets: readonly TargetName[], switches: readonly FeatureSwitch[] = []): Analysis {
   const medians: Partial<Record<TargetName, Medians>> = {};
   for (const t of targets) medians[t] = mediansOf(runs, t);
   const d = medians.direct!;
@@ -146,6 +186,7 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[]): A
       ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
       ...edgeRatios,
     },
+    features: switches.filter((f) => targets.includes(f.name)).map((f) => featureCost(runs, medians, f)),
     met: verdict(cpuPerRequest, TARGET_CPU_RATIO),
     ...(edgeRatios ? { edgeMet: verdict(edgeRatios.edgeCpuPerRequest, TARGET_EDGE_CPU_RATIO) } : {}),
   };
@@ -181,4 +222,8 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
       `the policies add ${fmt(r.edgePolicyCpuUs ?? Number.NaN)} µs per request`);
   }
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);
+  if (a.features.length) console.log('\nWhat each feature costs (median of per-round paired differences with gatehouse):');
+  for (const f of a.features) {
+    console.log(`  ${f.feature.padEnd(34)} ${pad(fmt(f.cpuUs, 2), 6)} µs CPU per request, p50 ${f.p50AddedMs >= 0 ? '+' : ''}${fmt(f.p50AddedMs, 3)} ms  (${f.target})`);
+  }
 }

@@ -8,6 +8,7 @@ export const usage = `node bench/run.ts [options]        (npm run bench -- [opti
   --connections N   concurrent keep-alive client connections (default 32)
   --quick           smoke run: 2 rounds x 1 s, 1 s warm-up
   --nolog-variant   also run Gatehouse with the access log off (diagnostic: isolates the access log's cost)
+  --no-features     skip the feature variants (bench/variants.ts: breaker off, rate-limit memory and redis)
   --profile         run the proxies under --cpu-prof and summarise their hot spots (CPU figures then include
                     the profiler's overhead; the temp dir is kept)
   --gatehouse-flags "F"  extra Node/V8 flags for the Gatehouse processes only (diagnostic, e.g. GC experiments)
@@ -20,6 +21,8 @@ export interface Settings {
   readonly warmup: number;
   readonly connections: number;
   readonly nologVariant: boolean;
+  /** Run the feature variants (bench/variants.ts). */
+  readonly features: boolean;
   readonly profile: boolean;
   readonly json: string | undefined;
   readonly keep: boolean;
@@ -39,7 +42,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     strict: true,
     options: {
       rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' },
-      quick: { type: 'boolean' }, 'nolog-variant': { type: 'boolean' }, profile: { type: 'boolean' },
+      quick: { type: 'boolean' }, 'nolog-variant': { type: 'boolean' }, 'no-features': { type: 'boolean' }, profile: { type: 'boolean' },
       json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'gatehouse-flags': { type: 'string' },
     },
   });
@@ -51,6 +54,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     warmup: intFlag(values.warmup, '--warmup', quick ? 1 : 3, 0, 120),
     connections: intFlag(values.connections, '--connections', 32, 1, 1000),
     nologVariant: values['nolog-variant'] === true,
+    features: values['no-features'] !== true,
     profile: values.profile === true,
     json: values.json,
     keep: values.keep === true,

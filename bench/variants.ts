@@ -1,0 +1,62 @@
+/**
+ * Gatehouse with one hot-path feature switched, so the benchmark prints what that feature costs per request
+ * (each feature that touches the hot path gets one). A feature that is on by default gets a variant with it
+ * off ('off': cost = gatehouse - variant); an opt-in feature gets one with it on ('on': cost = variant -
+ * gatehouse). Costs are paired per round (the two ran back to back) and the median is printed.
+ */
+import net from 'node:net';
+import { once } from 'node:events';
+import type { TargetName } from './report.ts';
+
+/** YAML put into the generated config: under the bench upstream, under the bench route, at the top level. */
+export interface ConfigParts {
+  readonly upstream?: string;
+  readonly route?: string;
+  readonly top?: string;
+}
+
+export interface FeatureVariant {
+  readonly name: TargetName;
+  /** The feature, as the report names it. */
+  readonly feature: string;
+  readonly mode: 'on' | 'off';
+  /** The config parts, given the Redis URL when the variant needs Redis. */
+  readonly parts: (redisUrl: string) => ConfigParts;
+  readonly needsRedis?: boolean;
+  /** A header every response of this variant must carry: proof the feature is on. */
+  readonly proofHeader?: string;
+}
+
+// A limit no benchmark run reaches: every request is counted and admitted, none refused.
+const NEVER_REACHED = 'limits: [{ name: bench, key: ip, limit: 1000000000, window: 1s }]';
+
+export const FEATURE_VARIANTS: readonly FeatureVariant[] = [
+  {
+    name: 'gatehouse-nobreaker', feature: 'circuit breaker (on by default)', mode: 'off',
+    parts: () => ({ upstream: '    circuitBreaker: false\n' }),
+  },
+  {
+    name: 'gatehouse-ratelimit', feature: 'rate-limit, memory store', mode: 'on', proofHeader: 'ratelimit',
+    parts: () => ({ route: `    policies:\n      - { type: rate-limit, ${NEVER_REACHED} }\n` }),
+  },
+  {
+    name: 'gatehouse-ratelimit-redis', feature: 'rate-limit, redis store', mode: 'on', proofHeader: 'ratelimit', needsRedis: true,
+    parts: (redisUrl) => ({
+      route: `    policies:\n      - { type: rate-limit, store: redis, onStoreError: fail-closed, ${NEVER_REACHED} }\n`,
+      top: `redis: { url: "${redisUrl}" }\n`,
+    }),
+  },
+];
+
+/** A loopback port free now, for redis-server (which needs one named). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The redis-server command line for the benchmark's Redis: loopback, nothing saved. */
+export const redisCommand = (port: number): string[] =>
+  ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'];
