@@ -145,6 +145,17 @@ async function startRedis(pin: Pinning): Promise<string> {
   return `redis://127.0.0.1:${port}`;
 }
 
+/**
+ * A gateway reports listening before its Redis connection is up, and a fail-closed limiter answers 503 until
+ * then: wait (bounded) for the redis variants' first 200, so the check below judges them connected.
+ */
+async function redisConnected(targets: readonly Target[], headers: Record<string, string>): Promise<void> {
+  const redisTargets = targets.filter((t) => FEATURE_VARIANTS.some((v) => v.name === t.name && v.needsRedis));
+  for (const t of redisTargets) {
+    for (let i = 0; i < 100 && (await fetch(t.url + REQUEST_PATH, { headers })).status !== 200; i++) await sleep(50);
+  }
+}
+
 /** One request to each target before any load: every target answers 200 with the upstream's exact body. */
 async function checkTargets(targets: readonly Target[], headers: Record<string, string>): Promise<string[]> {
   const problems: string[] = [];
@@ -213,6 +224,7 @@ async function bench(settings: Settings, pin: Pinning, dir: string, state: { fat
   const { upstream, targets } = await startTargets(settings, pin, dir);
   console.log(`${targets.map((t) => `${t.name} ${t.url}${t.proxy ? ` (pid ${t.proxy.pid})` : ` (pid ${upstream.pid})`}`).join(', ')}; temp dir ${dir}\n`);
   const headers = await edgeHeaders();
+  await redisConnected(targets, headers);
   outcome.failures.push(...await checkTargets(targets, headers));
   // The edge variant must refuse a request without the token, or it is not measuring what it says.
   const edge = targets.find((t) => t.name === 'gatehouse-edge');

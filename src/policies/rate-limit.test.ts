@@ -66,6 +66,9 @@ describe('rate-limit schema', () => {
     assert.deepEqual(one({ window: '0s' }), ['limits.0.window']);
     assert.deepEqual(one({ window: 'soon' }), ['limits.0.window']);
     assert.deepEqual(one({ burst: 0 }), ['limits.0.burst']);
+    // Finer than one token per microsecond is more than Redis' microsecond clock can count.
+    assert.deepEqual(one({ limit: 1_000_001, window: '1s' }), ['limits.0.limit']);
+    assert.deepEqual(one({ limit: 1_000_000, window: '1s' }), []);
     assert.deepEqual(one({ name: 'has space' }), ['limits.0.name']);
     for (const key of ['IP', 'user', 'header:', 'header:X-Api-Key', 'header:a b', 'claim:', 'claim:a:b', 'global:x']) assert.deepEqual(one({ key }), ['limits.0.key'], key);
     assert.deepEqual(one({ extra: 1 }), ['limits.0']);

@@ -31,6 +31,9 @@ const limitSchema = z.strictObject({
   limit: z.number().int().min(1).describe('Tokens per window: the steady rate is limit / window.'),
   window: duration().refine((ms) => ms > 0, 'must be longer than 0').describe('The window the limit refills over, e.g. "1s", "1m", "1h", "24h".'),
   burst: z.number().int().min(1).optional().describe('Most tokens a bucket holds, i.e. the longest run of requests admitted at once (default: limit).'),
+}).refine((l) => l.window === 0 || l.window * 1000 >= l.limit, {
+  // One token per microsecond is the finest rate Redis' microsecond clock can count exactly.
+  path: ['limit'], message: 'more than 1000 per millisecond of window (1,000,000 a second) cannot be counted exactly; lower it or lengthen the window',
 });
 
 export const schema = z.strictObject({

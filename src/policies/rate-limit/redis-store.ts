@@ -13,10 +13,13 @@ import type { Redis } from 'ioredis';
 const COMMAND = 'gatehouseRateLimit';
 
 // ARGV holds, per key: its interval and capacity (µs), then the float tolerance as a share of an interval.
-// TATs are written with %.17g: Lua's default formatting keeps 14 digits, too few for µs since 1970.
+// Times are µs since 2023-11-14 (Unix 1700000000), not since 1970: at ~1e14 µs a double still resolves
+// 1/64 µs, where µs since 1970 (~1.8e15) resolve only 1/4 µs and a 0.1 µs interval added to a TAT was lost.
+// TATs are written with %.17g: Lua's default formatting keeps 14 digits, too few for these. A bucket's TTL
+// is at least 1 ms (PX 0 is an error).
 const SCRIPT = `
 local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local now = (tonumber(time[1]) - 1700000000) * 1000000 + tonumber(time[2])
 local n = #KEYS
 local tolerance = tonumber(ARGV[2 * n + 1])
 local tats = {}
@@ -33,7 +36,7 @@ for i = 1, n do
   local tat = tats[i]
   if admitted == 1 then
     tat = tat + tonumber(ARGV[2 * i - 1])
-    redis.call('SET', KEYS[i], string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000))
+    redis.call('SET', KEYS[i], string.format('%.17g', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
   end
   out[i + 1] = math.ceil(tat - now)
 end
