@@ -57,7 +57,8 @@ describe('circuit breaker, end to end', () => {
   it('stops sending to a target that refuses connections, then re-admits it through a half-open probe', async () => {
     const port = await closedPort();
     const bad = `http://127.0.0.1:${port}`;
-    gw = await startGateway(config([good.url, bad], { consecutiveFailures: 3, openFor: '300ms', halfOpenRequests: 1 }));
+    // openFor must outlast the ten requests below on a loaded machine, or one of them becomes the probe.
+    gw = await startGateway(config([good.url, bad], { consecutiveFailures: 3, openFor: '1500ms', halfOpenRequests: 1 }));
     const seen = events(gw);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await get(`${gw.url}/r`)).status);
@@ -73,7 +74,7 @@ describe('circuit breaker, end to end', () => {
     assert.equal(target?.healthy, true, 'the breaker, not health, keeps it out');
 
     revived = await listenOn(port);
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1550));
     const upstreams = new Set<string>();
     for (let i = 0; i < 6; i++) {
       const answer = await get(`${gw.url}/r`);
@@ -82,7 +83,7 @@ describe('circuit breaker, end to end', () => {
     }
     assert.deepEqual([...upstreams].sort(), ['good', 'revived'], 'the probe passed and traffic is shared again');
     assert.deepEqual(seen.map((e) => e.state), ['open', 'half-open', 'closed']);
-    assert.equal(seen[1]?.why, 'after 300ms open');
+    assert.equal(seen[1]?.why, 'after 1500ms open');
     assert.equal(seen[2]?.why, 'after 1 successful probe');
     assert.equal(gw.instance.gateway.snapshot().targets.find((t) => t.url === bad)?.breaker, 'closed');
   });
