@@ -8,10 +8,10 @@
  *   prepare {id, config}  build, do not serve yet  ->  prepared {id, ok, error?}
  *   commit {id}           serve what was prepared  ->  done {id, ok, error?}
  *   discard {id}          release what was prepared ->  done {id, ok}
- *   report {id}           a snapshot now           ->  snapshot {id, snapshot}
+ *   report {id}           a snapshot now           ->  snapshot {id, snapshot, metrics?}
  *   command {id, command} see Command              ->  done {id, ok, error?}
  *   drain                 finish in-flight, exit       (the exit)
- *                                                      snapshot {snapshot}: unasked, at least once a second
+ *                                                      snapshot {snapshot, metrics?}: unasked, at least once a second
  *
  * A message with an `id` is a request; its answer carries the same id (prepare, commit and discard of one
  * config share one). Messages between two processes arrive in the order they were sent, which the
@@ -22,6 +22,7 @@ import type { Config } from '../config/schema.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { ListenerName } from '../server/listen.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
+import type { MetricsJson } from '../metrics/process-metrics.ts';
 import type { BoundListener } from './instance.ts';
 
 /** What the primary orders every worker to do to the gateway it serves (the admin API's write side). */
@@ -55,8 +56,11 @@ export type FromWorker =
   | { readonly type: 'listening'; readonly port: number; readonly listeners: readonly BoundListener[]; readonly failure?: StartFailure }
   | { readonly type: 'prepared'; readonly id: number; readonly ok: boolean; readonly error?: string }
   | { readonly type: 'done'; readonly id: number; readonly ok: boolean; readonly error?: string }
-  /** `id` when it answers a report; none when sent on the worker's own interval. */
-  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot };
+  /**
+   * `id` when it answers a report; none when sent on the worker's own interval. `metrics`: the worker's
+   * registry (metrics.enabled), which the primary merges into its GET /metrics (metrics/instance-metrics.ts).
+   */
+  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot; readonly metrics?: MetricsJson };
 
 /** Why a worker could not start, as a GatewayError (or any error) is rebuilt from it in the primary. */
 export interface StartFailure {

@@ -1,0 +1,132 @@
+/**
+ * The gateway's series as an operator reads them: after known traffic through a real gateway and a real
+ * upstream the values are right, the series count stays fixed across 10,000 distinct paths, and
+ * `promtool check metrics` accepts the output.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import type { Registry } from 'prom-client';
+import { hashKey } from '../policies/api-key-auth.ts';
+import { get } from '../../test/helpers/e2e-process.ts';
+import { echo, startUpstream, type FakeUpstream } from '../../test/helpers/fake-upstream.ts';
+import { startGateway, type TestGateway } from '../../test/helpers/start-gateway.ts';
+import { GatewayMetrics } from './gateway-metrics.ts';
+import { createRegistry } from './process-metrics.ts';
+
+/** The value of one sample line, by its name and exact label text ("" for none); undefined when absent. */
+export function sample(text: string, name: string, labels: string): number | undefined {
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length));
+}
+
+/** The sum of every sample of `name` (all label sets). */
+export function total(text: string, name: string): number {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * The registry's text once gatehouse_requests_total adds up to `requests`: a request is counted when its
+ * response has closed, a moment after the client has read it. Bounded.
+ */
+async function scrapeWhen(registry: Registry, requests: number): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 200; i++) {
+    text = await registry.metrics();
+    if (total(text, 'gatehouse_requests_total') >= requests) return text;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`gatehouse_requests_total did not reach ${requests} in 2 s:\n${text}`);
+}
+
+/** Sample lines (not comments) whose name starts with gatehouse_. */
+function gatehouseSamples(text: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith('gatehouse_'));
+}
+
+describe('gateway metrics', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let registry: Registry;
+
+  before(async () => {
+    const ok = echo('u');
+    upstream = await startUpstream((req, res, received) => {
+      if (req.url?.startsWith('/fail')) {
+        res.writeHead(503).end();
+        return;
+      }
+      ok(req, res, received);
+    });
+    gw = await startGateway({
+      upstreams: { u: { targets: [{ url: upstream.url }] } },
+      routes: [
+        { name: 'api', match: { path: '/api' }, upstream: 'u' },
+        { name: 'keyed', match: { path: '/keyed' }, upstream: 'u', policies: [{ type: 'api-key-auth', consumers: [{ id: 'c', keys: [hashKey('metrics-key-0123456789')] }] }] },
+        { name: 'fail', match: { path: '/fail' }, upstream: 'u' },
+      ],
+    });
+    registry = createRegistry();
+    new GatewayMetrics(gw.instance.gateway, registry);
+  });
+  after(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('counts known traffic by route, method, status class and reason', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await get(`${gw.url}/api/x`)).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await get(`${gw.url}/nowhere`)).status, 404);
+    for (let i = 0; i < 2; i++) assert.equal((await get(`${gw.url}/keyed`, { 'x-api-key': 'wrong-key-0123456789' })).status, 401);
+    assert.equal((await get(`${gw.url}/fail`)).status, 503);
+    const text = await scrapeWhen(registry, 11);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="api",method="GET",status_class="2xx",reason="none"'), 5);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="(none)",method="GET",status_class="4xx",reason="route_not_found"'), 3);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="keyed",method="GET",status_class="4xx",reason="api_key_invalid"'), 2);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="fail",method="GET",status_class="5xx",reason="none"'), 1);
+    assert.equal(sample(text, 'gatehouse_auth_failures_total', 'route="keyed",reason="api_key_invalid"'), 2);
+    assert.equal(sample(text, 'gatehouse_request_duration_seconds_count', 'route="api"'), 5);
+    assert.equal(sample(text, 'gatehouse_request_duration_seconds_bucket', 'route="api",le="+Inf"'), 5);
+    const target = `upstream="u",target="${upstream.url}"`;
+    // The 503 is a response: the target answered.
+    assert.equal(sample(text, 'gatehouse_upstream_attempts_total', `${target},outcome="response"`), 6);
+    assert.equal(sample(text, 'gatehouse_upstream_attempt_duration_seconds_count', target), 6);
+    assert.equal(sample(text, 'gatehouse_target_available', target), 1);
+    assert.equal(sample(text, 'gatehouse_target_in_flight', target), 0);
+    assert.equal(sample(text, 'gatehouse_in_flight_requests', ''), 0);
+    assert.ok((sample(text, 'nodejs_eventloop_lag_seconds', '') ?? -1) >= 0, 'event-loop delay is exported');
+    assert.ok((sample(text, 'process_cpu_seconds_total', '') ?? -1) > 0, 'process metrics are exported');
+  });
+
+  it('bounds methods to the known ones plus "other"', async () => {
+    const answer = await fetch(`${gw.url}/api/y`, { method: 'PROPFIND' });
+    await answer.arrayBuffer();
+    const text = await scrapeWhen(registry, 12);
+    // No route takes PROPFIND (routes match the common methods by default), so it is refused: 405.
+    assert.equal(answer.status, 405);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="(none)",method="other",status_class="4xx",reason="method_not_allowed"'), 1);
+    assert.ok(!text.includes('PROPFIND'));
+  });
+
+  it('keeps the series count fixed across 10,000 distinct paths', async () => {
+    const paths = (n: number, from: number) => Array.from({ length: n }, (_, i) => `/api/p${from + i}?q=${from + i}`);
+    const send = async (list: string[]) => {
+      // 20 at a time: enough to be quick, few enough for the loopback's ports.
+      for (let i = 0; i < list.length; i += 20) await Promise.all(list.slice(i, i + 20).map(async (p) => assert.equal((await get(`${gw.url}${p}`)).status, 200)));
+    };
+    await send(paths(100, 0));
+    const before = gatehouseSamples(await scrapeWhen(registry, 112)).length;
+    await send(paths(9_900, 100));
+    const text = await scrapeWhen(registry, 10_012);
+    assert.equal(gatehouseSamples(text).length, before);
+    assert.ok(!text.includes('/api/p'), 'no path appears in a label');
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="api",method="GET",status_class="2xx",reason="none"'), 10_005);
+  });
+
+  it('passes promtool check metrics', { skip: spawnSync('promtool', ['--version']).error ? 'promtool is not installed (scripts/ensure-system-deps.sh)' : false }, async () => {
+    const text = await registry.metrics();
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  });
+});
