@@ -1,6 +1,6 @@
 /**
  * One scrape for the whole instance with `workers: N`: the primary's own registry merged with the last
- * metrics each worker sent over the channel (with its snapshot, every 500 ms and when asked), by
+ * metrics each worker sent over the channel (in its answer to the report each scrape asks for), by
  * prom-client's AggregatorRegistry.aggregate, which merges each series the way its metric declares
  * (`aggregator`): counters and histograms sum, gatehouse_in_flight_requests sums, gatehouse_target_available
  * takes the max (1 when any worker may send the target traffic, never 2), the event-loop delay averages.

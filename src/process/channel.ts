@@ -8,10 +8,10 @@
  *   prepare {id, config}  build, do not serve yet  ->  prepared {id, ok, error?}
  *   commit {id}           serve what was prepared  ->  done {id, ok, error?}
  *   discard {id}          release what was prepared ->  done {id, ok}
- *   report {id}           a snapshot now           ->  snapshot {id, snapshot, metrics?}
+ *   report {id, metrics?} a snapshot now           ->  snapshot {id, snapshot, metrics?}
  *   command {id, command} see Command              ->  done {id, ok, error?}
  *   drain                 finish in-flight, exit       (the exit)
- *                                                      snapshot {snapshot, metrics?}: unasked, at least once a second
+ *                                                      snapshot {snapshot}: unasked, at least once a second
  *
  * A message with an `id` is a request; its answer carries the same id (prepare, commit and discard of one
  * config share one). Messages between two processes arrive in the order they were sent, which the
@@ -47,7 +47,8 @@ export type ToWorker =
   | { readonly type: 'prepare'; readonly id: number; readonly config: Config }
   | { readonly type: 'commit'; readonly id: number }
   | { readonly type: 'discard'; readonly id: number }
-  | { readonly type: 'report'; readonly id: number }
+  /** `metrics`: answer with the worker's metrics too (a GET /metrics scrape asks; nothing else pays for them). */
+  | { readonly type: 'report'; readonly id: number; readonly metrics?: boolean }
   | { readonly type: 'command'; readonly id: number; readonly command: Command }
   | { readonly type: 'drain' };
 
@@ -58,7 +59,8 @@ export type FromWorker =
   | { readonly type: 'done'; readonly id: number; readonly ok: boolean; readonly error?: string }
   /**
    * `id` when it answers a report; none when sent on the worker's own interval. `metrics`: the worker's
-   * registry (metrics.enabled), which the primary merges into its GET /metrics (metrics/instance-metrics.ts).
+   * registry, when the report asked for it and metrics.enabled; the primary merges it into its GET /metrics
+   * (metrics/instance-metrics.ts).
    */
   | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot; readonly metrics?: MetricsJson };
 

@@ -127,12 +127,12 @@ class ClusterWorkers implements Workers {
   }
 
   async snapshot(): Promise<GatewaySnapshot> {
-    await this.#refresh();
+    await this.#refresh(false);
     return mergeSnapshots([...this.#snapshots.values()]);
   }
 
   async metrics(own: Registry): Promise<string> {
-    await this.#refresh();
+    await this.#refresh(true);
     return this.#metrics.text(own);
   }
 
@@ -141,8 +141,8 @@ class ClusterWorkers implements Workers {
    * #metrics through the listener #spawn adds. A worker that exits settles at once; one that hangs, at
    * REPORT_TIMEOUT_MS, and its last report is used.
    */
-  async #refresh(): Promise<void> {
-    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId() }, REPORT_TIMEOUT_MS)));
+  async #refresh(metrics: boolean): Promise<void> {
+    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId(), metrics }, REPORT_TIMEOUT_MS)));
   }
 
   async command(command: Command): Promise<void> {

@@ -47,12 +47,12 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       send({ type: 'done', id, ok: false, error: String(error) });
     }
   };
-  /** Sends a snapshot, with the metrics when they are on (a failed metrics read still sends the snapshot). */
-  const report = (id?: number) => {
+  /** Sends a snapshot, with the metrics when asked and on (a failed metrics read still sends the snapshot). */
+  const report = (id?: number, withMetrics = false) => {
     if (!instance) return;
     const snapshot = instance.gateway.snapshot();
     const base = id === undefined ? { type: 'snapshot' as const, snapshot } : { type: 'snapshot' as const, id, snapshot };
-    if (!registry) return send(base);
+    if (!registry || !withMetrics) return send(base);
     registry.getMetricsAsJSON().then((metrics) => send({ ...base, metrics }), (error: unknown) => {
       log.error({ err: error }, 'reading the worker\'s metrics failed');
       send(base);
@@ -96,9 +96,9 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       prepared.delete(id);
       if (runtime) serving().gateway.discard(runtime);
     }),
-    report({ id }) {
+    report({ id, metrics }) {
       // Only a serving worker is asked; one that is not yet has nothing to report.
-      report(id);
+      report(id, metrics === true);
     },
     command: ({ id, command }) => answer(id, () => applyCommand(serving().gateway, command)),
     drain() {

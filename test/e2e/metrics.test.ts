@@ -98,7 +98,12 @@ describe('GET /metrics and a real Prometheus', { skip }, () => {
   it('workers: 2: one scrape of the primary sums both workers and has the primary\'s own series', async () => {
     await traffic(pair, 20, 'two');
     const text = await metricsWhen(pair, 20);
-    const pids = new Set(jsonLines(pair.stdoutLines).filter((l) => String(l.requestId).startsWith('metrics-two-')).map((l) => l.pid));
+    // Access log lines are written in batches: wait for all 20 before reading which pids served.
+    const lines = await poll(async () => {
+      const found = jsonLines(pair.stdoutLines).filter((l) => String(l.requestId).startsWith('metrics-two-'));
+      return found.length === 20 ? found : undefined;
+    }, 'the 20 access log lines', 5000, 20);
+    const pids = new Set(lines.map((l) => l.pid));
     assert.equal(pids.size, 2, 'both workers served some of the traffic');
     assert.equal(sample(text, 'gatehouse_requests_total', API), 20);
     assert.equal(total(text, 'gatehouse_upstream_attempts_total'), 20);
