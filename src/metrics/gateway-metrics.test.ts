@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
 import { hashKey } from '../policies/api-key-auth.ts';
 import { get } from '../../test/helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../../test/helpers/fake-upstream.ts';
+import { closedPort, echo, startUpstream, type FakeUpstream } from '../../test/helpers/fake-upstream.ts';
 import { startGateway, type TestGateway } from '../../test/helpers/start-gateway.ts';
 import { missing, promtoolProblems, sample, total } from '../../test/helpers/prometheus.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
@@ -37,6 +37,7 @@ describe('gateway metrics', () => {
   let upstream: FakeUpstream;
   let gw: TestGateway;
   let registry: Registry;
+  let down: string;
 
   before(async () => {
     const ok = echo('u');
@@ -47,12 +48,14 @@ describe('gateway metrics', () => {
       }
       ok(req, res, received);
     });
+    down = `http://127.0.0.1:${await closedPort()}`;
     gw = await startGateway({
-      upstreams: { u: { targets: [{ url: upstream.url }] } },
+      upstreams: { u: { targets: [{ url: upstream.url }] }, d: { targets: [{ url: down }], circuitBreaker: { consecutiveFailures: 1, maxEjectedPercent: 100 } } },
       routes: [
         { name: 'api', match: { path: '/api' }, upstream: 'u' },
         { name: 'keyed', match: { path: '/keyed' }, upstream: 'u', policies: [{ type: 'api-key-auth', consumers: [{ id: 'c', keys: [hashKey('metrics-key-0123456789')] }] }] },
         { name: 'fail', match: { path: '/fail' }, upstream: 'u' },
+        { name: 'down', match: { path: '/down' }, upstream: 'd' },
       ],
     });
     registry = createRegistry();
@@ -95,6 +98,27 @@ describe('gateway metrics', () => {
     assert.equal(answer.status, 405);
     assert.equal(sample(text, 'gatehouse_requests_total', 'route="(none)",method="other",status_class="4xx",reason="method_not_allowed"'), 1);
     assert.ok(!text.includes('PROPFIND'));
+  });
+
+  it('shows a target\'s health, breaker and availability as the traffic control sees them', async () => {
+    const before = total(await registry.metrics(), 'gatehouse_requests_total');
+    assert.equal((await get(`${gw.url}/down`)).status, 502);
+    const text = await scrapeWhen(registry, before + 1);
+    const d = `upstream="d",target="${down}"`;
+    assert.ok((sample(text, 'gatehouse_upstream_attempts_total', `${d},outcome="connect_failure"`) ?? 0) >= 1);
+    assert.equal(sample(text, 'gatehouse_target_breaker_state', d), 2, 'one failure opened the breaker');
+    assert.equal(sample(text, 'gatehouse_target_available', d), 0);
+    assert.equal(sample(text, 'gatehouse_target_healthy', d), 1, 'no health checks: healthy');
+    const u = `upstream="u",target="${upstream.url}"`;
+    assert.equal(sample(text, 'gatehouse_target_breaker_state', u), 0);
+    gw.instance.gateway.setTargetHealth('u', upstream.url, false, 'test');
+    let now = await registry.metrics();
+    assert.equal(sample(now, 'gatehouse_target_healthy', u), 0);
+    assert.equal(sample(now, 'gatehouse_target_available', u), 0);
+    gw.instance.gateway.setTargetHealth('u', upstream.url, true, 'test');
+    now = await registry.metrics();
+    assert.equal(sample(now, 'gatehouse_target_healthy', u), 1);
+    assert.equal(sample(now, 'gatehouse_target_available', u), 1);
   });
 
   it('keeps the series count fixed across 10,000 distinct paths', async () => {

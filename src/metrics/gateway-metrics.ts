@@ -15,6 +15,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { Reason } from '../observability/reasons.ts';
 import type { Gateway } from '../runtime/gateway.ts';
+import type { BreakerState } from '../upstream/circuit-breaker.ts';
 import type { AttemptMeter, AttemptOutcome, TargetState } from '../upstream/target-state.ts';
 import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from './cells.ts';
 
@@ -48,16 +49,27 @@ function classIndex(status: number): number {
   return cls >= 1 && cls <= 5 ? cls - 1 : 5;
 }
 
+/** A breaker's state as a gauge value: higher is further from normal, so merging workers takes the max. */
+const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { 'closed': 0, 'half-open': 1, 'open': 2 };
+
 /**
- * Gauges read from each target's state when scraped, and how the workers' values merge into one. Breaker
- * state (traffic control) is one more row here, reading the state's breaker.
+ * Gauges read from each target's state when scraped, and how the workers' values merge into one: a new
+ * fact about targets is one more row. Reads must not change the state (peekAvailable, never available).
  */
 const TARGET_GAUGES: ReadonlyArray<{ name: string; help: string; aggregator: 'max' | 'min' | 'sum'; read: (state: TargetState) => number }> = [
   {
     name: 'gatehouse_target_available', aggregator: 'max', read: (s) => (s.peekAvailable() ? 1 : 0),
-    help: '1 while the target may get traffic, 0 while it must not (health checks, breakers, the admin API). With workers: 1 if any worker may send it traffic.',
+    help: '1 while the target may get traffic, 0 while it must not (failed health checks, an open breaker, the admin API). With workers: 1 if any worker may send it traffic.',
   },
   { name: 'gatehouse_target_in_flight', aggregator: 'sum', read: (s) => s.inFlight, help: 'Attempts to the target in flight now (upgraded connections included).' },
+  {
+    name: 'gatehouse_target_healthy', aggregator: 'min', read: (s) => (s.healthy ? 1 : 0),
+    help: '1 while active health checks pass (or the upstream has none), 0 once they failed. With workers: 0 if any worker holds it unhealthy.',
+  },
+  {
+    name: 'gatehouse_target_breaker_state', aggregator: 'max', read: (s) => BREAKER_VALUES[s.breaker?.state ?? 'closed'],
+    help: 'The target\'s circuit breaker: 0 closed (or no breaker), 1 half-open, 2 open. With workers: the most open of the workers\' breakers.',
+  },
 ];
 
 /** The cells of one route: bound on the route's first request, then reused. */
