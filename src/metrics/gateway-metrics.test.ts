@@ -56,6 +56,7 @@ describe('gateway metrics', () => {
         { name: 'keyed', match: { path: '/keyed' }, upstream: 'u', policies: [{ type: 'api-key-auth', consumers: [{ id: 'c', keys: [hashKey('metrics-key-0123456789')] }] }] },
         { name: 'fail', match: { path: '/fail' }, upstream: 'u' },
         { name: 'down', match: { path: '/down' }, upstream: 'd' },
+        { name: 'limited', match: { path: '/limited' }, upstream: 'u', policies: [{ type: 'rate-limit', limits: [{ name: 'per-ip', key: 'ip', limit: 2, window: '1m' }] }] },
       ],
     });
     registry = createRegistry();
@@ -119,6 +120,18 @@ describe('gateway metrics', () => {
     now = await registry.metrics();
     assert.equal(sample(now, 'gatehouse_target_healthy', u), 1);
     assert.equal(sample(now, 'gatehouse_target_available', u), 1);
+  });
+
+  it('counts rate-limit decisions by route', async () => {
+    const before = total(await registry.metrics(), 'gatehouse_requests_total');
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get(`${gw.url}/limited`)).status);
+    assert.deepEqual(statuses, [200, 200, 429]);
+    const text = await scrapeWhen(registry, before + 3);
+    assert.equal(sample(text, 'gatehouse_rate_limit_decisions_total', 'route="limited",decision="allowed"'), 2);
+    assert.equal(sample(text, 'gatehouse_rate_limit_decisions_total', 'route="limited",decision="limited"'), 1);
+    assert.equal(sample(text, 'gatehouse_requests_total', 'route="limited",method="GET",status_class="4xx",reason="rate_limited"'), 1);
+    assert.equal(sample(text, 'gatehouse_rate_limit_decisions_total', 'route="api",decision="allowed"'), undefined, 'no rate limit on api');
   });
 
   it('keeps the series count fixed across 10,000 distinct paths', async () => {

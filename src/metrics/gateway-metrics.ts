@@ -26,6 +26,8 @@ const OUTCOMES: readonly AttemptOutcome[] = ['response', 'connect_failure', 'con
 export const NO_ROUTE = '(none)';
 /** The reason label of a request that has none (an upstream's answer). */
 export const NO_REASON = 'none';
+/** Rate-limit decisions: admitted, refused (429 rate_limited), or no decision possible (503 rate_limit_unavailable). */
+const DECISIONS = ['allowed', 'limited', 'unavailable'] as const;
 /** Reasons an auth policy refuses with; each also counts in gatehouse_auth_failures_total. */
 const AUTH_REASONS: ReadonlySet<Reason> = new Set<Reason>(['token_missing', 'token_invalid', 'token_expired', 'api_key_missing', 'api_key_invalid', 'insufficient_scope', 'auth_keys_unavailable']);
 
@@ -78,6 +80,8 @@ class RouteCells {
   /** Requests without a reason, by method and status class: index method * 6 + class. */
   readonly plain: Array<CounterCell | undefined> = [];
   readonly byReason = new Map<string, Array<CounterCell | undefined>>();
+  /** Rate-limit decisions, index in DECISIONS. */
+  readonly rateLimit: Array<CounterCell | undefined> = [];
   readonly route: string;
 
   constructor(route: string, duration: HistogramCell) {
@@ -119,7 +123,7 @@ export class GatewayMetrics {
     this.#requests = new CellCounter({ registry, name: 'gatehouse_requests_total', help: 'Requests finished, by route name, method, status class and reason ("none" for an upstream\'s answer).', labelNames: ['route', 'method', 'status_class', 'reason'] });
     this.#duration = new CellHistogram({ registry, name: 'gatehouse_request_duration_seconds', help: 'Time from a request\'s arrival to its finish (the last byte sent, or the connection closed), by route name.', labelNames: ['route'] });
     this.#auth = new CellCounter({ registry, name: 'gatehouse_auth_failures_total', help: 'Requests an auth policy refused, by route name and reason.', labelNames: ['route', 'reason'] });
-    this.#rateLimit = new CellCounter({ registry, name: 'gatehouse_rate_limit_decisions_total', help: 'Rate-limit decisions by route name and decision (allowed, limited).', labelNames: ['route', 'decision'] });
+    this.#rateLimit = new CellCounter({ registry, name: 'gatehouse_rate_limit_decisions_total', help: 'Requests a rate-limit policy decided on, by route name and decision: allowed, limited (429 rate_limited), unavailable (503 rate_limit_unavailable: Redis failed and fail-closed).', labelNames: ['route', 'decision'] });
     const attempts = new CellCounter({ registry, name: 'gatehouse_upstream_attempts_total', help: 'Upstream attempts finished, by upstream, target URL and outcome.', labelNames: ['upstream', 'target', 'outcome'] });
     const attemptDuration = new CellHistogram({ registry, name: 'gatehouse_upstream_attempt_duration_seconds', help: 'Time from an attempt\'s dispatch to its response head, by upstream and target URL (attempts that got no head are not observed).', labelNames: ['upstream', 'target'] });
     gateway.targets.meterWith((state) => new TargetMeter(attempts, attemptDuration, state));
@@ -152,15 +156,12 @@ export class GatewayMetrics {
     const cells = reason === undefined ? route.plain : route.byReason.get(reason) ?? this.#reasonCells(route, reason);
     (cells[index] ?? this.#bind(route, cells, index, reason ?? NO_REASON)).inc();
     if (reason !== undefined && AUTH_REASONS.has(reason)) this.#authCell(name, reason).inc();
+    // The rate-limit policy notes the limit it reports on the Exchange (-1: no rate limit ran).
+    if (ex.rateLimitIndex >= 0 || reason === 'rate_limit_unavailable') {
+      const d = reason === 'rate_limited' ? 1 : reason === 'rate_limit_unavailable' ? 2 : 0;
+      (route.rateLimit[d] ??= this.#rateLimit.cell({ route: name, decision: DECISIONS[d]! })).inc();
+    }
   };
-
-  /**
-   * The seam for traffic control's rate limiter: one call per decision. Routes are few and decisions two,
-   * so the cell is looked up by a short key; bind it per route if the limiter's cost budget needs it.
-   */
-  rateLimitDecision(route: string, allowed: boolean): void {
-    this.#rateLimit.cell({ route, decision: allowed ? 'allowed' : 'limited' }).inc();
-  }
 
   #route(name: string): RouteCells {
     const route = new RouteCells(name, this.#duration.cell({ route: name }));
