@@ -29,6 +29,8 @@ const LAYERS = [
   ['config'],
   // Config -> Runtime (the only place that knows every unit), the Gateway holding it, the deadline ticker.
   ['runtime'],
+  // Metrics: the finish hook and target meters feeding one prom-client registry, and the workers' merge.
+  ['metrics'],
   // Upstream attempts: one dispatch to one target, header rules, the outcome table, tunnels.
   ['proxy'],
   // The client side: listeners, the server stage, the lifecycle, responders, finish.

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # command -> Debian package
-declare -A NEEDED=([redis-server]=redis-server [chromium]=chromium [logrotate]=logrotate)
+declare -A NEEDED=([redis-server]=redis-server [chromium]=chromium [logrotate]=logrotate [promtool]=prometheus [prometheus]=prometheus)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

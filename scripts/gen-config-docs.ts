@@ -39,6 +39,8 @@ admin:
   enabled: true
   host: 127.0.0.1
   port: 9901
+metrics:
+  enabled: true                         # GET /metrics on the admin listener (docs/metrics.md)
 workers: auto
 server:
   maxUrlLength: 8KiB

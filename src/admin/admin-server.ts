@@ -9,6 +9,8 @@
  *                  statusClasses, reasons, and targets (upstream, url, inFlight, available, healthy,
  *                  breaker, attempts, failures, latencyEwmaMs), each target once. Counters are totals since each worker started.
  *
+ *   GET /metrics   Prometheus text format (metrics-resource.ts), when metrics.enabled.
+ *
  * HEAD works wherever GET does; other methods get 405 with Allow, other paths 404, as JSON error bodies.
  */
 import http from 'node:http';
@@ -16,13 +18,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import { errorBody } from '../server/error-response.ts';
+import { sendMetrics } from './metrics-resource.ts';
 
 export interface AdminState {
   ready(): boolean;
   snapshot(): Promise<GatewaySnapshot>;
+  /** GET /metrics (no token); absent when metrics are off, and the path is then unknown. */
+  metrics?(): Promise<string>;
 }
 
-const PATHS = new Set(['/live', '/ready', '/snapshot']);
+const PATHS = new Set(['/live', '/ready', '/snapshot', '/metrics']);
 
 function json(res: http.ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -40,7 +45,7 @@ function sendSnapshot(res: http.ServerResponse, state: AdminState, log: Logger):
 export function createAdminServer(state: AdminState, log: Logger): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!PATHS.has(path)) {
+    if (!PATHS.has(path) || (path === '/metrics' && !state.metrics)) {
       json(res, 404, errorBody('route_not_found', randomUUID()));
       return;
     }
@@ -51,6 +56,7 @@ export function createAdminServer(state: AdminState, log: Logger): http.Server {
     }
     if (path === '/live') return json(res, 200, '{"status":"live"}');
     if (path === '/snapshot') return sendSnapshot(res, state, log);
+    if (path === '/metrics') return sendMetrics(res, state.metrics!, log);
     const ready = state.ready();
     json(res, ready ? 200 : 503, ready ? '{"status":"ready"}' : '{"status":"not_ready"}');
   });

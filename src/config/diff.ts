@@ -18,7 +18,7 @@ export interface Changes {
 }
 
 /** Settings read once at startup; a reload that changes them is logged and they take effect on restart. */
-export type RestartKey = 'listen' | 'listen.tls' | 'admin' | 'workers' | 'server.maxHeaderSize';
+export type RestartKey = 'listen' | 'listen.tls' | 'admin' | 'metrics' | 'workers' | 'server.maxHeaderSize';
 
 export interface ConfigDiff {
   readonly routes: Changes;
@@ -68,6 +68,7 @@ function restartKeys(old: Config, next: Config): RestartKey[] {
     'listen': !isDeepStrictEqual(oldListen, nextListen),
     'listen.tls': !isDeepStrictEqual(oldTls, nextTls),
     'admin': !isDeepStrictEqual(old.admin, next.admin),
+    'metrics': old.metrics.enabled !== next.metrics.enabled,
     'workers': old.workers !== next.workers,
     'server.maxHeaderSize': old.server.maxHeaderSize !== next.server.maxHeaderSize,
   };

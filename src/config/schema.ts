@@ -28,6 +28,10 @@ export const adminSchema = z.strictObject({
   port: port().default(9901).describe('Port of the admin listener (0 picks a free port).'),
 }).describe('The admin listener: liveness and readiness for orchestrators.');
 
+export const metricsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Count requests, upstream attempts and targets, and serve them at GET /metrics on the admin listener (Prometheus text format; docs/metrics.md names every series). false saves their per-request cost. Read at startup: a change takes effect on restart.'),
+}).describe('Prometheus metrics.');
+
 export const serverSchema = z.strictObject({
   maxUrlLength: size().prefault('8KiB').describe('Longest accepted request target (path + query); longer gets 414 uri_too_long.'),
   maxHeaderSize: size().prefault('16KiB').describe('Largest accepted request head (request line + headers); larger gets 431 headers_too_large.'),
@@ -91,6 +95,7 @@ export const routeSchema = z.strictObject({
 export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   admin: adminSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1)
     .describe('Worker processes sharing the listener: a number, or "auto" for one per CPU core.'),
   server: serverSchema.prefault({}),

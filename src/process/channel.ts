@@ -8,7 +8,7 @@
  *   prepare {id, config}  build, do not serve yet  ->  prepared {id, ok, error?}
  *   commit {id}           serve what was prepared  ->  done {id, ok, error?}
  *   discard {id}          release what was prepared ->  done {id, ok}
- *   report {id}           a snapshot now           ->  snapshot {id, snapshot}
+ *   report {id, metrics?} a snapshot now           ->  snapshot {id, snapshot, metrics?}
  *   command {id, command} see Command              ->  done {id, ok, error?}
  *   drain                 finish in-flight, exit       (the exit)
  *                                                      snapshot {snapshot}: unasked, at least once a second
@@ -22,6 +22,7 @@ import type { Config } from '../config/schema.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { ListenerName } from '../server/listen.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
+import type { MetricsJson } from '../metrics/process-metrics.ts';
 import type { BoundListener } from './instance.ts';
 
 /** What the primary orders every worker to do to the gateway it serves (the admin API's write side). */
@@ -46,7 +47,8 @@ export type ToWorker =
   | { readonly type: 'prepare'; readonly id: number; readonly config: Config }
   | { readonly type: 'commit'; readonly id: number }
   | { readonly type: 'discard'; readonly id: number }
-  | { readonly type: 'report'; readonly id: number }
+  /** `metrics`: answer with the worker's metrics too (a GET /metrics scrape asks; nothing else pays for them). */
+  | { readonly type: 'report'; readonly id: number; readonly metrics?: boolean }
   | { readonly type: 'command'; readonly id: number; readonly command: Command }
   | { readonly type: 'drain' };
 
@@ -55,8 +57,12 @@ export type FromWorker =
   | { readonly type: 'listening'; readonly port: number; readonly listeners: readonly BoundListener[]; readonly failure?: StartFailure }
   | { readonly type: 'prepared'; readonly id: number; readonly ok: boolean; readonly error?: string }
   | { readonly type: 'done'; readonly id: number; readonly ok: boolean; readonly error?: string }
-  /** `id` when it answers a report; none when sent on the worker's own interval. */
-  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot };
+  /**
+   * `id` when it answers a report; none when sent on the worker's own interval. `metrics`: the worker's
+   * registry, when the report asked for it and metrics.enabled; the primary merges it into its GET /metrics
+   * (metrics/instance-metrics.ts).
+   */
+  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot; readonly metrics?: MetricsJson };
 
 /** Why a worker could not start, as a GatewayError (or any error) is rebuilt from it in the primary. */
 export interface StartFailure {

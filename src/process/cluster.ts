@@ -8,7 +8,9 @@
  * every target that is down.
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
+import { InstanceMetrics } from '../metrics/instance-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { HealthMonitor, type HealthChange } from '../upstream/health-monitor.ts';
 import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
@@ -75,6 +77,7 @@ class ClusterWorkers implements Workers {
   /** Workers that serve the current config: the ones a reload and a command go to. */
   readonly #serving = new Set<Worker>();
   readonly #snapshots = new Map<Worker, GatewaySnapshot>();
+  readonly #metrics = new InstanceMetrics<Worker>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #health: HealthMonitor;
 
@@ -124,9 +127,22 @@ class ClusterWorkers implements Workers {
   }
 
   async snapshot(): Promise<GatewaySnapshot> {
-    // Asking first makes the answer current; the answers land in #snapshots through the listener #spawn adds.
-    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId() }, REPORT_TIMEOUT_MS)));
+    await this.#refresh(false);
     return mergeSnapshots([...this.#snapshots.values()]);
+  }
+
+  async metrics(own: Registry): Promise<string> {
+    await this.#refresh(true);
+    return this.#metrics.text(own);
+  }
+
+  /**
+   * Asks every serving worker for a report, so the answer is current; the answers land in #snapshots and
+   * #metrics through the listener #spawn adds. A worker that exits settles at once; one that hangs, at
+   * REPORT_TIMEOUT_MS, and its last report is used.
+   */
+  async #refresh(metrics: boolean): Promise<void> {
+    await Promise.allSettled(this.#servingLinks().map((link) => ask(link, { type: 'report', id: nextId(), metrics }, REPORT_TIMEOUT_MS)));
   }
 
   async command(command: Command): Promise<void> {
@@ -166,7 +182,9 @@ class ClusterWorkers implements Workers {
     this.#links.set(worker, link);
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     link.listen((message) => {
-      if (message.type === 'snapshot' && !worker.isDead()) this.#snapshots.set(worker, message.snapshot);
+      if (message.type !== 'snapshot' || worker.isDead()) return;
+      this.#snapshots.set(worker, message.snapshot);
+      if (message.metrics) this.#metrics.update(worker, message.metrics);
     });
     await online(worker);
     const startedWith = this.#config;
@@ -203,6 +221,7 @@ class ClusterWorkers implements Workers {
     this.#links.delete(worker);
     this.#serving.delete(worker);
     this.#snapshots.delete(worker);
+    this.#metrics.retire(worker);
     // A worker that cannot start with the first config would fail again if replaced: that fails the start.
     if (this.#stopping || !this.#started) return;
     const delayMs = this.#respawnDelay();

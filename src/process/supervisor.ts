@@ -25,6 +25,8 @@ import type { ConfigSource, ListenHints } from './config-source.ts';
 import { startInProcess } from './in-process.ts';
 import { boundListener, type BoundListener } from './instance.ts';
 import type { Workers } from './workers.ts';
+import type { Registry } from 'prom-client';
+import { createRegistry, ReloadMetrics } from '../metrics/process-metrics.ts';
 
 /** What started a reload, as logged: a change of the config file, SIGHUP, or the admin API. */
 export type ReloadTrigger = 'file' | 'SIGHUP' | 'admin';
@@ -49,9 +51,9 @@ function workerCount(workers: Config['workers']): number {
   return workers === 'auto' ? availableParallelism() : workers;
 }
 
-function startWorkers(config: Config, log: Logger): Promise<Workers> {
+function startWorkers(config: Config, log: Logger, registry: Registry | undefined): Promise<Workers> {
   const n = workerCount(config.workers);
-  return n > 1 ? startCluster(config, n, log) : startInProcess(config, log);
+  return n > 1 ? startCluster(config, n, log) : startInProcess(config, log, registry);
 }
 
 /** A bind failure, completed with the key or flag that moves the listener; other errors unchanged. */
@@ -73,12 +75,16 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   const first = await source.load();
   if (!first.ok) throw new GatewayError('GW_ERR_CONFIG_INVALID', first.problems.map(formatProblem).join('\n'));
   let config = first.config;
-  const workers = await startWorkers(config, log).catch((error: unknown) => { throw withHint(error, source.hints); });
+  // metrics.enabled is read here only: a reload that changes it is logged as taking effect on restart.
+  const registry = config.metrics.enabled ? createRegistry() : undefined;
+  const reloads = registry && new ReloadMetrics(registry);
+  const workers = await startWorkers(config, log, registry).catch((error: unknown) => { throw withHint(error, source.hints); });
   let draining = false;
   let admin: http.Server | undefined;
   const listeners = [...workers.listeners];
   if (config.admin.enabled) {
-    admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot() }, log);
+    const metrics = registry && (() => workers.metrics(registry));
+    admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot(), ...(metrics && { metrics }) }, log);
     try {
       const bound = await bind(admin, 'admin', config.admin.port, config.admin.host);
       listeners.push(boundListener('admin', 'http', bound.address, bound.port));
@@ -97,6 +103,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   const reloadOnce = async (trigger: ReloadTrigger): Promise<boolean> => {
     const next = await source.load();
     if (!next.ok) {
+      reloads?.record('invalid');
       log.error({ trigger, problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
       return false;
     }
@@ -109,6 +116,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     try {
       await workers.reload(next.config);
     } catch (error) {
+      reloads?.record('failed');
       log.error({ trigger, err: error }, 'config reload failed: the previous config keeps serving');
       return false;
     }
@@ -119,6 +127,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
       else log.info({ key, trigger }, `${key} is back to the running value: no restart needed`);
     }
     config = next.config;
+    reloads?.record('success');
     const { routes, upstreams, policies } = diff;
     // The message stays 'config reloaded' for whoever matches on it; the trigger and the diff are fields.
     log.info({ trigger, summary: summarize(diff), routes, upstreams, policies }, 'config reloaded');

@@ -98,6 +98,23 @@ describe('a worker on the channel', () => {
     await until(() => primary.received.filter((m) => m.type === 'snapshot').length >= 4, 5000, 'four snapshots');
   });
 
+  it('sends its metrics with a snapshot when asked and metrics are on, and none when off', async () => {
+    const on = await startWorker(config([A]));
+    const id = ++lastId;
+    on.send({ type: 'report', id, metrics: true });
+    const answer = await on.next((m): m is Extract<FromWorker, { type: 'snapshot' }> => m.type === 'snapshot' && m.id === id);
+    const names = (answer.metrics ?? []).map((m) => m.name);
+    assert.ok(names.includes('gatehouse_requests_total') && names.includes('gatehouse_target_available'), names.join(', '));
+    await drain?.();
+    const off = await startWorker({ ...config([A]), metrics: { enabled: false } });
+    const first = await off.next((m): m is Extract<FromWorker, { type: 'snapshot' }> => m.type === 'snapshot');
+    assert.equal(first.metrics, undefined, 'unasked');
+    const offId = ++lastId;
+    off.send({ type: 'report', id: offId, metrics: true });
+    const offAnswer = await off.next((m): m is Extract<FromWorker, { type: 'snapshot' }> => m.type === 'snapshot' && m.id === offId);
+    assert.equal(offAnswer.metrics, undefined, 'metrics off');
+  });
+
   it('answers a report with the request\'s id', async () => {
     const primary = await startWorker(config([A]));
     assert.deepEqual(urls(await report(primary)), [A]);

@@ -10,6 +10,9 @@ import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ListenError } from '../server/listen.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import type { Registry } from 'prom-client';
+import { GatewayMetrics } from '../metrics/gateway-metrics.ts';
+import { createRegistry } from '../metrics/process-metrics.ts';
 import { dispatch, type FromWorker, type StartFailure, type ToWorker } from './channel.ts';
 import { applyCommand } from './commands.ts';
 import { startInstance, type Instance } from './instance.ts';
@@ -29,6 +32,7 @@ export interface WorkerOptions {
 export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTERVAL_MS }: WorkerOptions): (message: ToWorker) => void {
   let instance: Instance | undefined;
   let reporting: NodeJS.Timeout | undefined;
+  let registry: Registry | undefined;
   const prepared = new Map<number, Runtime>();
   const serving = (): Instance => {
     if (!instance) throw new Error('the worker has no config yet');
@@ -43,8 +47,16 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       send({ type: 'done', id, ok: false, error: String(error) });
     }
   };
-  const report = () => {
-    if (instance) send({ type: 'snapshot', snapshot: instance.gateway.snapshot() });
+  /** Sends a snapshot, with the metrics when asked and on (a failed metrics read still sends the snapshot). */
+  const report = (id?: number, withMetrics = false) => {
+    if (!instance) return;
+    const snapshot = instance.gateway.snapshot();
+    const base = id === undefined ? { type: 'snapshot' as const, snapshot } : { type: 'snapshot' as const, id, snapshot };
+    if (!registry || !withMetrics) return send(base);
+    registry.getMetricsAsJSON().then((metrics) => send({ ...base, metrics }), (error: unknown) => {
+      log.error({ err: error }, 'reading the worker\'s metrics failed');
+      send(base);
+    });
   };
 
   return dispatch<ToWorker>({
@@ -52,10 +64,11 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       if (instance) return void log.warn('a worker got a second first config; ignored');
       startInstance(config, log).then((started) => {
         instance = started;
+        if (config.metrics.enabled) new GatewayMetrics(started.gateway, registry = createRegistry());
         send({ type: 'listening', port: started.address.port, listeners: started.listeners });
         report();
         // unref: the interval alone must not keep a worker alive that has nothing else to do.
-        reporting = setInterval(report, snapshotIntervalMs).unref();
+        reporting = setInterval(() => report(), snapshotIntervalMs).unref();
       }, (error: unknown) => {
         // A GatewayError is the user's to fix (a taken port): the primary prints it once for all workers.
         // Anything else is a bug, logged here with its stack.
@@ -83,9 +96,9 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
       prepared.delete(id);
       if (runtime) serving().gateway.discard(runtime);
     }),
-    report({ id }) {
+    report({ id, metrics }) {
       // Only a serving worker is asked; one that is not yet has nothing to report.
-      if (instance) send({ type: 'snapshot', id, snapshot: instance.gateway.snapshot() });
+      report(id, metrics === true);
     },
     command: ({ id, command }) => answer(id, () => applyCommand(serving().gateway, command)),
     drain() {

@@ -4,6 +4,7 @@
  * drives it. This file holds only the interface, so both implementations and the supervisor import it and
  * none imports another. Every operation means the same with 1 or N workers.
  */
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import type { Command } from './channel.ts';
@@ -20,6 +21,11 @@ export interface Workers {
   reload(config: Config): Promise<void>;
   /** Traffic and targets of all workers, merged into one (snapshot.ts); `workers` says how many. */
   snapshot(): Promise<GatewaySnapshot>;
+  /**
+   * GET /metrics: the Prometheus text of `own` (this process's registry) and of every worker, merged into
+   * one instance (metrics/instance-metrics.ts); with one worker `own` already holds everything.
+   */
+  metrics(own: Registry): Promise<string>;
   /** Applies a command in every worker; rejects with the first worker's reason if one could not. */
   command(command: Command): Promise<void>;
   /** Drains every worker (bounded by server.drainTimeout) and stops them. */

@@ -150,13 +150,14 @@ export class Gateway {
     }
     const counts = this.#counts;
     return {
-      workers: 1, requests: counts.requests, inFlight: this.#runtime.inFlight + this.#retiringInFlight(),
+      workers: 1, requests: counts.requests, inFlight: this.inFlight,
       statusClasses: counts.statusClasses(), reasons: counts.reasons(), targets,
     };
   }
 
-  #retiringInFlight(): number {
-    let count = 0;
+  /** Requests in flight now, on the current runtime and on those retiring. */
+  get inFlight(): number {
+    let count = this.#runtime.inFlight;
     for (const runtime of this.#retiring) count += runtime.inFlight;
     return count;
   }

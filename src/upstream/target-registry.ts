@@ -5,7 +5,7 @@
  * removed and the old runtime drained) the state is disposed of and its timers stop.
  */
 import { SharedRegistry, type Lease } from '../leases/shared-registry.ts';
-import { TargetState } from './target-state.ts';
+import { TargetState, type AttemptMeter } from './target-state.ts';
 
 /** The one key for a target, used by its state and its pool alike. */
 export function targetKey(upstream: string, url: string): string {
@@ -14,9 +14,20 @@ export function targetKey(upstream: string, url: string): string {
 
 export class TargetRegistry {
   readonly #states = new SharedRegistry<TargetState>((state) => state.dispose());
+  #meter: ((state: TargetState) => AttemptMeter) | undefined = undefined;
 
   acquire(upstream: string, url: string): Lease<TargetState> {
-    return this.#states.acquire(targetKey(upstream, url), () => new TargetState(upstream, url));
+    return this.#states.acquire(targetKey(upstream, url), () => {
+      const state = new TargetState(upstream, url);
+      state.meter = this.#meter?.(state);
+      return state;
+    });
+  }
+
+  /** Gives every target state, held now or made later, the meter `make` returns for it (metrics). */
+  meterWith(make: (state: TargetState) => AttemptMeter): void {
+    this.#meter = make;
+    for (const state of this.states()) state.meter = make(state);
   }
 
   /** The state held now for (upstream, url), if any runtime has that target. */

@@ -30,6 +30,11 @@ const RECENT = 32;
 
 export type OutcomeListener = (report: OutcomeReport, state: TargetState) => void;
 
+/** What counts attempts for metrics: called on every attempt with no object made (see record()). */
+export interface AttemptMeter {
+  attempt(outcome: AttemptOutcome, headersMs: number | undefined): void;
+}
+
 export class TargetState {
   readonly upstream: string;
   readonly url: string;
@@ -46,6 +51,8 @@ export class TargetState {
   breakerKey: string | undefined = undefined;
   attempts = 0;
   failures = 0;
+  /** Set by the metrics (src/metrics/gateway-metrics.ts) through TargetRegistry.meterWith. */
+  meter: AttemptMeter | undefined = undefined;
   /** EWMA of dispatch-to-headers time, ms; undefined before the first response. */
   latencyEwmaMs: number | undefined = undefined;
   /** The last outcomes, oldest first once full (a ring; see recentOutcomes()). */
@@ -102,6 +109,7 @@ export class TargetState {
     else this.#recent[this.#recentNext] = outcome;
     this.#recentNext = (this.#recentNext + 1) % RECENT;
     this.breaker?.record(outcome, status);
+    this.meter?.attempt(outcome, headersMs);
     const listeners = this.#listeners;
     if (listeners.length === 0) return;
     const report = made ?? { outcome, status, headersMs, bytesSent, bytesReceived };
