@@ -24,6 +24,10 @@ export async function startInProcess(config: Config, log: Logger): Promise<Worke
       health.update(next.upstreams);
     },
     snapshot: async () => instance.gateway.snapshot(),
+    peekTarget: (upstream, key) => {
+      const balancer = instance.gateway.runtime.upstreams.get(upstream)?.balancer;
+      return balancer?.peek ? balancer.peek(key)?.id : null;
+    },
     command: async (command) => applyCommand(instance.gateway, command),
     shutdown: async () => {
       await health.close();

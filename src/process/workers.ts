@@ -20,6 +20,11 @@ export interface Workers {
   reload(config: Config): Promise<void>;
   /** Traffic and targets of all workers, merged into one (snapshot.ts); `workers` says how many. */
   snapshot(): Promise<GatewaySnapshot>;
+  /**
+   * The target URL the live balancer of `upstream` would pick next for hash key `key`, without taking its
+   * turn (GET /explain); undefined when none is available. Absent with N workers: each has its own balancer.
+   */
+  peekTarget?(upstream: string, key: string | undefined): string | undefined | null;
   /** Applies a command in every worker; rejects with the first worker's reason if one could not. */
   command(command: Command): Promise<void>;
   /** Drains every worker (bounded by server.drainTimeout) and stops them. */
