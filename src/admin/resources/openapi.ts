@@ -14,10 +14,11 @@ type Json = Record<string, unknown>;
 
 /** JSON Schema for `schema`, its named parts moved into `components` and referenced from there. */
 function schemaOf(schema: z.ZodType, components: Json): Json {
-  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Json;
-  const { $defs, $schema: _dialect, ...rest } = json;
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' });
+  const moved = JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as Json;
+  const { $defs, $schema: _dialect, ...rest } = moved;
   Object.assign(components, $defs as Json | undefined);
-  return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', '"#/components/schemas/')) as Json;
+  return rest;
 }
 
 function security(resource: Resource): Json[] | undefined {
