@@ -172,7 +172,7 @@ describe('admin without a token (loopback only)', () => {
 
 describe('admin routing', () => {
   it('answers 404 route_not_found for unknown paths, 405 with Allow for known ones', async () => {
-    for (const path of ['/', '/statuses', '/status/x', '/metrics']) assertError(await get(path), 404, 'route_not_found');
+    for (const path of ['/', '/statuses', '/status/x', '/live/x']) assertError(await get(path), 404, 'route_not_found');
     const res = await call('/status', { method: 'POST', headers: auth });
     assertError(res, 405, 'method_not_allowed');
     assert.equal(res.headers.get('allow'), 'GET, HEAD');
