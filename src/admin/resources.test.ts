@@ -109,14 +109,15 @@ describe('GET /routes', () => {
 });
 
 describe('GET /upstreams', () => {
-  it('joins each configured target with the snapshot, passing through fields such as breaker', async () => {
+  it('joins each configured target with the snapshot: health, breaker and any further field', async () => {
     const res = await call('/upstreams');
     assertShape('GET', '/upstreams', 200, res.json);
     const users = res.json.upstreams.find((u: { name: string }) => u.name === 'users');
     assert.equal(users.balancer, 'round-robin');
     assert.deepEqual(users.targets[0], { ...adminTestSnapshot.targets[0], weight: 1 } as Json);
     assert.equal(users.targets[0].breaker, 'open');
-    assert.deepEqual(users.targets[1], { upstream: 'users', url: 'http://127.0.0.1:7002', weight: 2, inFlight: 0, available: true, attempts: 0, failures: 0, latencyEwmaMs: null });
+    assert.equal(users.targets[0].sinceMs, 1200, 'fields the snapshot adds pass through');
+    assert.deepEqual(users.targets[1], { upstream: 'users', url: 'http://127.0.0.1:7002', weight: 2, inFlight: 0, available: true, healthy: true, breaker: 'closed', attempts: 0, failures: 0, latencyEwmaMs: null });
   });
 });
 

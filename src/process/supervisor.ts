@@ -123,7 +123,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     // (the file's change, and its directory's rename): the second finds the config it already serves.
     if (trigger === 'file' && isDeepStrictEqual(next.config, config)) {
       log.debug({ trigger }, 'config file event: the config is unchanged');
-      return true;
+      return { ok: true, trigger, at: new Date().toISOString(), summary: 'no changes', errors: [] };
     }
     try {
       await workers.reload(next.config);

@@ -24,7 +24,8 @@ export const adminTestConfig: Config = configSchema.parse({
 
 export const adminTestSnapshot: GatewaySnapshot = {
   workers: 1, requests: 40, inFlight: 1, statusClasses: { '2xx': 39, '5xx': 1 }, reasons: { upstream_connect_failure: 1 },
-  targets: [{ upstream: 'users', url: 'http://127.0.0.1:7001', inFlight: 1, available: false, attempts: 40, failures: 1, latencyEwmaMs: 2.5, breaker: 'open' } as GatewaySnapshot['targets'][number]],
+  // sinceMs: a field the schema does not know yet, which GET /upstreams must pass through.
+  targets: [{ upstream: 'users', url: 'http://127.0.0.1:7001', inFlight: 1, available: false, healthy: true, breaker: 'open', attempts: 40, failures: 1, latencyEwmaMs: 2.5, sinceMs: 1200 } as GatewaySnapshot['targets'][number]],
 };
 
 export interface FakeAdmin {

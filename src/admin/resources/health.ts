@@ -1,6 +1,7 @@
 /**
  * GET /live (200 while the process answers), GET /ready (200 when a config is loaded, every worker serves
- * and none drains; 503 otherwise), both without a token for orchestrators' probes; and GET /snapshot, the
+ * and none drains; 503 otherwise: the gateway's own readiness, upstream health is not part of it, see
+ * docs/traffic-control.md), both without a token for orchestrators' probes; and GET /snapshot, the
  * traffic and targets of every worker merged into one object of the same shape with 1 or N workers.
  */
 import { z } from 'zod';

@@ -21,6 +21,8 @@ export const targetSnapshotSchema = z.looseObject({
   url: z.string(),
   inFlight: z.number().int().describe('Attempts in flight now.'),
   available: z.boolean().describe('False while the target gets no traffic (health checks, breakers).'),
+  healthy: z.boolean().describe('What active health checks say (true without checks); false when any worker has it down.'),
+  breaker: z.enum(['closed', 'open', 'half-open', 'off']).describe('The circuit breaker; with workers, the most severe of theirs. off: the upstream has none.'),
   attempts: z.number().int(),
   failures: z.number().int(),
   latencyEwmaMs: z.number().nullable().describe('Moving average of time to response headers; null before any response.'),

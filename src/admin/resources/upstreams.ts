@@ -29,7 +29,7 @@ export const upstreamsResource: Resource = {
       hashOn: upstream.hashOn,
       targets: upstream.targets.map((target) => ({
         // A target the workers have not reported yet (just reloaded in) shows its config and idle state.
-        upstream: name, inFlight: 0, available: true, attempts: 0, failures: 0, latencyEwmaMs: null,
+        upstream: name, inFlight: 0, available: true, healthy: true, breaker: 'closed', attempts: 0, failures: 0, latencyEwmaMs: null,
         ...live.get(`${name} ${target.url}`), url: target.url, weight: target.weight,
       })),
     }));
