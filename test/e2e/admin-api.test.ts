@@ -179,8 +179,27 @@ describe('an admin listener other machines reach', () => {
       assert.match(res.stderr, /Set admin\.token \(e\.g\. token: \$\{GATEHOUSE_ADMIN_TOKEN\}\)/);
       assert.match(res.stderr, /Earlier versions accepted this config \(see CHANGELOG\.md\)/);
     }
+    const short = await runCli(['proxy', '--to', upstreams[0]!.url, '--listen', '0', '--admin', '0', '--admin-token', 'short']);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /--admin-token: must be at least 16 characters/);
     const proxy = await runCli(['proxy', '--to', upstreams[0]!.url, '--listen', '0', '--admin', ':0']);
     assert.equal(proxy.code, 2);
     assert.match(proxy.stderr, /--admin: an address other machines reach needs the admin token.*GATEHOUSE_ADMIN_TOKEN \(or --admin-token TOKEN\)/);
+  });
+});
+
+describe('gatehouse proxy --admin-token', () => {
+  it('protects the quick start\'s admin API with the token given', async () => {
+    const proxy = await spawnGateway(['proxy', '--to', upstreams[0]!.url, '--listen', '0', '--admin', '0', '--admin-token', TOKEN]);
+    try {
+      assert.equal((await fetch(`${proxy.adminUrl}/status`)).status, 401);
+      assert.equal((await fetch(`${proxy.adminUrl}/ready`)).status, 200);
+      const status = await fetch(`${proxy.adminUrl}/status`, { headers: auth });
+      assert.equal(status.status, 200);
+      assert.equal(((await status.json()) as { configFile: string | null }).configFile, null);
+    } finally {
+      await proxy.stop();
+      killIfRunning(proxy.proc);
+    }
   });
 });
