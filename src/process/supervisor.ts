@@ -79,13 +79,15 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   let admin: http.Server | undefined;
   const listeners = [...workers.listeners];
   const startedAt = Date.now();
+  const startedWorkers = workerCount(config.workers);
   let lastReload: ReloadResult | undefined;
   if (config.admin.enabled) {
     const state: AdminState = {
       ready: () => !draining && workers.ready(),
       snapshot: () => workers.snapshot(),
       config: () => config,
-      workers: () => workerCount(config.workers),
+      // `workers` takes effect on restart: the count running is the one started with.
+      workers: () => startedWorkers,
       startedAt,
       configFile: source.file,
       lastReload: () => lastReload,
