@@ -58,7 +58,8 @@ Flags:
 ${rows(flagRows, width)}
 
 Docs: docs/configuration.md (every config key), docs/policies.md (every policy), docs/reasons.md (every
-error reason), docs/security.md (the trust model), docs/operations.md (running it).
+error reason), docs/security.md (the trust model), docs/operations.md (running it), docs/admin-api.md
+(the admin API).
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {

@@ -12,7 +12,7 @@ import { GatewayError } from '../errors.ts';
 
 export const explainSpec = {
   name: 'explain',
-  summary: 'Show which route, policies, upstream and target a request would get (offline, from a config file).',
+  summary: 'Show the route, policies, upstream and target a request would get (offline, from a file).',
   usage: `gatehouse explain -c FILE [METHOD] URL [-H name:value ...] [--ip ADDR] [--json]
   Explains a request against FILE without sending it: route, policies in run order, upstream, forwarded
   path, and the target a fresh balancer picks first. Exit 0 when a route serves it, 1 when none does.
