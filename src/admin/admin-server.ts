@@ -77,6 +77,8 @@ export function createAdminServer(state: AdminState, log: Logger, options: Admin
   return http.createServer((req, res) => {
     const requestId = randomUUID();
     answer(req, requestId).then((reply) => send(req, res, reply, requestId), (error: unknown) => {
+      // A client that goes away mid-body is not a failure of ours.
+      if (req.destroyed && !req.complete) return void log.debug({ requestId, path: req.url }, 'admin client went away');
       log.error({ err: error, requestId, path: req.url }, 'admin request failed');
       send(req, res, errorReply('internal_error', requestId), requestId);
     });
