@@ -39,6 +39,7 @@ admin:
   enabled: true
   host: 127.0.0.1
   port: 9901
+  token: \${GATEHOUSE_ADMIN_TOKEN:-replace-with-openssl-rand-hex-32}
 metrics:
   enabled: true                         # GET /metrics on the admin listener (docs/metrics.md)
 workers: auto

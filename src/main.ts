@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { styleText } from 'node:util';
 import { checkFlags, usageError, type CommandSpec } from './cli/args.ts';
 import { demo, demoSpec } from './cli/demo.ts';
+import { explainCommand, explainSpec } from './cli/explain.ts';
 import { hashKeyCommand, hashKeySpec } from './cli/hash-key.ts';
 import { healthCommand, healthSpec } from './cli/health.ts';
 import { tokenCommand, tokenSpec } from './cli/token.ts';
 import { proxy, proxySpec } from './cli/proxy.ts';
+import { reloadCommand, reloadSpec } from './cli/reload.ts';
 import { schemaCommand, schemaSpec } from './cli/schema.ts';
 import { start, startSpec } from './cli/start.ts';
 import { validate, validateSpec } from './cli/validate.ts';
@@ -30,6 +32,8 @@ const commands: ReadonlyArray<{ readonly spec: CommandSpec; run(argv: string[]):
   { spec: hashKeySpec, run: hashKeyCommand },
   { spec: schemaSpec, run: async (argv) => schemaCommand(argv) },
   { spec: healthSpec, run: healthCommand },
+  { spec: reloadSpec, run: reloadCommand },
+  { spec: explainSpec, run: explainCommand },
 ];
 
 const topSpec: CommandSpec = {
@@ -54,7 +58,8 @@ Flags:
 ${rows(flagRows, width)}
 
 Docs: docs/configuration.md (every config key), docs/policies.md (every policy), docs/reasons.md (every
-error reason), docs/security.md (the trust model), docs/operations.md (running it).
+error reason), docs/security.md (the trust model), docs/operations.md (running it), docs/admin-api.md
+(the admin API).
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {

@@ -1,18 +1,19 @@
-/** GET /metrics on the admin listener: the text with Prometheus' content type, 404 when metrics are off, 500 when reading fails. */
+/** GET /metrics on the admin listener: the text with Prometheus' content type and no token, 404 when metrics are off, 500 when reading fails. */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { createAdminServer, type AdminState } from './admin-server.ts';
+import { fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
+import { createAdminServer } from './admin-server.ts';
+import { metricsResource } from './metrics-resource.ts';
 
 const servers: http.Server[] = [];
 after(() => servers.forEach((s) => s.close()));
 
-async function adminWith(metrics: AdminState['metrics'] | undefined): Promise<string> {
-  const state: AdminState = { ready: () => true, snapshot: () => Promise.reject(new Error('unused')), ...(metrics && { metrics }) };
-  const server = createAdminServer(state, createLogger('silent'));
+async function adminWith(read: (() => Promise<string>) | undefined): Promise<string> {
+  const server = createAdminServer(fakeAdmin().state, createLogger('silent'), { token: TOKEN, extra: read ? [metricsResource(read)] : [] });
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -29,7 +30,7 @@ describe('GET /metrics', () => {
   });
 
   it('is an unknown path when metrics are off', async () => {
-    const res = await fetch(await adminWith(undefined));
+    const res = await fetch(await adminWith(undefined), { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 404);
     assert.equal((JSON.parse(await res.text()) as { error: { reason: string } }).error.reason, 'route_not_found');
   });

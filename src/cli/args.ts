@@ -19,6 +19,8 @@ export interface CommandSpec<O extends Options = Options> {
   readonly options: O;
   /** `file`: one positional FILE that stands for `-c FILE`; `one`: one free positional (hash-key's KEY). */
   readonly positional?: 'file' | 'one';
+  /** Free positionals allowed (explain's METHOD URL); default 1 with `positional`, else 0. */
+  readonly maxPositionals?: number;
 }
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const;
@@ -64,7 +66,7 @@ export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: stri
     throw usageError(spec.name, (error as Error).message.split('\n')[0]!);
   }
   const { values, positionals } = parsed;
-  const limit = spec.positional ? 1 : 0;
+  const limit = spec.maxPositionals ?? (spec.positional ? 1 : 0);
   if (positionals.length > limit) throw usageError(spec.name, `unexpected argument "${positionals[limit]}"`);
   const config = 'config' in values ? values.config as string | undefined : undefined;
   if (spec.positional === 'file' && config !== undefined && positionals[0] !== undefined) {

@@ -314,7 +314,7 @@ describe('loadConfigText: environment interpolation', () => {
   });
 
   it('uses the default of ${NAME:-default} when the variable is unset or empty', () => {
-    const text = `${BASE}admin:\n  host: \${ADMIN_HOST:-10.1.1.1}\n`;
+    const text = `${BASE}admin:\n  host: \${ADMIN_HOST:-10.1.1.1}\n  token: a-token-of-sixteen-chars\n`;
     assert.equal(config(text, {}).admin.host, '10.1.1.1');
     assert.equal(config(text, { ADMIN_HOST: '' }).admin.host, '10.1.1.1');
     assert.equal(config(text, { ADMIN_HOST: '192.168.0.1' }).admin.host, '192.168.0.1');

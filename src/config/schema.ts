@@ -22,11 +22,26 @@ export const listenSchema = z.strictObject({
   tls: listenTlsSchema.optional(),
 }).describe('Where the gateway accepts client traffic: plain HTTP, or HTTPS (with HTTP/2) when `tls` is set.');
 
+/** 127.0.0.0/8, ::1 (also as ::ffff:127.x) and localhost: the addresses only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 export const adminSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('Serve the admin listener (GET /live, GET /ready, GET /snapshot).'),
-  host: host().default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network.'),
+  enabled: z.boolean().default(true).describe('Serve the admin listener: health (/live, /ready), the admin API and its docs (docs/admin-api.md).'),
+  host: host().default('127.0.0.1').describe('Address of the admin listener. Keep it on loopback or a private network; any other address needs `token`.'),
   port: port().default(9901).describe('Port of the admin listener (0 picks a free port).'),
-}).describe('The admin listener: liveness and readiness for orchestrators.');
+  token: z.string().min(16, 'admin.token must be at least 16 characters (e.g. openssl rand -hex 32)').optional()
+    .describe('Bearer token for every admin endpoint but /live, /ready, /metrics, /openapi.json and /docs. Required when `host` is not a loopback address. Take it from the environment: token: ${GATEHOUSE_ADMIN_TOKEN}.'),
+}).superRefine((admin, ctx) => {
+  if (!admin.enabled || admin.token !== undefined || isLoopbackHost(admin.host)) return;
+  ctx.addIssue({
+    code: 'custom', path: ['host'],
+    message: `the admin listener on ${admin.host} (not loopback) needs admin.token: without it anyone who reaches the port could reload or replace the config. ` +
+      'Set admin.token (e.g. token: ${GATEHOUSE_ADMIN_TOKEN}) or bind admin.host to 127.0.0.1. Earlier versions accepted this config (see CHANGELOG.md)',
+  });
+}).describe('The admin listener: liveness and readiness for orchestrators, and the admin API (status, config, routes, upstreams, reload, explain).');
 
 export const metricsSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Count requests, upstream attempts and targets, and serve them at GET /metrics on the admin listener (Prometheus text format; docs/metrics.md names every series). false saves their per-request cost. Read at startup: a change takes effect on restart.'),

@@ -60,6 +60,13 @@ export const reasons = {
   upstream_response_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target did not send response headers within upstream timeouts.response after receiving the request (or the route\'s retry.perTryTimeout, when shorter).' },
   route_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The route\'s timeout passed between the request\'s arrival and the response headers.' },
   upstream_body_timeout: { status: 504, message: 'Gateway Timeout', doc: 'The target\'s response body went silent for longer than the idle timeout. Logged with 504 when headers were already sent (the client connection is then closed).' },
+  admin_unauthorized: { status: 401, message: 'Unauthorized: the admin token is required', doc: 'Admin API: the request carried no valid admin token (Authorization: Bearer <admin.token>) and no valid session cookie from POST /session. /live, /ready, /metrics, /openapi.json and /docs need none.' },
+  admin_csrf_failed: { status: 403, message: 'Forbidden: CSRF check failed', doc: 'Admin API: a change (POST /reload, POST /config) authenticated by the session cookie lacked the X-CSRF-Token header POST /session returned, or came from another site (Origin / Sec-Fetch-Site). Send the bearer header instead, or the session\'s CSRF token.' },
+  admin_host_not_allowed: { status: 403, message: 'Forbidden: admin host not allowed', doc: 'Admin API without admin.token: the Host header is not a loopback name (localhost, 127.x.x.x, [::1]), as with a DNS-rebinding page in a browser. Set admin.token to reach the admin API under another name.' },
+  admin_bad_request: { status: 400, message: 'Bad Request', doc: 'Admin API: a required query parameter is missing or malformed (GET /explain needs path; header=name:value).' },
+  admin_body_too_large: { status: 413, message: 'Content Too Large', doc: 'Admin API: the POST /config body is larger than 1 MiB.' },
+  admin_config_invalid: { status: 422, message: 'Unprocessable Content: invalid config', doc: 'Admin API: the config sent to POST /config, or the file POST /reload read, has problems (listed in the body\'s problems as "line:col path: message"). The running config keeps serving.' },
+  admin_reload_failed: { status: 500, message: 'Internal Server Error: config not applied', doc: 'Admin API: a valid config could not be built or applied in every worker; the running config keeps serving and the process log says why.' },
   http_version_not_supported: { status: 505, message: 'HTTP Version Not Supported', doc: 'The request is not HTTP/1.0, HTTP/1.1 or HTTP/2 (for example an HTTP/0.9 request line without a version). Nothing is forwarded.' },
 } as const satisfies Record<string, ReasonInfo>;
 

@@ -2,7 +2,7 @@
  * Where a config comes from: a file (validated, watched, reloadable) or a config built in memory (the
  * `proxy` quick start). Overrides from the command line (--port, --workers) are applied after validation.
  */
-import { loadConfigFile, type LoadResult } from '../config/load.ts';
+import { loadConfigFile, loadConfigText, type LoadResult } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { ListenerName } from '../server/listen.ts';
 
@@ -12,6 +12,8 @@ export interface ConfigSource {
   /** How to move each listener, as the command that started the process spells it (bind errors say it). */
   readonly hints: ListenHints;
   load(): Promise<LoadResult>;
+  /** Validates config text as load() would a file (POST /config): same interpolation, same overrides. */
+  parse(text: string): LoadResult;
 }
 
 /** Per listener: the config key or flag that changes its port, and the one that changes its host. */
@@ -41,6 +43,9 @@ function applyOverrides(config: Config, o: Overrides): Config {
   });
 }
 
+/** The file name config problems from parse() carry. */
+const BODY = '<request body>';
+
 export function fileSource(file: string, overrides: Overrides = {}, hints = configFileHints): ConfigSource {
   return {
     file,
@@ -49,9 +54,13 @@ export function fileSource(file: string, overrides: Overrides = {}, hints = conf
       const result = await loadConfigFile(file);
       return result.ok ? { ok: true, config: applyOverrides(result.config, overrides) } : result;
     },
+    parse(text) {
+      const result = loadConfigText(text, BODY);
+      return result.ok ? { ok: true, config: applyOverrides(result.config, overrides) } : result;
+    },
   };
 }
 
 export function memorySource(config: Config, hints = configFileHints): ConfigSource {
-  return { file: undefined, hints, load: async () => ({ ok: true, config }) };
+  return { file: undefined, hints, load: async () => ({ ok: true, config }), parse: (text) => loadConfigText(text, BODY) };
 }

@@ -29,6 +29,10 @@ export async function startInProcess(config: Config, log: Logger, registry?: Reg
     },
     snapshot: async () => instance.gateway.snapshot(),
     metrics: (own) => own.metrics(),
+    peekTarget: (upstream, key) => {
+      const balancer = instance.gateway.runtime.upstreams.get(upstream)?.balancer;
+      return balancer?.peek ? balancer.peek(key)?.id : null;
+    },
     command: async (command) => applyCommand(instance.gateway, command),
     shutdown: async () => {
       await health.close();

@@ -12,8 +12,9 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
+import type { AdminState, ReloadResult } from '../admin/admin-state.ts';
 import { configDiff, summarize } from '../config/diff.ts';
-import { formatProblem } from '../config/load.ts';
+import { formatProblem, type LoadResult } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
@@ -27,9 +28,10 @@ import { boundListener, type BoundListener } from './instance.ts';
 import type { Workers } from './workers.ts';
 import type { Registry } from 'prom-client';
 import { createRegistry, ReloadMetrics } from '../metrics/process-metrics.ts';
+import { metricsResource } from '../admin/metrics-resource.ts';
 
-/** What started a reload, as logged: a change of the config file, SIGHUP, or the admin API. */
-export type ReloadTrigger = 'file' | 'SIGHUP' | 'admin';
+/** What started a reload, as logged: a change of the config file, SIGHUP, or the admin API (POST /reload, POST /config). */
+export type ReloadTrigger = 'file' | 'SIGHUP' | 'admin' | 'admin-config';
 
 /** A running gateway process: its workers, the admin listener, config reloads and the drain. */
 export interface GatewayProcess {
@@ -82,9 +84,26 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   let draining = false;
   let admin: http.Server | undefined;
   const listeners = [...workers.listeners];
+  const startedAt = Date.now();
+  const startedWorkers = workerCount(config.workers);
+  let lastReload: ReloadResult | undefined;
   if (config.admin.enabled) {
-    const metrics = registry && (() => workers.metrics(registry));
-    admin = createAdminServer({ ready: () => !draining && workers.ready(), snapshot: () => workers.snapshot(), ...(metrics && { metrics }) }, log);
+    const state: AdminState = {
+      ready: () => !draining && workers.ready(),
+      snapshot: () => workers.snapshot(),
+      config: () => config,
+      // `workers` takes effect on restart: the count running is the one started with.
+      workers: () => startedWorkers,
+      startedAt,
+      configFile: source.file,
+      lastReload: () => lastReload,
+      reload: () => queue('admin', () => source.load()),
+      check: (text) => source.parse(text),
+      apply: (next) => queue('admin-config', async () => ({ ok: true, config: next })),
+      ...(workers.peekTarget ? { peekTarget: workers.peekTarget.bind(workers) } : {}),
+    };
+    const extra = registry ? [metricsResource(() => workers.metrics(registry))] : [];
+    admin = createAdminServer(state, log, { token: config.admin.token, extra });
     try {
       const bound = await bind(admin, 'admin', config.admin.port, config.admin.host);
       listeners.push(boundListener('admin', 'http', bound.address, bound.port));
@@ -99,26 +118,29 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   // Restart-only settings are compared with what this process started with, not with the last reload: a
   // port set back to the running value needs no restart.
   const started = config;
-  let reloading: Promise<boolean> = Promise.resolve(true);
-  const reloadOnce = async (trigger: ReloadTrigger): Promise<boolean> => {
-    const next = await source.load();
+  let reloading: Promise<unknown> = Promise.resolve();
+  const failed = (trigger: ReloadTrigger, failure: 'invalid' | 'apply', errors: string[]): ReloadResult =>
+    (lastReload = { ok: false, trigger, at: new Date().toISOString(), errors, failure });
+  const reloadOnce = async (trigger: ReloadTrigger, load: () => Promise<LoadResult>): Promise<ReloadResult> => {
+    const next = await load();
     if (!next.ok) {
       reloads?.record('invalid');
-      log.error({ trigger, problems: next.problems.map(formatProblem) }, 'config reload rejected: the previous config keeps serving');
-      return false;
+      const problems = next.problems.map(formatProblem);
+      log.error({ trigger, problems }, 'config reload rejected: the previous config keeps serving');
+      return failed(trigger, 'invalid', problems);
     }
     // One atomic save can reach the watcher as two events further apart than its debounce on a busy machine
     // (the file's change, and its directory's rename): the second finds the config it already serves.
     if (trigger === 'file' && isDeepStrictEqual(next.config, config)) {
       log.debug({ trigger }, 'config file event: the config is unchanged');
-      return true;
+      return { ok: true, trigger, at: new Date().toISOString(), summary: 'no changes', errors: [] };
     }
     try {
       await workers.reload(next.config);
     } catch (error) {
       reloads?.record('failed');
       log.error({ trigger, err: error }, 'config reload failed: the previous config keeps serving');
-      return false;
+      return failed(trigger, 'apply', [error instanceof Error ? error.message : String(error)]);
     }
     const diff = configDiff(config, next.config);
     const pending = new Set(configDiff(started, next.config).restart);
@@ -131,11 +153,15 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     const { routes, upstreams, policies } = diff;
     // The message stays 'config reloaded' for whoever matches on it; the trigger and the diff are fields.
     log.info({ trigger, summary: summarize(diff), routes, upstreams, policies }, 'config reloaded');
-    return true;
+    return (lastReload = { ok: true, trigger, at: new Date().toISOString(), summary: summarize(diff), diff, errors: [] });
   };
-  // Reloads run one at a time, in order: a burst of saves never interleaves two swaps.
-  const reload = (trigger: ReloadTrigger = 'admin') =>
-    (reloading = reloading.then(() => reloadOnce(trigger), () => reloadOnce(trigger)));
+  // Reloads run one at a time, in order: a burst of saves (or admin calls) never interleaves two swaps.
+  const queue = (trigger: ReloadTrigger, load: () => Promise<LoadResult>): Promise<ReloadResult> => {
+    const run = reloading.then(() => reloadOnce(trigger, load));
+    reloading = run.then((r) => r.ok, () => false);
+    return run;
+  };
+  const reload = (trigger: ReloadTrigger = 'admin') => queue(trigger, () => source.load()).then((r) => r.ok);
   const watching = Promise.withResolvers<void>();
   const stopWatching = source.file === undefined ? undefined : watchPaths(source.file, () => void reload('file'), {
     onReady: watching.resolve,

@@ -26,6 +26,11 @@ export interface Workers {
    * one instance (metrics/instance-metrics.ts); with one worker `own` already holds everything.
    */
   metrics(own: Registry): Promise<string>;
+  /**
+   * The target URL the live balancer of `upstream` would pick next for hash key `key`, without taking its
+   * turn (GET /explain); undefined when none is available. Absent with N workers: each has its own balancer.
+   */
+  peekTarget?(upstream: string, key: string | undefined): string | undefined | null;
   /** Applies a command in every worker; rejects with the first worker's reason if one could not. */
   command(command: Command): Promise<void>;
   /** Drains every worker (bounded by server.drainTimeout) and stops them. */

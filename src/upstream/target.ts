@@ -33,4 +33,9 @@ export class Target implements BalancerTarget {
   get available(): boolean {
     return this.state.available;
   }
+
+  /** `available` without moving a breaker along (GET /explain's peek). */
+  peekAvailable(): boolean {
+    return this.state.peekAvailable();
+  }
 }

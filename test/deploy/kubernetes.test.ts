@@ -59,6 +59,7 @@ const configMap = byKind(manifests, 'ConfigMap');
 const secret = byKind(manifests, 'Secret');
 const config = loadConfigText(configMap.data['gatehouse.yaml'], 'gatehouse.yaml', {
   GATEHOUSE_JWT_SECRET: secret.stringData['jwt-secret'],
+  GATEHOUSE_ADMIN_TOKEN: secret.stringData['admin-token'],
 });
 
 describe(`deploy/kubernetes (rendered with ${kustomize.command.join(' ')} ${kustomize.version})`, () => {

@@ -18,9 +18,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `gatehouse ARGS` to completion (killed by PID after `timeoutMs`). */
-export async function runCli(args: string[], timeoutMs = 15_000): Promise<CliResult> {
-  const proc = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `gatehouse ARGS` to completion (killed by PID after `timeoutMs`); `env` adds to this process's environment. */
+export async function runCli(args: string[], timeoutMs = 15_000, env?: Record<string, string>): Promise<CliResult> {
+  const proc = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });

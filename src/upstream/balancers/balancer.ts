@@ -14,6 +14,13 @@ export interface BalancerTarget {
   readonly inFlight: number;
   /** False while the target must not receive traffic (unhealthy, circuit open). */
   readonly available: boolean;
+  /** `available` without side effects (reading `available` may move a circuit breaker along). */
+  peekAvailable?(): boolean;
+}
+
+/** Whether `target` is available, read without side effects: what peek() uses. */
+export function availableForPeek(target: BalancerTarget): boolean {
+  return target.peekAvailable ? target.peekAvailable() : target.available;
 }
 
 export interface Balancer<T extends BalancerTarget = BalancerTarget> {
@@ -22,6 +29,11 @@ export interface Balancer<T extends BalancerTarget = BalancerTarget> {
    * only; other balancers ignore it). A consistent-hash balancer given no key falls back to round-robin.
    */
   pick(key?: string): T | undefined;
+  /**
+   * The target pick() would return now, without taking its turn or changing any state (GET /explain).
+   * Balancers that choose at random answer the most likely choice.
+   */
+  peek?(key?: string): T | undefined;
 }
 
 export type BalancerFactory = <T extends BalancerTarget>(targets: readonly T[]) => Balancer<T>;

@@ -5,7 +5,7 @@
  * available targets, since hashing one shared empty key would pile all such requests onto one target.
  * With no target available pick() returns undefined.
  */
-import type { Balancer, BalancerFactory, BalancerTarget } from './balancer.ts';
+import { availableForPeek, type Balancer, type BalancerFactory, type BalancerTarget } from './balancer.ts';
 import { createHashRing } from './hash-ring.ts';
 import { roundRobin } from './round-robin.ts';
 
@@ -15,6 +15,9 @@ export const consistentHash: BalancerFactory = <T extends BalancerTarget>(target
   return {
     pick(key) {
       return key === undefined || key === '' ? fallback.pick() : ring.lookup(key);
+    },
+    peek(key) {
+      return key === undefined || key === '' ? fallback.peek?.() : ring.lookup(key, availableForPeek);
     },
   };
 };

@@ -19,7 +19,8 @@ const rankSpace = 2 ** 20;
 export interface HashRing<T extends BalancerTarget> {
   /** Number of points on the ring: 160 x the sum of the weights. */
   readonly size: number;
-  lookup(key: string): T | undefined;
+  /** `isAvailable` lets a peek (GET /explain) read availability without side effects. */
+  lookup(key: string, isAvailable?: (target: T) => boolean): T | undefined;
 }
 
 /**
@@ -54,17 +55,17 @@ export function createHashRing<T extends BalancerTarget>(targets: readonly T[]):
 
   return {
     size: positions.length,
-    lookup(key) {
+    lookup(key, isAvailable = (target: T) => target.available) {
       if (owners.length === 0) return undefined;
       const index = lowerBound(positions, hashKey(key));
       const home = owners[index % owners.length];
-      if (home?.available) return home;
+      if (home !== undefined && isAvailable(home)) return home;
       // Checking the pool first spares a whole-pool outage a lap of the ring (up to 160,000 points per target
       // at weight 1000) on every request; past this check the walk ends within one lap.
-      if (!targets.some((target) => target.available)) return undefined;
+      if (!targets.some(isAvailable)) return undefined;
       for (let step = 1; step < owners.length; step++) {
         const owner = owners[(index + step) % owners.length];
-        if (owner?.available) return owner;
+        if (owner !== undefined && isAvailable(owner)) return owner;
       }
       return undefined;
     },

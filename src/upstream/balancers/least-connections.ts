@@ -4,9 +4,10 @@
  * wins, then the first sampled (itself random). Weight only breaks ties here.
  * Sampling two instead of scanning for the global minimum keeps a burst of concurrent picks from all landing
  * on the one idle target, and a target with more in flight than every other is never chosen.
- * With one target available it is picked; with none pick() returns undefined.
+ * With one target available it is picked; with none pick() returns undefined. peek() answers the available
+ * target with the fewest in flight (heavier weight, then first, on a tie): the one a pick lands on most often.
  */
-import type { Balancer, BalancerFactory, BalancerTarget } from './balancer.ts';
+import { availableForPeek, type Balancer, type BalancerFactory, type BalancerTarget } from './balancer.ts';
 
 /** `random` returns a number in [0, 1), like Math.random; tests inject a seeded one. */
 export function createLeastConnections(random: () => number = Math.random): BalancerFactory {
@@ -27,6 +28,11 @@ export function createLeastConnections(random: () => number = Math.random): Bala
         const b = candidates[second];
         if (a === undefined || b === undefined) return a ?? b;
         return lessLoaded(a, b);
+      },
+      peek() {
+        let best: T | undefined;
+        for (const target of targets) if (availableForPeek(target)) best = best === undefined ? target : lessLoaded(best, target);
+        return best;
       },
     };
   };

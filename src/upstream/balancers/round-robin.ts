@@ -4,7 +4,7 @@
  * comes back rejoins in its place. With no target available (or none at all) pick() returns undefined.
  * Each build starts the rotation at the first target; a reload restarts it.
  */
-import type { Balancer, BalancerFactory, BalancerTarget } from './balancer.ts';
+import { availableForPeek, type Balancer, type BalancerFactory, type BalancerTarget } from './balancer.ts';
 
 export const roundRobin: BalancerFactory = <T extends BalancerTarget>(targets: readonly T[]): Balancer<T> => {
   let next = 0;
@@ -18,6 +18,13 @@ export const roundRobin: BalancerFactory = <T extends BalancerTarget>(targets: r
           next = (index + 1) % count;
           return target;
         }
+      }
+      return undefined;
+    },
+    peek() {
+      for (let step = 0; step < targets.length; step++) {
+        const target = targets[(next + step) % targets.length];
+        if (target !== undefined && availableForPeek(target)) return target;
       }
       return undefined;
     },

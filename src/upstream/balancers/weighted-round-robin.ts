@@ -7,7 +7,7 @@
  * With no target available pick() returns undefined. Unlike nginx there is no effective_weight that backs off
  * after failures: health checks and circuit breakers make a target unavailable instead.
  */
-import type { Balancer, BalancerFactory, BalancerTarget } from './balancer.ts';
+import { availableForPeek, type Balancer, type BalancerFactory, type BalancerTarget } from './balancer.ts';
 
 export const weightedRoundRobin: BalancerFactory = <T extends BalancerTarget>(targets: readonly T[]): Balancer<T> => {
   // Indexed like `targets`. The current weights of the targets in each pick sum to zero afterwards, so they
@@ -33,6 +33,21 @@ export const weightedRoundRobin: BalancerFactory = <T extends BalancerTarget>(ta
       }
       if (best === undefined) return undefined;
       current[bestIndex] = bestWeight - total;
+      return best;
+    },
+    peek() {
+      // pick()'s comparison on the weights it would reach, without storing them.
+      let best: T | undefined;
+      let bestWeight = -Infinity;
+      for (let index = 0; index < targets.length; index++) {
+        const target = targets[index];
+        if (target === undefined || !availableForPeek(target)) continue;
+        const weight = (current[index] ?? 0) + target.weight;
+        if (weight > bestWeight) {
+          best = target;
+          bestWeight = weight;
+        }
+      }
       return best;
     },
   };
