@@ -11,7 +11,7 @@ export const TARGET_CPU_RATIO = 1.15;
 const NOISY_PCT = 10;
 
 export type TargetName = 'direct' | 'baseline' | 'baseline-dispatch' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog'
-  | 'gatehouse-nobreaker' | 'gatehouse-ratelimit' | 'gatehouse-ratelimit-redis';
+  | 'gatehouse-nometrics' | 'gatehouse-nobreaker' | 'gatehouse-ratelimit' | 'gatehouse-ratelimit-redis';
 export type BaselineName = 'baseline' | 'baseline-dispatch';
 const BASELINES: readonly BaselineName[] = ['baseline', 'baseline-dispatch'];
 
@@ -129,6 +129,8 @@ export interface FeatureCost {
   readonly cpuUs: number;
   /** p50 latency the feature adds, ms (difference of medians). */
   readonly p50AddedMs: number;
+  /** The variant's CPU per request over the yardstick's. */
+  readonly cpuPerRequest: number;
 }
 
 /** (with the feature - without it) CPU per request within each round. */
@@ -142,12 +144,13 @@ function pairedCpuDiffs(runs: readonly Run[], withIt: TargetName, without: Targe
   return diffs;
 }
 
-function featureCost(runs: readonly Run[], medians: Partial<Record<TargetName, Medians>>, f: FeatureSwitch): FeatureCost {
+function featureCost(runs: readonly Run[], medians: Partial<Record<TargetName, Medians>>, yardstick: Medians, f: FeatureSwitch): FeatureCost {
   const [withIt, without] = f.mode === 'on' ? [f.name, 'gatehouse' as const] : ['gatehouse' as const, f.name];
   return {
     target: f.name, feature: f.feature,
     cpuUs: median(pairedCpuDiffs(runs, withIt, without)),
     p50AddedMs: (medians[withIt]?.p50 ?? Number.NaN) - (medians[without]?.p50 ?? Number.NaN),
+    cpuPerRequest: (medians[f.name]?.cpuUs ?? Number.NaN) / yardstick.cpuUs,
   };
 }
 
@@ -186,7 +189,7 @@ export function analyse(runs: readonly Run[], targets: readonly TargetName[], sw
       ...(nolog ? { accessLogCpuUs: g.cpuUs - nolog.cpuUs } : {}),
       ...edgeRatios,
     },
-    features: switches.filter((f) => targets.includes(f.name)).map((f) => featureCost(runs, medians, f)),
+    features: switches.filter((f) => targets.includes(f.name)).map((f) => featureCost(runs, medians, b, f)),
     met: verdict(cpuPerRequest, TARGET_CPU_RATIO),
     ...(edgeRatios ? { edgeMet: verdict(edgeRatios.edgeCpuPerRequest, TARGET_EDGE_CPU_RATIO) } : {}),
   };
@@ -224,6 +227,7 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
   if (r.accessLogCpuUs !== undefined) console.log(`Access log cost (gatehouse - gatehouse-nolog): ${fmt(r.accessLogCpuUs)} µs CPU per request`);
   if (a.features.length) console.log('\nWhat each feature costs (median of per-round paired differences with gatehouse):');
   for (const f of a.features) {
-    console.log(`  ${f.feature.padEnd(34)} ${pad(fmt(f.cpuUs, 2), 6)} µs CPU per request, p50 ${f.p50AddedMs >= 0 ? '+' : ''}${fmt(f.p50AddedMs, 3)} ms  (${f.target})`);
+    console.log(`  ${f.feature.padEnd(34)} ${pad(fmt(f.cpuUs, 2), 6)} µs CPU per request, p50 ${f.p50AddedMs >= 0 ? '+' : ''}${fmt(f.p50AddedMs, 3)} ms  ` +
+      `(${f.target} / ${a.yardstick} CPU per request: ${times(f.cpuPerRequest)})`);
   }
 }
