@@ -22,10 +22,18 @@ import type { RequestBody } from './request-body.ts';
 
 /**
  * An available target for the exchange, by its route's balancer; undefined when none is available. A retry
- * passes the targets `tried` so far: when the balancer picks one of them, the next available target not tried
- * is taken instead, or the balancer's pick when every available one was tried.
+ * passes the targets `tried` so far and does not take a turn of the rotation when the balancer's next target
+ * is one not tried (a pick would move it twice per retried request, so with one failing target of two every
+ * first attempt landed on it). When the next is one tried, the next available target not tried is taken
+ * instead, or the balancer's pick when every available one was tried.
  */
 export function pickFor(route: RouteRuntime, ex: Exchange, tried?: readonly Target[]): Target | undefined {
+  if (tried !== undefined) {
+    const upstream = route.upstream;
+    const next = upstream.balancer.peek?.(upstream.hashKey?.(ex.headers, ex.path, ex.clientIp));
+    // `available` (not the peek's side-effect-free read) so a breaker whose openFor has passed turns half-open.
+    if (next !== undefined && !tried.includes(next) && next.available) return next;
+  }
   const picked = pickTarget(route.upstream, ex.headers, ex.path, ex.clientIp);
   if (tried === undefined || picked === undefined || !tried.includes(picked)) return picked;
   const targets = route.upstream.targets;

@@ -93,6 +93,7 @@ describe('retries', () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial', () => setImmediate(() => req.socket.destroy()));
     });
+    await start('flaky', answer(503));
     await start('down1', answer(503));
     await start('down2', answer(503));
     refused = `http://127.0.0.1:${await closedPort()}`;
@@ -111,6 +112,8 @@ describe('retries', () => {
         allSlow: pair(url('slow'), url('slow2')),
         brokenFirst: pair(url('breaker')),
         outage: pair(url('down1'), url('down2')),
+        flakyFirst: pair(url('flaky')),
+        soonGone: pair(url('soon')),
         single: { targets: [{ url: url('resetter') }] },
         onlyGood: { targets: [{ url: url('good') }] },
       },
@@ -129,6 +132,9 @@ describe('retries', () => {
         route('outage', 'outage', { attempts: 3, backoff: { base: '1ms', max: '1ms' }, budget: { ratio: 0.2, minPerSecond: 0, window: '60s' } }),
         route('single', 'single', quick),
         route('direct', 'onlyGood', quick),
+        route('rotation', 'flakyFirst', quick),
+        // Its own upstream, so its rotation starts at 'soon' whatever the other routes sent before.
+        route('soon-gone', 'soonGone', quick),
       ],
     });
   });
@@ -150,6 +156,14 @@ describe('retries', () => {
     assert.equal(line.tries, `${url('resetter')} reset,${url('good')} 200`);
     assert.equal(line.target, url('good'));
     assert.equal(line.status, 200);
+  });
+
+  it('keeps the round-robin rotation when a retry goes to the other target: first attempts still alternate', async () => {
+    // Were the retry to take a turn, the rotation would move twice per retried request and every first
+    // attempt would land on the failing target.
+    const before = count('flaky');
+    for (let i = 0; i < 10; i++) assert.equal((await send(`${gateway.url}/rotation/x`, 'GET').answer).status, 200);
+    assert.equal(count('flaky') - before, 5, 'half of the first attempts reach the target answering 503');
   });
 
   it('writes no attempts or tries for a request answered by its first attempt', async () => {
@@ -251,7 +265,7 @@ describe('retries', () => {
     receivedAt.clear();
     const good = count('good');
     const controller = new AbortController();
-    const { id, answer } = send(`${gateway.url}/soon/gone`, 'GET', undefined, controller.signal);
+    const { id, answer } = send(`${gateway.url}/soon-gone/x`, 'GET', undefined, controller.signal);
     answer.catch(() => {});
     await until(() => (receivedAt.get('soon')?.length ?? 0) === 1, 2000, 'the first attempt');
     controller.abort();
