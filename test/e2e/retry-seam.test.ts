@@ -98,11 +98,17 @@ describe('the retry seam', () => {
         refusedFirst: { targets: [{ url: refused }, { url: good.url }] },
         resetFirst: { targets: [{ url: resetter.url }, { url: good.url }] },
         brokenFirst: { targets: [{ url: breaker.url }, { url: good.url }] },
+        // Upstreams of their own for the tests that send a second request first to the failing target: a
+        // round-robin rotation goes on from where the previous request left it.
+        refusedFirstAgain: { targets: [{ url: refused }, { url: good.url }] },
+        resetFirstAgain: { targets: [{ url: resetter.url }, { url: good.url }] },
       },
       routes: [
         { name: 'refused-first', match: { path: '/refused-first' }, upstream: 'refusedFirst' },
         { name: 'reset-first', match: { path: '/reset-first' }, upstream: 'resetFirst' },
         { name: 'broken-first', match: { path: '/broken-first' }, upstream: 'brokenFirst' },
+        { name: 'refused-first-again', match: { path: '/refused-first-again' }, upstream: 'refusedFirstAgain' },
+        { name: 'reset-first-again', match: { path: '/reset-first-again' }, upstream: 'resetFirstAgain' },
       ],
     });
     gateway = new Gateway(config, createLogger('silent'), { retryFor: () => retry });
@@ -142,7 +148,7 @@ describe('the retry seam', () => {
 
   it('sends a body the first attempt never read to the second target after a connect failure', async () => {
     asked.length = 0;
-    const r = await send(base, '/refused-first/body', 'never read by the first');
+    const r = await send(base, '/refused-first-again/body', 'never read by the first');
     assert.equal(r.status, 200, r.body);
     assert.equal((JSON.parse(r.body) as { body: string }).body, 'never read by the first');
     assert.equal(asked.length, 1);
@@ -162,7 +168,7 @@ describe('the retry seam', () => {
   it('makes no second attempt when the body was larger than keepBodyBytes', async () => {
     asked.length = 0;
     const before = good.received.length;
-    const r = await send(base, '/reset-first/big', 'y'.repeat(2000));
+    const r = await send(base, '/reset-first-again/big', 'y'.repeat(2000));
     assert.equal(r.status, 502);
     assert.equal((JSON.parse(r.body) as { error: { reason: string } }).error.reason, 'upstream_reset');
     assert.deepEqual(asked, [], 'the policy is not even asked');
