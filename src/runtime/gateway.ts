@@ -195,8 +195,10 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.deadlines.close();
+    // Released with the runtime below (its close is not awaited there); awaited here so the last spans are sent.
+    const spans = this.#runtime.edge.tracing?.spanExport.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
-    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll(), this.#shared.targets.closeAll()]);
+    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll(), this.#shared.targets.closeAll(), spans]);
   }
 }

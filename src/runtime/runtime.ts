@@ -8,9 +8,8 @@ import type { Config } from '../config/schema.ts';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { Router } from '../router/router.ts';
 import type { IpSet } from '../net/ip-set.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
 import type { IdentityHeaders } from '../pipeline/identity-headers.ts';
-import type { TraceRecorder } from '../pipeline/trace-record.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import type { SharedRedis } from '../redis/shared-redis.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { RouteRuntime } from './route.ts';
@@ -22,7 +21,7 @@ export interface EdgeSettings {
   /** Client request headers never forwarded as sent (lower-case, dash spelling): see droppedRequestHeaders. */
   readonly dropped: ReadonlySet<string>;
   /** Tracing (`tracing.enabled`): samples the traces started here and records sampled requests; else undefined. */
-  readonly tracing?: TraceRecorder<Exchange> | undefined;
+  readonly tracing?: Tracing | undefined;
 }
 
 export class Runtime {

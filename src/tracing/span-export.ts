@@ -18,6 +18,8 @@ import type { TracingConfig } from './tracing-schema.ts';
 
 /** Spans queued and not yet handed to the exporter, at most; the rest are dropped. */
 export const MAX_QUEUED = 2048;
+/** The longest close() waits for the last spans to be sent. */
+export const CLOSE_WAIT_MS = 2000;
 
 export type ExportResultCallback = Parameters<SpanExporter['export']>[1];
 
@@ -53,6 +55,7 @@ export class SpanExport {
   #failing = false;
   #failedSince = 0;
   #closed = false;
+  #closing: Promise<void> | undefined = undefined;
 
   constructor(config: TracingConfig, log: Logger, load: Load = loadSdk) {
     this.#config = config;
@@ -88,23 +91,43 @@ export class SpanExport {
     await this.#pipeline?.processor.forceFlush();
   }
 
-  /** Flushes what is queued, then shuts the exporter down (the last lease was released, or the process stops). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Flushes what is queued, then shuts the exporter down (the last lease was released, or the process stops).
+   * Waits at most CLOSE_WAIT_MS: a collector that is down must not hold a shutdown (the exporter retries
+   * for up to its own timeout); what is not sent by then is lost. Every call returns the same promise.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
     await this.#ready;
     this.#closed = true;
+    const pipeline = this.#pipeline;
+    if (pipeline === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS, 'timeout');
+      timer.unref();
+    });
     try {
-      await this.#pipeline?.processor.shutdown();
+      const ended = await Promise.race([pipeline.processor.shutdown(), gaveUp]);
+      if (ended === 'timeout') this.#log.warn({ endpoint: this.#config.endpoint }, `tracing: spans still queued after ${CLOSE_WAIT_MS} ms at shutdown are dropped`);
     } catch (error) {
       this.#log.warn({ err: error, endpoint: this.#config.endpoint }, 'tracing: spans still queued at shutdown could not be exported');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   #wait(done: FinishedTrace): void {
     const early = this.#early;
-    if (early === undefined || early.length >= MAX_QUEUED) return this.#drop(1 + done.record.attempts.length);
-    early.push(done);
+    // The SDK could not be loaded (logged then): nothing will be sent.
+    if (early === undefined) this.counts.dropped += 1 + done.record.attempts.length;
+    else if (early.length >= MAX_QUEUED) this.#drop(1 + done.record.attempts.length);
+    else early.push(done);
   }
+
 
   #loaded(sdk: typeof OtelSdk): void {
     const pipeline = sdk.createPipeline({
