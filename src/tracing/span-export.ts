@@ -52,6 +52,7 @@ export class SpanExport {
   /** Spans given to the processor and not yet handed to the exporter. */
   #queued = 0;
   #dropping = false;
+  #dropLoggedAt = -Infinity;
   #failing = false;
   #failedSince = 0;
   #closed = false;
@@ -64,6 +65,11 @@ export class SpanExport {
       this.#early = undefined;
       log.error({ err: error, endpoint: config.endpoint }, 'tracing: the OpenTelemetry SDK could not be loaded; no spans are exported');
     });
+  }
+
+  /** Spans waiting to be handed to the exporter. */
+  get queued(): number {
+    return this.#queued;
   }
 
   /** Resolves once the SDK is loaded (or could not be). */
@@ -145,7 +151,12 @@ export class SpanExport {
     this.counts.dropped += count;
     if (this.#dropping) return;
     this.#dropping = true;
-    this.#log.warn({ endpoint: this.#config.endpoint }, `tracing: the export queue is full (${MAX_QUEUED} spans); spans are dropped and counted until it drains (logged once)`);
+    // Once when it starts; a queue that fills again and again is logged at most once a minute.
+    const now = performance.now();
+    if (now - this.#dropLoggedAt < 60_000) return;
+    this.#dropLoggedAt = now;
+    this.#log.warn({ endpoint: this.#config.endpoint, dropped: this.counts.dropped },
+      `tracing: the export queue is full (${MAX_QUEUED} spans); spans are dropped and counted until it drains (logged at most once a minute)`);
   }
 
   /** The OTLP exporter, with what it sends and what fails counted, and failures logged once per outage. */

@@ -5,8 +5,10 @@
  * flags forwarded; tracing off must export nothing and forward what the gateway always did.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
 import { closedPort, echo, startUpstream, until, type FakeUpstream, type UpstreamHandler } from '../helpers/fake-upstream.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
@@ -235,6 +237,36 @@ describe('tracing with the collector down', () => {
     } finally {
       await gateway.close();
       await plain.close();
+    }
+  });
+});
+
+describe('tracing an upgraded connection', () => {
+  it('exports the upgrade as a server span and its handshake attempt as a client span, ending when the tunnel closes', async () => {
+    const receiver = await startOtlpReceiver();
+    const upstream = await startUpstream(echo('plain'));
+    const traceparents: string[] = [];
+    const wss = new WebSocketServer({ server: upstream.server });
+    wss.on('connection', (socket, req) => {
+      traceparents.push(String(req.headers.traceparent));
+      socket.on('message', (data) => socket.send(data));
+    });
+    const gateway = await startGateway(gatewayConfig(receiver, 1, { plain: [upstream.url] }));
+    try {
+      const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/users/ws`, { headers: { 'x-request-id': 'trace-upgrade' }, handshakeTimeout: 5000 });
+      await once(ws, 'open');
+      ws.send('hello');
+      await once(ws, 'message');
+      ws.close();
+      await once(ws, 'close');
+      const { server, attempts } = await spansOf(receiver, 'trace-upgrade', 1);
+      assert.equal(server.attributes['http.response.status_code'], 101);
+      assert.equal(attempts[0]!.attributes['http.response.status_code'], 101);
+      assert.deepEqual(traceparents, [`00-${server.traceId}-${attempts[0]!.spanId}-01`]);
+    } finally {
+      await gateway.close();
+      wss.close();
+      await Promise.all([upstream.close(), receiver.close()]);
     }
   });
 });
