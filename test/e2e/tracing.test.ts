@@ -11,7 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closedPort, echo, startUpstream, until, type FakeUpstream, type UpstreamHandler } from '../helpers/fake-upstream.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
-import { logLine, startGateway, type TestGateway } from '../helpers/start-gateway.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killIfRunning } from '../helpers/e2e-process.ts';
+import { logLine, spawnGateway, startGateway, tempDir, type TestGateway } from '../helpers/start-gateway.ts';
 import type { Tracing } from '../../src/tracing/tracing.ts';
 
 // The batch processor's delay before it sends (the SDK reads it when the first pipeline is made): short, so
@@ -266,6 +269,38 @@ describe('tracing an upgraded connection', () => {
     } finally {
       await gateway.close();
       wss.close();
+      await Promise.all([upstream.close(), receiver.close()]);
+    }
+  });
+});
+
+describe('tracing with workers', () => {
+  it('has each worker export its own spans, and flush them when it drains', async () => {
+    const receiver = await startOtlpReceiver();
+    const upstream = await startUpstream(echo('plain'));
+    const file = join(tempDir('gatehouse-tracing-'), 'gatehouse.yaml');
+    writeFileSync(file, [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      'admin: { enabled: false }',
+      'workers: 2',
+      `tracing: { enabled: true, endpoint: "${receiver.url}" }`,
+      `upstreams: { u: { targets: [{ url: "${upstream.url}" }] } }`,
+      'routes: [{ name: users, match: { path: /users }, upstream: u }]',
+    ].join('\n'));
+    // Nothing is sent before the drain: every span received was flushed at exit.
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '600000';
+    const gw = await spawnGateway(['start', '-c', file]).finally(() => { process.env.OTEL_BSP_SCHEDULE_DELAY = '20'; });
+    try {
+      const ids: string[] = [];
+      // Each request on a new connection: the cluster hands connections to the workers in turn.
+      for (let i = 0; i < 20; i++) ids.push((await get(`${gw.url}/users/${i}`)).id);
+      assert.equal(receiver.posts, 0);
+      assert.equal(await gw.stop('SIGTERM'), 0);
+      assert.equal(new Set(receiver.spans.map((s) => s.resource['process.pid'])).size, 2, 'spans from two worker processes');
+      for (const id of ids) assert.ok(receiver.spans.some((s) => s.attributes['gatehouse.request_id'] === id), id);
+      assert.equal(receiver.spans.length, 40);
+    } finally {
+      killIfRunning(gw.proc);
       await Promise.all([upstream.close(), receiver.close()]);
     }
   });
