@@ -31,8 +31,11 @@ export interface AttemptSpan {
 export interface TraceRecorder<E> {
   /** The share of traces started here that are sampled (and so forwarded with flags "01"), 0..1. */
   readonly sampleRatio: number;
-  /** Starts recording a sampled request; the record goes on ex.trace. `parentId` is the remote parent's span ID. */
-  begin(parentId: string | undefined): TraceRecord<E>;
+  /**
+   * Starts recording a sampled request; the record goes on ex.trace. `parentId`: the client's span ID (a remote
+   * parent), or with `local` the server span of the request this one is made for.
+   */
+  begin(parentId: string | undefined, local?: boolean): TraceRecord<E>;
   /** The request finished: its spans go to the exporter. */
   end(ex: E, record: TraceRecord<E>): void;
 }
@@ -43,5 +46,7 @@ export interface TraceRecord<E> {
   readonly spanId: string;
   /** The parent of the request span: the client's span, or the request that made an internal one. */
   readonly parentId: string | undefined;
+  /** The parent is the request that made this one, in this process (not a client's span). */
+  readonly localParent: boolean;
   readonly attempts: AttemptSpan[];
 }

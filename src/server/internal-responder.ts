@@ -178,7 +178,7 @@ function exchangeFor(request: InternalRequest, runtime: Runtime): Exchange {
   ex.identity = parent?.identity;
   // A child of the request that made it, recorded when that one is; else sampled like a trace started here.
   const parentTrace = parent?.trace;
-  if (parentTrace !== undefined) ex.trace = parentTrace.recorder.begin(parentTrace.spanId);
+  if (parentTrace !== undefined) ex.trace = parentTrace.recorder.begin(parentTrace.spanId, true);
   else if (parent === undefined && tracing !== undefined && isSampled(trace.traceFlags)) ex.trace = tracing.begin(undefined);
   return ex;
 }

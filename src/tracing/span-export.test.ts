@@ -26,7 +26,7 @@ function finished(): FinishedTrace {
   const ex = new Exchange({ requestId: `r${++n}`, method: 'GET', path: '/x', query: '', headers: {}, clientIp: '127.0.0.1', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
   ex.status = 200;
   const start = performance.now();
-  const record = { recorder: {} as TraceRecorder<Exchange>, spanId: 'b000000000000001', parentId: undefined, attempts: [
+  const record = { recorder: {} as TraceRecorder<Exchange>, spanId: 'b000000000000001', parentId: undefined, localParent: false, attempts: [
     { spanId: 'a000000000000001', target: 'http://127.0.0.1:1', host: '127.0.0.1:1', path: '/x', start, end: start + 1, status: 200, reason: undefined, errorCode: undefined },
   ] };
   return { ex, record, end: start + 2, httpRoute: undefined };

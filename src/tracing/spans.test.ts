@@ -21,7 +21,7 @@ function attempt(extra: Partial<AttemptSpan> = {}): AttemptSpan {
 }
 
 function record(attempts: AttemptSpan[], parentId?: string): TraceRecord<Exchange> {
-  return { recorder, spanId: 'b000000000000001', parentId, attempts };
+  return { recorder, spanId: 'b000000000000001', parentId, localParent: false, attempts };
 }
 
 describe('spans', () => {

@@ -99,7 +99,7 @@ function serverSpan(done: FinishedTrace, context: SpanContext, shift: number, at
   const parent = record.parentId;
   return span(
     httpRoute === undefined ? ex.method : `${ex.method} ${httpRoute}`, KIND_SERVER, context,
-    parent === undefined ? undefined : { traceId: context.traceId, spanId: parent, traceFlags: TRACE_FLAGS_SAMPLED, isRemote: true },
+    parent === undefined ? undefined : { traceId: context.traceId, spanId: parent, traceFlags: TRACE_FLAGS_SAMPLED, isRemote: !record.localParent },
     ex.start + shift, done.end + shift, attributes, failed, at,
   );
 }

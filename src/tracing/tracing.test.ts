@@ -90,6 +90,7 @@ describe('tracing across reloads', () => {
       const child = await internalRequest(gateway, { method: 'GET', url: '/child', parent: parent.ex });
       assert.equal(child.ex.traceId, parent.ex.traceId);
       assert.equal(child.ex.trace!.parentId, parent.ex.trace!.spanId);
+      assert.equal(child.ex.trace!.localParent, true);
     } finally {
       await gateway.close();
     }

@@ -35,8 +35,8 @@ export class Tracing implements TraceRecorder<Exchange> {
     this.#routePaths = routePaths;
   }
 
-  begin(parentId: string | undefined): TraceRecord<Exchange> {
-    return { recorder: this, spanId: newSpanId(), parentId, attempts: [] };
+  begin(parentId: string | undefined, local = false): TraceRecord<Exchange> {
+    return { recorder: this, spanId: newSpanId(), parentId, localParent: local, attempts: [] };
   }
 
   end(ex: Exchange, record: TraceRecord<Exchange>): void {
