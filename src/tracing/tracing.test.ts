@@ -39,6 +39,17 @@ function modulesLoaded(tracing: object): string[] {
 }
 
 describe('tracing off', () => {
+  it('registers no finish hook; enabled, it registers one', async () => {
+    const off = new Gateway(testConfig({ upstreams: {}, routes: [] }), silent);
+    const on = new Gateway(testConfig({ tracing: { enabled: true, endpoint: 'http://127.0.0.1:9/v1/traces' }, upstreams: {}, routes: [] }), silent);
+    try {
+      assert.equal(on.finishHooks.size, off.finishHooks.size + 1);
+      assert.equal(off.runtime.edge.tracing, undefined);
+    } finally {
+      await Promise.all([off.close(), on.close()]);
+    }
+  });
+
   it('loads nothing of the OpenTelemetry SDK; enabled, it does', () => {
     assert.deepEqual(modulesLoaded({ enabled: false }), []);
     assert.ok(modulesLoaded({ enabled: true, endpoint: 'http://127.0.0.1:9/v1/traces' }).length > 0);
