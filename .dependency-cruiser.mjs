@@ -23,8 +23,8 @@ const LAYERS = [
   ['router', 'upstream', 'redis'],
   // The request's state (Exchange), the policy contract, local replies, the chain runner, finish hooks.
   ['pipeline'],
-  // One file per policy type; a route's retry rules and the upstreams' retry budgets.
-  ['policies', 'retry'],
+  // One file per policy type; a route's retry rules and the upstreams' retry budgets; spans from finished requests.
+  ['policies', 'retry', 'tracing'],
   // The whole config: composes the units' schemas (policies, upstreams, route matches), so it sits above them.
   ['config'],
   // Config -> Runtime (the only place that knows every unit), the Gateway holding it, the deadline ticker.

@@ -146,6 +146,12 @@ redis:                                  # shared by every instance: exact rate l
   url: redis://10.0.0.9:6379
   commandTimeout: 50ms                  # no answer by then: the feature falls back as configured
   keyPrefix: "gatehouse:"
+
+tracing:                                # OpenTelemetry spans, off by default; see docs/tracing.md
+  enabled: true
+  endpoint: http://127.0.0.1:4318/v1/traces   # OTLP/HTTP
+  sampleRatio: 0.1                      # parent-based: a sampled traceparent is always kept
+  serviceName: gatehouse
 `;
 
 /** A config with one mistake of each common kind; its problems are shown as the error examples. */

@@ -12,6 +12,7 @@ import { policyDefinition } from '../policies/policy-registry.ts';
 import { policyListSchema, type PolicyEntry } from './policies-schema.ts';
 import { listenTlsSchema } from './tls-schema.ts';
 import { redisSchema } from '../redis/redis-schema.ts';
+import { tracingSchema } from '../tracing/tracing-schema.ts';
 import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
 import { duration, size } from '../fields/units.ts';
 import { retrySchema } from '../retry/route-retry.ts';
@@ -121,6 +122,7 @@ export const configSchema = z.strictObject({
     .describe('Named upstreams.'),
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
   redis: redisSchema.optional(),
+  tracing: tracingSchema.prefault({}),
 }).superRefine((config, ctx) => {
   for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });

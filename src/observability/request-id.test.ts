@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestIdFrom, traceFrom } from './request-id.ts';
+import { isSampled, requestIdFrom, traceFrom } from './request-id.ts';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -51,5 +51,27 @@ describe('trace context', () => {
   it('generates distinct span IDs', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => traceFrom(VALID).spanId));
     assert.equal(ids.size, 1000);
+  });
+
+  it('flags the traces it starts sampled at the ratio tracing asks for, and says so in the traceparent', () => {
+    const none = Array.from({ length: 200 }, () => traceFrom(undefined, 0));
+    assert.ok(none.every((t) => t.traceFlags === '00' && t.traceparent === `00-${t.traceId}-${t.spanId}-00`));
+    const all = Array.from({ length: 200 }, () => traceFrom(undefined, 1));
+    assert.ok(all.every((t) => t.traceFlags === '01' && t.traceparent.endsWith('-01')));
+    const half = Array.from({ length: 4000 }, () => traceFrom(undefined, 0.5)).filter((t) => t.traceparent.endsWith('-01')).length;
+    // 2000 expected, standard deviation ~32: this bound is over 9 deviations away.
+    assert.ok(half > 1700 && half < 2300, String(half));
+  });
+
+  it('keeps an incoming trace\'s flags whatever the ratio, and returns its parent span ID', () => {
+    const kept = traceFrom(VALID, 0);
+    assert.equal(kept.traceFlags, '01');
+    assert.equal(kept.parentId, '00f067aa0ba902b7');
+    assert.equal(traceFrom(`${VALID.slice(0, -2)}00`, 1).traceFlags, '00');
+    assert.equal(traceFrom(undefined).parentId, undefined);
+  });
+
+  it('reads the sampled bit of trace flags', () => {
+    assert.deepEqual(['00', '01', '02', '03', 'ff', '0a', '0b'].map(isSampled), [false, true, false, true, true, false, true]);
   });
 });

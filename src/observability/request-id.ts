@@ -2,7 +2,9 @@
  * Request IDs and W3C trace context. A client's X-Request-ID is kept when it is sane (1-128 characters of
  * a conservative set, so it is safe in logs and headers); otherwise a UUID is generated. A valid incoming
  * `traceparent` keeps its trace ID and gets a new parent span ID (ours); an invalid or missing one starts a
- * new trace. Sampled flags pass through unchanged.
+ * new trace. Incoming flags pass through unchanged (parent-based sampling: the client's decision stands). A
+ * trace started here is flagged sampled ("01") unless tracing samples a ratio of them: then it is "01" for
+ * that ratio and "00" for the rest, so the services behind agree with what the gateway kept.
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
 
@@ -21,6 +23,8 @@ export interface TraceContext {
   readonly spanId: string;
   readonly traceFlags: string;
   readonly traceparent: string;
+  /** The client's parent span ID, for a trace that came in with the request; undefined for one started here. */
+  readonly parentId?: string | undefined;
 }
 
 // Trace and span IDs come from one pooled random buffer, refilled 4 KiB at a time: one randomFillSync per
@@ -63,25 +67,39 @@ export function newSpanId(): string {
 // A new trace's traceparent is written in place and read out as one string; the trace and span IDs are
 // slices of it (no string joined from four parts per request).
 const NEW_TRACE = Buffer.from(`00-${ZERO_TRACE}-${ZERO_SPAN}-01`, 'latin1');
+const SAMPLED = 0x31;
+const NOT_SAMPLED = 0x30;
 
-function newTrace(): TraceContext {
+function newTrace(sampleRatio: number): TraceContext {
   const at = takeRandom(24);
   // All-zero trace or span IDs are invalid.
-  if (allZero(at, at + 16) || allZero(at + 16, at + 24)) return newTrace();
+  if (allZero(at, at + 16) || allZero(at + 16, at + 24)) return newTrace(sampleRatio);
   putHex(NEW_TRACE, 3, at, at + 16);
   putHex(NEW_TRACE, 36, at + 16, at + 24);
+  // Math.random() is in [0, 1): a ratio of 1 keeps every trace, 0 none.
+  const sampled = sampleRatio >= 1 || Math.random() < sampleRatio;
+  NEW_TRACE[54] = sampled ? SAMPLED : NOT_SAMPLED;
   const traceparent = NEW_TRACE.toString('latin1');
-  return { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: '01', traceparent };
+  return { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: sampled ? '01' : '00', traceparent };
 }
 
-export function traceFrom(header: string | string[] | undefined): TraceContext {
+/** The sampled bit of a traceparent's flags (two hex digits). */
+export function isSampled(traceFlags: string): boolean {
+  return (Number.parseInt(traceFlags, 16) & 1) === 1;
+}
+
+/**
+ * The trace context of a request with this `traceparent` header. `sampleRatio` is the share of traces started
+ * here that are flagged sampled (1, every one, when tracing is off: what the gateway always did).
+ */
+export function traceFrom(header: string | string[] | undefined, sampleRatio = 1): TraceContext {
   if (typeof header === 'string') {
     const m = TRACEPARENT.exec(header);
     // Version ff is forbidden; version 00 allows no trailing fields; all-zero IDs are invalid.
     if (m && m[1] !== 'ff' && !(m[1] === '00' && m[5] !== undefined) && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
       const spanId = newSpanId();
-      return { traceId: m[2]!, spanId, traceFlags: m[4]!, traceparent: `00-${m[2]}-${spanId}-${m[4]}` };
+      return { traceId: m[2]!, spanId, traceFlags: m[4]!, traceparent: `00-${m[2]}-${spanId}-${m[4]}`, parentId: m[3] };
     }
   }
-  return newTrace();
+  return newTrace(sampleRatio);
 }

@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
 import { removeHeader } from './header-list.ts';
+import type { TraceRecord } from './trace-record.ts';
 
 /** The whole request body, or why it could not be read: over the bound, the client went away, or it went silent. */
 export type BodyRead = Buffer | 'too_large' | 'aborted' | 'timeout';
@@ -63,7 +64,7 @@ export class Exchange {
   readonly start: number;
   readonly requestId: string;
   readonly traceId: string;
-  /** The trace flags to forward (the client's, or "01" for a trace started here). */
+  /** The trace flags to forward (the client's, or for a trace started here "01", or "00" when tracing did not sample it). */
   readonly traceFlags: string;
   /** The traceparent the first attempt forwards; later attempts forward one with a span ID of their own. */
   readonly traceparent: string;
@@ -126,6 +127,8 @@ export class Exchange {
   bodySource: BodySource | undefined = undefined;
   /** The whole request body once a policy read it (readBody): the attempts send these bytes instead of the stream. */
   bufferedBody: Buffer | undefined = undefined;
+  /** What the request records for its spans: set when tracing is on and the trace is sampled, else undefined. */
+  trace: TraceRecord<Exchange> | undefined = undefined;
   /** Per-request finish callbacks a policy registered (atFinish); undefined for almost every request. */
   finishers: Array<(ex: Exchange) => void> | undefined = undefined;
   /**

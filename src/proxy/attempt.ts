@@ -25,6 +25,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Reason } from '../observability/reasons.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
+import type { AttemptSpan } from '../pipeline/trace-record.ts';
 import type { DeadlineTicker, DeadlineWatcher } from '../runtime/deadline-ticker.ts';
 import type { RouteRuntime } from '../runtime/route.ts';
 import type { Target } from '../upstream/target.ts';
@@ -82,6 +83,8 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
   #headersMs: number | undefined = undefined;
   #bytesSent = 0;
   #bytesReceived = 0;
+  /** This attempt's client span, when the request's trace is recorded (tracing on, sampled); else undefined. */
+  #span: AttemptSpan | undefined = undefined;
   /** Owned by the DeadlineTicker (its index while watched). */
   deadlineSlot = -1;
 
@@ -121,9 +124,16 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     this.#routeDeadline = routeDeadline;
     if (route.timeout !== undefined && (this.#body === null || routeDeadline !== Infinity)) this.#armRouteDeadline(this.#body === null ? this.#ex.start : Infinity);
     const body: Readable | Buffer | null | undefined = this.#body === null ? null : this.#body.forAttempt();
+    const fullPath = target.basePath + path;
+    const trace = this.#ex.trace;
+    if (trace !== undefined) {
+      this.#span = { spanId: this.spanId, target: target.id, host: target.host, path: fullPath, start: this.#dispatchedAt, end: 0,
+        status: undefined, reason: undefined, errorCode: undefined };
+      trace.attempts.push(this.#span);
+    }
     target.pool.dispatch({
       method: this.#ex.method as Dispatcher.HttpMethod,
-      path: target.basePath + path,
+      path: fullPath,
       headers,
       body: body ?? null,
       ...(upgrade === undefined ? {} : { upgrade }),
@@ -160,7 +170,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     if (this.#phase !== 'upgraded') return;
     this.#phase = 'done';
     this.target.state.inFlight--;
-    this.#report('response');
+    this.#report('response', undefined, undefined);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -231,7 +241,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     this.#phase = 'done';
     this.#ticker.unwatch(this);
     this.target.state.inFlight--;
-    this.#report('response');
+    this.#report('response', undefined, undefined);
     this.#owner.attemptEnd(this);
   }
 
@@ -278,21 +288,28 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     this.#deadlineReason = reason;
   }
 
-  #end(outcome: AttemptOutcome, reason: Reason, _error: Error | undefined, tellOwner: boolean): void {
+  #end(outcome: AttemptOutcome, reason: Reason, error: Error | undefined, tellOwner: boolean): void {
     this.#phase = 'done';
     this.#ticker.unwatch(this);
     this.target.state.inFlight--;
     const abort = new AttemptAbort(reason);
     if (this.#controller) this.#controller.abort(abort);
     else this.#pending = abort;
-    this.#report(outcome);
+    this.#report(outcome, reason, error);
     if (tellOwner) this.#owner.attemptFailed(this, reason);
   }
 
-  #report(outcome: AttemptOutcome): void {
+  #report(outcome: AttemptOutcome, reason: Reason | undefined, error: Error | undefined): void {
     const ex = this.#ex;
     if (this.#headersMs !== undefined) ex.upstreamMs = this.#headersMs;
     this.target.state.record(outcome, this.#status, this.#headersMs, this.#bytesSent, this.#bytesReceived);
+    const span = this.#span;
+    if (span === undefined) return;
+    span.end = performance.now();
+    span.status = this.#status;
+    // A head the route retries ends as a response too: its status says it all.
+    if (outcome !== 'response') span.reason = reason;
+    if (error !== undefined) span.errorCode = (error as NodeJS.ErrnoException).code ?? error.name;
   }
 }
 

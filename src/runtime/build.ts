@@ -27,6 +27,8 @@ import { availableParallelism } from 'node:os';
 import { redisLeaseKey, SharedRedis } from '../redis/shared-redis.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { RouteRetry } from '../retry/route-retry.ts';
+import { SpanExport, spanExportKey } from '../tracing/span-export.ts';
+import { Tracing } from '../tracing/tracing.ts';
 
 /** State that survives reloads, owned by the gateway. */
 export interface SharedState {
@@ -98,8 +100,19 @@ function buildWith(
     policies.close();
   };
   const identity = identityHeaders(config.identity);
-  const edge: EdgeSettings = { identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names) };
+  const edge: EdgeSettings = {
+    identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names), tracing: tracingOf(config, shared, leases),
+  };
   return new Runtime(config, router, upstreams, accessLog, edge, release, redis);
+}
+
+/** Tracing when the config enables it, with its export pipeline leased by endpoint and service name; else undefined. */
+function tracingOf(config: Config, shared: SharedState, leases: Array<Lease<unknown>>): Tracing | undefined {
+  const tracing = config.tracing;
+  if (!tracing.enabled) return undefined;
+  const spanExport = shared.resources.acquire(spanExportKey(tracing), () => new SpanExport(tracing, shared.log));
+  leases.push(spanExport);
+  return new Tracing(tracing.sampleRatio, spanExport.value, new Map(config.routes.map((r) => [r.name, r.match.path])));
 }
 
 /** The route's retry policy: built from its `retry` config, with the upstream's budget leased by name. */

@@ -20,6 +20,7 @@ import type { RetryBudget } from '../retry/retry-budget.ts';
 import type { RetryPolicy } from './route.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 import { TrafficCounts } from './traffic-counts.ts';
+import { traceAtFinish } from '../tracing/tracing.ts';
 
 export interface GatewayOptions {
   /**
@@ -46,6 +47,8 @@ export class Gateway {
   readonly #counts = new TrafficCounts();
   /** Runtimes swapped out whose requests are still running. */
   readonly #retiring = new Set<Runtime>();
+  /** The tracing finish hook is registered with the first runtime that traces, and stays (tracing.ts). */
+  #tracingHooked = false;
 
   constructor(config: Config, log: Logger = createLogger(config.log.level), options: GatewayOptions = {}) {
     this.#shared = { pools: new PoolRegistry(), targets: new TargetRegistry(), resources: new SharedResources(), log,
@@ -54,7 +57,7 @@ export class Gateway {
     this.finishHooks.add('traffic-counts', this.#counts.record);
     this.targetEvents = new TargetEvents((error) => log.error({ err: error }, 'a target event listener failed'));
     this.#control = { clock: this.deadlines, publish: (event) => this.#publish(event, log) };
-    this.#runtime = buildRuntime(config, this.#shared);
+    this.#runtime = this.#traced(buildRuntime(config, this.#shared));
     applyTargetControl(this.#runtime.upstreams.values(), this.#control);
   }
 
@@ -112,7 +115,20 @@ export class Gateway {
    * every worker prepares before any commits). Throws if it cannot be built; nothing changes then.
    */
   prepare(config: Config): Runtime {
-    return buildRuntime(config, this.#shared, this.#runtime);
+    return this.#traced(buildRuntime(config, this.#shared, this.#runtime));
+  }
+
+  /**
+   * Registers the tracing finish hook the first time a runtime traces. Until then, no hook runs for it; after,
+   * it costs a field check for requests not recorded. It stays when a reload turns tracing off, so requests
+   * that started on the tracing runtime still end their spans.
+   */
+  #traced(runtime: Runtime): Runtime {
+    if (runtime.edge.tracing !== undefined && !this.#tracingHooked) {
+      this.#tracingHooked = true;
+      this.finishHooks.add('tracing', traceAtFinish);
+    }
+    return runtime;
   }
 
   /** Releases a prepared runtime that will not be committed (another worker could not prepare). */
@@ -179,8 +195,10 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.deadlines.close();
+    // Released with the runtime below (its close is not awaited there); awaited here so the last spans are sent.
+    const spans = this.#runtime.edge.tracing?.spanExport.close();
     this.#runtime.retire();
     this.#runtime.accessLog.close();
-    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll(), this.#shared.targets.closeAll()]);
+    await Promise.all([this.#shared.resources.closeAll(), this.#shared.pools.closeAll(), this.#shared.targets.closeAll(), spans]);
   }
 }

@@ -9,16 +9,19 @@ import type { AccessLog } from '../observability/access-log.ts';
 import type { Router } from '../router/router.ts';
 import type { IpSet } from '../net/ip-set.ts';
 import type { IdentityHeaders } from '../pipeline/identity-headers.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import type { SharedRedis } from '../redis/shared-redis.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { RouteRuntime } from './route.ts';
 
-/** What the server stage needs before routing: identity header names to strip, proxies to trust. */
+/** What the server stage needs before routing: identity header names to strip, proxies to trust, tracing. */
 export interface EdgeSettings {
   readonly identity: IdentityHeaders;
   readonly trustedProxies: IpSet;
   /** Client request headers never forwarded as sent (lower-case, dash spelling): see droppedRequestHeaders. */
   readonly dropped: ReadonlySet<string>;
+  /** Tracing (`tracing.enabled`): samples the traces started here and records sampled requests; else undefined. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export class Runtime {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
-import { newSpanId, traceFrom } from '../observability/request-id.ts';
+import { isSampled, newSpanId, traceFrom } from '../observability/request-id.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt } from '../proxy/attempt.ts';
@@ -68,7 +68,7 @@ class InternalResponder implements Responder, RetryingOwner {
     this.gateway = gateway;
     const runtime = this.runtime = gateway.runtime;
     runtime.enter();
-    this.ex = exchangeFor(request);
+    this.ex = exchangeFor(request, runtime);
     this.#body = request.body;
     // Already in memory: a policy that reads the body (Exchange.readBody) gets these bytes.
     this.ex.bufferedBody = request.body;
@@ -162,19 +162,24 @@ class InternalResponder implements Responder, RetryingOwner {
 
 const NOTHING = (): void => {};
 
-function exchangeFor(request: InternalRequest): Exchange {
+function exchangeFor(request: InternalRequest, runtime: Runtime): Exchange {
   const parent = request.parent;
+  const tracing = runtime.edge.tracing;
   const q = request.url.indexOf('?');
   const headers = { ...request.headers };
   if (request.body !== undefined) headers['content-length'] = String(request.body.length);
   // In the parent's trace, with a span of its own; or a trace of its own.
-  const trace = parent === undefined ? traceFrom(undefined) : { traceId: parent.traceId, traceFlags: parent.traceFlags, spanId: newSpanId() };
+  const trace = parent === undefined ? traceFrom(undefined, tracing === undefined ? 1 : tracing.sampleRatio) : { traceId: parent.traceId, traceFlags: parent.traceFlags, spanId: newSpanId() };
   const ex = new Exchange({
     requestId: randomUUID(), method: request.method.toUpperCase(), path: '', query: q === -1 ? '' : request.url.slice(q), headers,
     host: headers.host, clientIp: parent?.clientIp ?? '127.0.0.1', forwardedFor: parent?.forwardedFor, forwardedProto: parent?.forwardedProto,
     traceId: trace.traceId, traceFlags: trace.traceFlags, traceparent: `00-${trace.traceId}-${trace.spanId}-${trace.traceFlags}`,
   });
   ex.identity = parent?.identity;
+  // A child of the request that made it, recorded when that one is; else sampled like a trace started here.
+  const parentTrace = parent?.trace;
+  if (parentTrace !== undefined) ex.trace = parentTrace.recorder.begin(parentTrace.spanId, true);
+  else if (parent === undefined && tracing !== undefined && isSampled(trace.traceFlags)) ex.trace = tracing.begin(undefined);
   return ex;
 }
 

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Reason } from '../observability/reasons.ts';
 import { declaresBody, Exchange } from '../pipeline/exchange.ts';
-import { requestIdFrom, traceFrom } from '../observability/request-id.ts';
+import { isSampled, requestIdFrom, traceFrom } from '../observability/request-id.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import { peerAddress, proxyFacts } from './client-ip.ts';
 import { normalizePath } from './normalize-path.ts';
@@ -21,7 +21,8 @@ export interface StageLimits {
 /** The Exchange for a request that just arrived (its path is set by checkRequest). */
 export function newExchange(req: IncomingMessage, edge: EdgeSettings, isUpgrade = false): Exchange {
   const headers = req.headers;
-  const trace = traceFrom(headers.traceparent);
+  const tracing = edge.tracing;
+  const trace = traceFrom(headers.traceparent, tracing === undefined ? 1 : tracing.sampleRatio);
   const names = edge.identity.names;
   // Identity headers are Gatehouse's to set: client copies never reach routing, policies or upstreams.
   for (const name of names) if (headers[name] !== undefined) delete headers[name];
@@ -29,7 +30,7 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings, isUpgrade 
   const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   // Only a trusted proxy's X-Forwarded-* are read; from any other peer, the peer is the client and the chain.
   const proxied = proxyFacts(peer, headers, proto, edge.trustedProxies);
-  return new Exchange({
+  const ex = new Exchange({
     requestId: requestIdFrom(headers['x-request-id']),
     traceId: trace.traceId,
     traceparent: trace.traceparent,
@@ -48,6 +49,8 @@ export function newExchange(req: IncomingMessage, edge: EdgeSettings, isUpgrade 
     isUpgrade,
     hasBody: !isUpgrade && requestHasBody(req),
   });
+  if (tracing !== undefined && isSampled(trace.traceFlags)) ex.trace = tracing.begin(trace.parentId);
+  return ex;
 }
 
 /**
