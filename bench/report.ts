@@ -11,7 +11,8 @@ export const TARGET_CPU_RATIO = 1.15;
 const NOISY_PCT = 10;
 
 export type TargetName = 'direct' | 'baseline' | 'baseline-dispatch' | 'gatehouse' | 'gatehouse-edge' | 'gatehouse-nolog'
-  | 'gatehouse-nometrics' | 'gatehouse-nobreaker' | 'gatehouse-ratelimit' | 'gatehouse-ratelimit-redis';
+  | 'gatehouse-nometrics' | 'gatehouse-nobreaker' | 'gatehouse-ratelimit' | 'gatehouse-ratelimit-redis'
+  | 'gatehouse-tracing' | 'gatehouse-tracing-sampled';
 export type BaselineName = 'baseline' | 'baseline-dispatch';
 const BASELINES: readonly BaselineName[] = ['baseline', 'baseline-dispatch'];
 

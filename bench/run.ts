@@ -11,7 +11,8 @@
  * Medians across rounds and the Gatehouse/baseline ratios are printed (against the cheaper of the two
  * baselines: the yardstick), then a JSON summary as the last line.
  * Feature variants (bench/variants.ts) run Gatehouse with one hot-path feature switched (the circuit breaker
- * off; a rate limit in memory, and in a redis-server the benchmark starts), and print what each costs.
+ * off, metrics off; a rate limit in memory, and in a redis-server the benchmark starts; tracing at two sample
+ * ratios, exporting to a collector that discards), and print what each costs.
  * Any error, timeout or non-2xx response makes the run exit 1: a benchmark of errors is meaningless.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, sto
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { analyse, printAnalysis, runLine, TARGET_CPU_RATIO, TARGET_EDGE_CPU_RATIO, type Run, type TargetName } from './report.ts';
 import { parseSettings, usage, type Settings } from './settings.ts';
-import { FEATURE_VARIANTS, freePort, redisCommand } from './variants.ts';
+import { FEATURE_VARIANTS, freePort, redisCommand, type Services } from './variants.ts';
 import { EDGE_ORIGIN, edgeHeaders, gatewayConfig } from './configs.ts';
 
 const REQUEST_PATH = '/api/bench';
@@ -88,13 +89,22 @@ async function startTargets(settings: Settings, pin: Pinning, dir: string): Prom
   }
   // Each feature variant logs like `gatehouse` (to a file of its own), so the difference is the feature alone.
   const variants = settings.features ? FEATURE_VARIANTS : [];
-  const redisUrl = variants.some((v) => v.needsRedis) ? await startRedis(pin) : '';
+  const services: Services = {
+    redisUrl: variants.some((v) => v.needsRedis) ? await startRedis(pin) : '',
+    collectorUrl: variants.some((v) => v.needsCollector) ? await startCollector(pin) : '',
+  };
   for (const variant of variants) {
     const config = join(dir, `${variant.name}.yaml`);
-    writeFileSync(config, gatewayConfig(upstreamUrl, join(dir, `access-${variant.name}.log`), false, variant.parts(redisUrl)));
+    writeFileSync(config, gatewayConfig(upstreamUrl, join(dir, `access-${variant.name}.log`), false, variant.parts(services)));
     await gateway(variant.name, config, undefined);
   }
   return { upstream: upstream.child, targets };
+}
+
+/** The tracing variants' collector, on the load generator's core like the upstream. */
+async function startCollector(pin: Pinning): Promise<string> {
+  const collector = await startChild('collector', pin.prefix(LOAD_CORE), [process.execPath, here('./collector.ts')], (l) => !!listeningUrl(l));
+  return listeningUrl(collector.line)!;
 }
 
 /** The Redis of the redis-store variants, on the load generator's core like the upstream. */

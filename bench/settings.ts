@@ -8,7 +8,8 @@ export const usage = `node bench/run.ts [options]        (npm run bench -- [opti
   --connections N   concurrent keep-alive client connections (default 32)
   --quick           smoke run: 2 rounds x 1 s, 1 s warm-up
   --nolog-variant   also run Gatehouse with the access log off (diagnostic: isolates the access log's cost)
-  --no-features     skip the feature variants (bench/variants.ts: metrics off, breaker off, rate-limit memory and redis)
+  --no-features     skip the feature variants (bench/variants.ts: metrics off, breaker off, rate-limit
+                    memory and redis, tracing at sampleRatio 1 and 0.01)
   --profile         run the proxies under --cpu-prof and summarise their hot spots (CPU figures then include
                     the profiler's overhead; the temp dir is kept)
   --gatehouse-flags "F"  extra Node/V8 flags for the Gatehouse processes only (diagnostic, e.g. GC experiments)

@@ -15,14 +15,22 @@ export interface ConfigParts {
   readonly top?: string;
 }
 
+/** Services the benchmark starts for the variants that need them ('' when none needs it). */
+export interface Services {
+  readonly redisUrl: string;
+  /** An OTLP/HTTP collector that discards what it gets (bench/collector.ts). */
+  readonly collectorUrl: string;
+}
+
 export interface FeatureVariant {
   readonly name: TargetName;
   /** The feature, as the report names it. */
   readonly feature: string;
   readonly mode: 'on' | 'off';
-  /** The config parts, given the Redis URL when the variant needs Redis. */
-  readonly parts: (redisUrl: string) => ConfigParts;
+  /** The config parts, given the URLs of the services the variant needs. */
+  readonly parts: (services: Services) => ConfigParts;
   readonly needsRedis?: boolean;
+  readonly needsCollector?: boolean;
   /** A header every response of this variant must carry: proof the feature is on. */
   readonly proofHeader?: string;
 }
@@ -46,13 +54,17 @@ export const FEATURE_VARIANTS: readonly FeatureVariant[] = [
   },
   {
     name: 'gatehouse-ratelimit-redis', feature: 'rate-limit, redis store', mode: 'on', proofHeader: 'ratelimit', needsRedis: true,
-    parts: (redisUrl) => ({
+    parts: ({ redisUrl }) => ({
       route: `    policies:\n      - { type: rate-limit, store: redis, onStoreError: fail-closed, ${NEVER_REACHED} }\n`,
       // fail-closed makes any Redis failure a failed request, so the run cannot pass while measuring the
       // fallback; a generous commandTimeout keeps a busy shared machine from producing one.
       top: `redis: { url: "${redisUrl}", commandTimeout: 1s }\n`,
     }),
   },
+  ...[1, 0.01].map((ratio): FeatureVariant => ({
+    name: ratio === 1 ? 'gatehouse-tracing' : 'gatehouse-tracing-sampled', feature: `tracing, sampleRatio ${ratio}`, mode: 'on', needsCollector: true,
+    parts: ({ collectorUrl }) => ({ top: `tracing: { enabled: true, endpoint: "${collectorUrl}/v1/traces", sampleRatio: ${ratio} }\n` }),
+  })),
 ];
 
 /** A loopback port free now, for redis-server (which needs one named). */
