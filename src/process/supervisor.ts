@@ -8,13 +8,13 @@
  * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
 import type { AdminState, ReloadResult } from '../admin/admin-state.ts';
 import { configDiff, summarize } from '../config/diff.ts';
 import { formatProblem, type LoadResult } from '../config/load.ts';
+import { workerCount } from '../config/worker-count.ts';
 import type { Config } from '../config/schema.ts';
 import { watchPaths } from '../config/watch.ts';
 import { GatewayError } from '../errors.ts';
@@ -48,10 +48,6 @@ export interface GatewayProcess {
 
 /** The longest startup waits for the config watcher's initial scan (a single file takes milliseconds). */
 const WATCH_READY_MS = 2000;
-
-function workerCount(workers: Config['workers']): number {
-  return workers === 'auto' ? availableParallelism() : workers;
-}
 
 function startWorkers(config: Config, log: Logger, registry: Registry | undefined): Promise<Workers> {
   const n = workerCount(config.workers);

@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'undici';
+import { workerCount } from '../config/worker-count.ts';
 import type { Config, RouteConfig } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
@@ -23,7 +24,6 @@ import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
 import { Runtime, type EdgeSettings } from './runtime.ts';
 import type { SharedResources } from '../leases/shared-resources.ts';
 import type { Lease, SharedRegistry } from '../leases/shared-registry.ts';
-import { availableParallelism } from 'node:os';
 import { redisLeaseKey, SharedRedis } from '../redis/shared-redis.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { RouteRetry } from '../retry/route-retry.ts';
@@ -64,11 +64,6 @@ export function buildRuntime(config: Config, shared: SharedState, previous?: Run
     policies.close();
     throw error;
   }
-}
-
-/** The worker processes of this instance, "auto" resolved as the supervisor does (one per core). */
-function workerCount(workers: Config['workers']): number {
-  return workers === 'auto' ? availableParallelism() : workers;
 }
 
 function buildWith(
