@@ -56,11 +56,11 @@ describe('benchmark report', () => {
       direct: [Number.NaN],
       baseline: [30],
       'baseline-dispatch': [32],
-      gatehouse: [35],
+      gatehouse: [37],
       'gatehouse-edge': [40],
     }, rps), targets);
     assert.equal(a.yardstick, 'baseline');
-    assert.equal(a.ratios.cpuPerRequest, 35 / 30);
+    assert.equal(a.ratios.cpuPerRequest, 37 / 30);
     assert.equal(a.ratios.rps, 18_000 / 21_000);
     assert.equal(a.ratios.baselineRpsVsDirect, 21_000 / 30_000);
     assert.equal(a.ratios.edgeCpuPerRequestPairedMedian, 40 / 30);
@@ -116,7 +116,7 @@ describe('benchmark report', () => {
     }, { ...rps, 'gatehouse-edge': { rps: 16_000, otherLoadPct: 25 } }), targets);
     printAnalysis(a, 1, 4, 50);
     const out = log.mock.calls.map((c) => String(c.arguments[0])).join('\n');
-    assert.match(out, /Gatehouse \/ baseline CPU per request: 1\.100x .*target <= 1\.15x: MET; against baseline-dispatch 1\.031x/);
+    assert.match(out, /Gatehouse \/ baseline CPU per request: 1\.100x .*target <= 1\.2x: MET; against baseline-dispatch 1\.031x/);
     assert.match(out, /request-size-limit \/ baseline CPU per request: 1\.333x .*target <= 1\.3x: NOT MET/);
     assert.match(out, /Warning: other work took a median 25% of the proxy core/);
   });
@@ -137,9 +137,18 @@ describe('benchmark report', () => {
       { name: 'gatehouse-ratelimit', feature: 'rate-limit', mode: 'on' },
       { name: 'gatehouse-ratelimit-redis', feature: 'not run', mode: 'on' },
     ]);
+    assert.equal(a.coreMet, undefined, 'judged only when gatehouse-nometrics ran');
     assert.deepEqual(a.features.map((f) => [f.target, f.cpuUs, f.p50AddedMs, f.cpuPerRequest]), [
       ['gatehouse-nobreaker', 0.5, 0, 34 / 30], // 33-32.5, 36-35, 34-34
       ['gatehouse-ratelimit', 1, 0.25, 35 / 30], // 35-33, 37-36, 34.5-34
     ]);
+  });
+
+  it('judges the chain without metrics against the lifecycle\'s 1.15x when that variant ran', () => {
+    const runs = rounds({ direct: [Number.NaN], baseline: [35], 'baseline-dispatch': [30], gatehouse: [35.5], 'gatehouse-nometrics': [34.8] }, rps);
+    const names: TargetName[] = ['direct', 'baseline', 'baseline-dispatch', 'gatehouse', 'gatehouse-nometrics'];
+    const a = analyse(runs, names, [{ name: 'gatehouse-nometrics', feature: 'metrics', mode: 'off' }]);
+    assert.equal(a.met, true, '35.5 / 30 is within 1.2x');
+    assert.equal(a.coreMet, false, '34.8 / 30 is over 1.15x');
   });
 });

@@ -23,7 +23,7 @@ import { countLines } from './count-lines.ts';
 import { runLoad, stopLoad, type LoadResult } from './load.ts';
 import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, stopChild, whenChildDies, type Child, type Pinning } from './procs.ts';
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
-import { analyse, printAnalysis, runLine, TARGET_CPU_RATIO, TARGET_EDGE_CPU_RATIO, type Run, type TargetName } from './report.ts';
+import { analyse, printAnalysis, runLine, TARGET_CORE_CPU_RATIO, TARGET_CPU_RATIO, TARGET_EDGE_CPU_RATIO, type Run, type TargetName } from './report.ts';
 import { parseSettings, usage, type Settings } from './settings.ts';
 import { FEATURE_VARIANTS, freePort, redisCommand, type Services } from './variants.ts';
 import { EDGE_ORIGIN, edgeHeaders, gatewayConfig } from './configs.ts';
@@ -337,6 +337,7 @@ async function main(): Promise<number> {
     ratios: analysis.ratios,
     features: analysis.features,
     target: { maxCpuPerRequestRatio: TARGET_CPU_RATIO, met: analysis.met },
+    coreTarget: { maxCpuPerRequestRatio: TARGET_CORE_CPU_RATIO, met: analysis.coreMet },
     edgeTarget: { maxCpuPerRequestRatio: TARGET_EDGE_CPU_RATIO, met: analysis.edgeMet },
     accessLogLines: outcome.accessLogLines,
     gatehouseResponses: outcome.gatehouseResponses,
