@@ -23,6 +23,8 @@ const LAYERS = [
   ['router', 'upstream', 'redis'],
   // The request's state (Exchange), the policy contract, local replies, the chain runner, finish hooks.
   ['pipeline'],
+  // Live statistics: rolling windows of the traffic by route, fed by a finish hook.
+  ['live'],
   // One file per policy type; a route's retry rules and the upstreams' retry budgets; spans from finished requests.
   ['policies', 'retry', 'tracing'],
   // The whole config: composes the units' schemas (policies, upstreams, route matches), so it sits above them.
@@ -31,6 +33,8 @@ const LAYERS = [
   ['runtime'],
   // Metrics: the finish hook and target meters feeding one prom-client registry, and the workers' merge.
   ['metrics'],
+  // Alert rules over the live statistics: their state machine, the evaluator, webhook deliveries.
+  ['alerts'],
   // Upstream attempts: one dispatch to one target, header rules, the outcome table, tunnels.
   ['proxy'],
   // The client side: listeners, the server stage, the lifecycle, responders, finish.

@@ -16,6 +16,7 @@ import { tracingSchema } from '../tracing/tracing-schema.ts';
 import { upstreamSchema, type BalancerName, type HashOn, type TargetConfig, type UpstreamConfig } from '../upstream/upstream-schema.ts';
 import { duration, size } from '../fields/units.ts';
 import { retrySchema } from '../retry/route-retry.ts';
+import { alertReferenceIssues, alertsSchema } from './alerts-schema.ts';
 
 export const listenSchema = z.strictObject({
   host: host().default('0.0.0.0').describe('Address the gateway listens on.'),
@@ -123,6 +124,7 @@ export const configSchema = z.strictObject({
   routes: z.array(routeSchema).describe('Routes, matched by host, path, method and headers; the most specific path wins.'),
   redis: redisSchema.optional(),
   tracing: tracingSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
 }).superRefine((config, ctx) => {
   for (const issue of referenceIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of identityIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
@@ -211,7 +213,8 @@ function identityIssues(config: IdentityChecked) {
 }
 
 /**
- * Cross-references between sections (duplicate route names, unknown upstreams). Works on raw, unvalidated
+ * Cross-references between sections (duplicate route names, unknown upstreams, alert rules' routes, upstreams
+ * and webhooks). Works on raw, unvalidated
  * input too, so the loader can report these alongside field errors (zod runs refinements only on valid data).
  */
 export function referenceIssues(input: unknown): Array<{ path: Array<string | number>; message: string }> {
@@ -231,6 +234,7 @@ export function referenceIssues(input: unknown): Array<{ path: Array<string | nu
       issues.push({ path: ['routes', i, 'upstream'], message: `unknown upstream "${upstream}" (known: ${known.join(', ') || 'none defined'})` });
     }
   });
+  issues.push(...alertReferenceIssues(input));
   return issues;
 }
 

@@ -149,6 +149,11 @@ export class Exchange {
   bytesOut = 0;
   /** Time from the last attempt's dispatch to its response headers, ms. */
   upstreamMs: number | undefined = undefined;
+  /**
+   * Time from arrival to the upstream response head (a 101 for an upgrade), ms: the latency the live
+   * statistics count. Undefined when no upstream head arrived (the gateway answered, or the client left).
+   */
+  headMs: number | undefined = undefined;
   /** The upstream failure's error code, for the log only (never sent to the client). */
   upstreamError: string | undefined = undefined;
   /** Set by finish; a second finish does nothing. */

@@ -209,6 +209,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     if (this.#phase === 'done') return;
     const now = performance.now();
     this.#headersMs = now - this.#dispatchedAt;
+    this.#ex.headMs = now - this.#ex.start;
     this.#status = statusCode;
     this.#phase = 'response-body';
     this.#lastActivity = now;
@@ -221,7 +222,9 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
       socket.destroy();
       return;
     }
-    this.#headersMs = performance.now() - this.#dispatchedAt;
+    const now = performance.now();
+    this.#headersMs = now - this.#dispatchedAt;
+    this.#ex.headMs = now - this.#ex.start;
     this.#status = statusCode;
     this.#phase = 'upgraded';
     this.#ticker.unwatch(this);

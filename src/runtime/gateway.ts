@@ -21,6 +21,7 @@ import type { RetryPolicy } from './route.ts';
 import type { GatewaySnapshot, TargetSnapshot } from './snapshot.ts';
 import { TrafficCounts } from './traffic-counts.ts';
 import { traceAtFinish } from '../tracing/tracing.ts';
+import { LiveStats } from '../live/live-stats.ts';
 
 export interface GatewayOptions {
   /**
@@ -45,6 +46,8 @@ export class Gateway {
   readonly targetEvents: TargetEvents;
   readonly #control: TargetControl;
   readonly #counts = new TrafficCounts();
+  /** Rolling windows of this process's traffic (live/live-stats.ts), on the deadline ticker's coarse clock. */
+  readonly live = new LiveStats(() => this.deadlines.now());
   /** Runtimes swapped out whose requests are still running. */
   readonly #retiring = new Set<Runtime>();
   /** The tracing finish hook is registered with the first runtime that traces, and stays (tracing.ts). */
@@ -55,9 +58,11 @@ export class Gateway {
       retryBudgets: new SharedRegistry<RetryBudget>(() => {}), retryFor: options.retryFor };
     this.finishHooks = new FinishHooks(log);
     this.finishHooks.add('traffic-counts', this.#counts.record);
+    this.finishHooks.add('live-stats', this.live.record);
     this.targetEvents = new TargetEvents((error) => log.error({ err: error }, 'a target event listener failed'));
     this.#control = { clock: this.deadlines, publish: (event) => this.#publish(event, log) };
     this.#runtime = this.#traced(buildRuntime(config, this.#shared));
+    this.live.configure(config.routes);
     applyTargetControl(this.#runtime.upstreams.values(), this.#control);
   }
 
@@ -144,6 +149,7 @@ export class Gateway {
     const old = this.#runtime;
     if (next === old) return;
     this.#runtime = next;
+    this.live.configure(next.config.routes);
     applyTargetControl(next.upstreams.values(), this.#control);
     this.#retiring.add(old);
     old.retire(() => {
