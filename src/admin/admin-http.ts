@@ -10,6 +10,11 @@ export interface AdminReply {
   readonly status: number;
   readonly body: string | Buffer;
   readonly headers?: Readonly<Record<string, string | string[]>>;
+  /**
+   * A reply with no end (GET /events): once the head is written, it writes the body itself for as long as
+   * the client stays (`body` is ignored). A HEAD request gets the head alone.
+   */
+  readonly stream?: (res: http.ServerResponse) => void;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -28,6 +33,11 @@ export function errorReply(reason: Reason, requestId: string, extra?: Record<str
 /** Writes a reply; HEAD gets the head alone. Every admin answer is uncached and carries the request ID. */
 export function send(req: http.IncomingMessage, res: http.ServerResponse, reply: AdminReply, requestId: string): void {
   if (res.headersSent || res.destroyed) return;
+  if (reply.stream !== undefined) {
+    res.writeHead(reply.status, { 'cache-control': 'no-store', 'x-request-id': requestId, 'x-content-type-options': 'nosniff', ...reply.headers });
+    if (req.method === 'HEAD') return void res.end();
+    return reply.stream(res);
+  }
   res.writeHead(reply.status, {
     'cache-control': 'no-store', 'x-request-id': requestId, 'x-content-type-options': 'nosniff',
     ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)),

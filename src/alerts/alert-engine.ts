@@ -15,7 +15,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { TargetSnapshot } from '../runtime/snapshot.ts';
 import { RuleState, type RuleStateName, type Transition } from './rule-state.ts';
 import { formatValue, readSignal } from './signals.ts';
-import type { WebhookSender } from './webhooks.ts';
+import type { WebhookCounts, WebhookSender } from './webhooks.ts';
 
 const HISTORY_LIMIT = 100;
 
@@ -124,6 +124,11 @@ export class AlertEngine {
       rule: config.name, state: state.state, severity: config.severity, signal: config.signal, value,
       threshold: ruleThreshold(config).value, since: new Date(state.since).toISOString(),
     }));
+  }
+
+  /** Each webhook's deliveries so far: delivered, failed attempts, dropped. */
+  webhookCounts(): Record<string, WebhookCounts> {
+    return Object.fromEntries(this.#webhooks.counts);
   }
 
   /** The last transitions, newest first. */

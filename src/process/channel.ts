@@ -8,10 +8,10 @@
  *   prepare {id, config}  build, do not serve yet  ->  prepared {id, ok, error?}
  *   commit {id}           serve what was prepared  ->  done {id, ok, error?}
  *   discard {id}          release what was prepared ->  done {id, ok}
- *   report {id, metrics?} a snapshot now           ->  snapshot {id, snapshot, metrics?}
+ *   report {id, metrics?} a snapshot now           ->  snapshot {id, snapshot, metrics?, live}
  *   command {id, command} see Command              ->  done {id, ok, error?}
  *   drain                 finish in-flight, exit       (the exit)
- *                                                      snapshot {snapshot}: unasked, at least once a second
+ *                                                      snapshot {snapshot, live}: unasked, every 500 ms
  *
  * A message with an `id` is a request; its answer carries the same id (prepare, commit and discard of one
  * config share one). Messages between two processes arrive in the order they were sent, which the
@@ -23,6 +23,7 @@ import type { ErrorCode } from '../errors.ts';
 import type { ListenerName } from '../server/listen.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
 import type { MetricsJson } from '../metrics/process-metrics.ts';
+import type { LiveExport } from '../live/live-stats.ts';
 import type { BoundListener } from './instance.ts';
 
 /** What the primary orders every worker to do to the gateway it serves (the admin API's write side). */
@@ -60,9 +61,10 @@ export type FromWorker =
   /**
    * `id` when it answers a report; none when sent on the worker's own interval. `metrics`: the worker's
    * registry, when the report asked for it and metrics.enabled; the primary merges it into its GET /metrics
-   * (metrics/instance-metrics.ts).
+   * (metrics/instance-metrics.ts). `live`: the live statistics' seconds completed since the previous report
+   * (live/live-stats.ts), which the primary adds to its windows.
    */
-  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot; readonly metrics?: MetricsJson };
+  | { readonly type: 'snapshot'; readonly id?: number; readonly snapshot: GatewaySnapshot; readonly metrics?: MetricsJson; readonly live?: LiveExport };
 
 /** Why a worker could not start, as a GatewayError (or any error) is rebuilt from it in the primary. */
 export interface StartFailure {

@@ -14,6 +14,7 @@ import { InstanceMetrics } from '../metrics/instance-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { HealthMonitor, type HealthChange } from '../upstream/health-monitor.ts';
 import { mergeSnapshots, type GatewaySnapshot } from '../runtime/snapshot.ts';
+import { LiveStats } from '../live/live-stats.ts';
 import { applyConfig } from './apply-config.ts';
 import { GatewayError } from '../errors.ts';
 import { ListenError } from '../server/listen.ts';
@@ -77,12 +78,15 @@ class ClusterWorkers implements Workers {
   /** Workers that serve the current config: the ones a reload and a command go to. */
   readonly #serving = new Set<Worker>();
   readonly #snapshots = new Map<Worker, GatewaySnapshot>();
+  /** The workers' live statistics, merged from their reports (each report carries its completed seconds). */
+  readonly live = new LiveStats();
   readonly #metrics = new InstanceMetrics<Worker>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #health: HealthMonitor;
 
   constructor(config: Config, count: number, log: Logger) {
     this.#config = config;
+    this.live.configure(config.routes);
     this.#listen = config.listen;
     this.#count = count;
     this.#log = log;
@@ -121,6 +125,7 @@ class ClusterWorkers implements Workers {
     return this.#exclusive(async () => {
       const { unconfirmed } = await applyConfig(this.#servingLinks(), next, APPLY_TIMEOUT_MS);
       this.#config = next;
+      this.live.configure(next.routes);
       this.#health.update(next.upstreams);
       if (unconfirmed.length > 0) this.#log.warn({ unconfirmed }, 'config committed, but not every worker confirmed it');
     });
@@ -182,7 +187,10 @@ class ClusterWorkers implements Workers {
     this.#links.set(worker, link);
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     link.listen((message) => {
-      if (message.type !== 'snapshot' || worker.isDead()) return;
+      if (message.type !== 'snapshot') return;
+      // A dying worker's last seconds still happened: they count, only its snapshot is dropped.
+      if (message.live) this.live.mergeExport(message.live);
+      if (worker.isDead()) return;
       this.#snapshots.set(worker, message.snapshot);
       if (message.metrics) this.#metrics.update(worker, message.metrics);
     });

@@ -28,6 +28,7 @@ export async function startInProcess(config: Config, log: Logger, registry?: Reg
       health.update(next.upstreams);
     },
     snapshot: async () => instance.gateway.snapshot(),
+    live: instance.gateway.live,
     metrics: (own) => own.metrics(),
     peekTarget: (upstream, key) => {
       const balancer = instance.gateway.runtime.upstreams.get(upstream)?.balancer;

@@ -8,6 +8,7 @@
  * positions; the primary sees them through the snapshots the workers report, merged.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import { createAdminServer } from '../admin/admin-server.ts';
@@ -29,6 +30,11 @@ import type { Workers } from './workers.ts';
 import type { Registry } from 'prom-client';
 import { createRegistry, ReloadMetrics } from '../metrics/process-metrics.ts';
 import { metricsResource } from '../admin/metrics-resource.ts';
+import { alertsResource } from '../admin/alerts-resource.ts';
+import { eventsResource } from '../admin/events-resource.ts';
+import { AlertEngine } from '../alerts/alert-engine.ts';
+import { LiveMonitor } from '../alerts/live-monitor.ts';
+import { WebhookSender } from '../alerts/webhooks.ts';
 
 /** What started a reload, as logged: a change of the config file, SIGHUP, or the admin API (POST /reload, POST /config). */
 export type ReloadTrigger = 'file' | 'SIGHUP' | 'admin' | 'admin-config';
@@ -43,7 +49,25 @@ export interface GatewayProcess {
   reopenLogs(): Promise<boolean>;
   /** Traffic and targets of every worker, merged: the same shape with 1 or N workers (GET /snapshot). */
   snapshot(): Promise<GatewaySnapshot>;
+  /** The live statistics' heartbeat and the alert rules (GET /events, GET /alerts). */
+  readonly monitor: LiveMonitor;
   shutdown(): Promise<void>;
+}
+
+/**
+ * The alert rules, evaluated once for the whole gateway (here, over the workers' merged windows) every
+ * second, with their webhooks.
+ */
+function startMonitor(config: Config, workers: Workers, log: Logger): { monitor: LiveMonitor; webhooks: WebhookSender } {
+  const webhooks = new WebhookSender(log);
+  const engine = new AlertEngine(log, webhooks, hostname());
+  engine.configure(config.alerts, config.routes);
+  // The windows' own clock (performance.timeOrigin + now), not Date.now(): the two drift apart over days,
+  // and the current second must be the one the buckets are counted in.
+  const live = workers.live;
+  const monitor = new LiveMonitor({ live, targets: async () => (await workers.snapshot()).targets, engine, log, now: () => live.now() });
+  monitor.start();
+  return { monitor, webhooks };
 }
 
 /** The longest startup waits for the config watcher's initial scan (a single file takes milliseconds). */
@@ -83,6 +107,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   const startedAt = Date.now();
   const startedWorkers = workerCount(config.workers);
   let lastReload: ReloadResult | undefined;
+  const { monitor, webhooks } = startMonitor(config, workers, log);
   if (config.admin.enabled) {
     const state: AdminState = {
       ready: () => !draining && workers.ready(),
@@ -98,13 +123,15 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
       apply: (next) => queue('admin-config', async () => ({ ok: true, config: next })),
       ...(workers.peekTarget ? { peekTarget: workers.peekTarget.bind(workers) } : {}),
     };
-    const extra = registry ? [metricsResource(() => workers.metrics(registry))] : [];
+    const extra = [...(registry ? [metricsResource(() => workers.metrics(registry))] : []), eventsResource(monitor), alertsResource(monitor.engine)];
     admin = createAdminServer(state, log, { token: config.admin.token, extra });
     try {
       const bound = await bind(admin, 'admin', config.admin.port, config.admin.host);
       listeners.push(boundListener('admin', 'http', bound.address, bound.port));
     } catch (error) {
       // Without this the process would report the failure yet keep serving on the main listener.
+      monitor.close();
+      webhooks.close();
       await workers.shutdown();
       throw withHint(error, source.hints);
     }
@@ -145,6 +172,7 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
       else log.info({ key, trigger }, `${key} is back to the running value: no restart needed`);
     }
     config = next.config;
+    monitor.engine.configure(config.alerts, config.routes);
     reloads?.record('success');
     const { routes, upstreams, policies } = diff;
     // The message stays 'config reloaded' for whoever matches on it; the trigger and the diff are fields.
@@ -187,7 +215,13 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
     const stopped = workers.shutdown();
     await stopWatching?.();
     const { drained } = await stopped;
-    if (admin) await new Promise<void>((resolve) => admin.close(() => resolve()));
+    monitor.close();
+    webhooks.close();
+    if (admin) {
+      // Event streams never end by themselves: close them so the admin listener can.
+      admin.closeAllConnections();
+      await new Promise<void>((resolve) => admin.close(() => resolve()));
+    }
     log.info({ drained }, drained ? 'stopped' : 'stopped (drain timeout passed with requests in flight)');
     detachSignals();
   })();
@@ -207,5 +241,5 @@ export async function runGateway(source: ConfigSource, log: Logger, handleSignal
   // attached SIGHUP's (and SIGUSR2's) default action ends it.
   logListeners(log, listeners);
   log.info({ url: workers.url, adminUrl, listeners, workers: workerCount(config.workers), config: source.file }, 'gateway listening');
-  return { url: workers.url, adminUrl, reload, reopenLogs, snapshot: () => workers.snapshot(), shutdown };
+  return { url: workers.url, adminUrl, reload, reopenLogs, snapshot: () => workers.snapshot(), monitor, shutdown };
 }

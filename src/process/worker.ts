@@ -51,7 +51,9 @@ export function workerSide({ send, log, exit, snapshotIntervalMs = SNAPSHOT_INTE
   const report = (id?: number, withMetrics = false) => {
     if (!instance) return;
     const snapshot = instance.gateway.snapshot();
-    const base = id === undefined ? { type: 'snapshot' as const, snapshot } : { type: 'snapshot' as const, id, snapshot };
+    // The live statistics' completed seconds ride along: taken once here, sent once whatever follows.
+    const live = instance.gateway.live.exportCompleted();
+    const base = id === undefined ? { type: 'snapshot' as const, snapshot, live } : { type: 'snapshot' as const, id, snapshot, live };
     if (!registry || !withMetrics) return send(base);
     registry.getMetricsAsJSON().then((metrics) => send({ ...base, metrics }), (error: unknown) => {
       log.error({ err: error }, 'reading the worker\'s metrics failed');

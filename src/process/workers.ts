@@ -7,6 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
 import type { GatewaySnapshot } from '../runtime/snapshot.ts';
+import type { LiveStats } from '../live/live-stats.ts';
 import type { Command } from './channel.ts';
 import type { BoundListener } from './instance.ts';
 
@@ -31,6 +32,8 @@ export interface Workers {
    * turn (GET /explain); undefined when none is available. Absent with N workers: each has its own balancer.
    */
   peekTarget?(upstream: string, key: string | undefined): string | undefined | null;
+  /** The live statistics of every worker: the gateway's own (one worker) or the workers' merged in the primary. */
+  readonly live: LiveStats;
   /** Applies a command in every worker; rejects with the first worker's reason if one could not. */
   command(command: Command): Promise<void>;
   /** Drains every worker (bounded by server.drainTimeout) and stops them. */
