@@ -152,6 +152,29 @@ tracing:                                # OpenTelemetry spans, off by default; s
   endpoint: http://127.0.0.1:4318/v1/traces   # OTLP/HTTP
   sampleRatio: 0.1                      # parent-based: a sampled traceparent is always kept
   serviceName: gatehouse
+
+alerts:                                 # see docs/alerts.md
+  webhooks:
+    - name: ops
+      url: https://hooks.example.com/T000/B000/XXXX   # receives JSON; Slack-compatible \`text\` included
+      timeout: 2s
+  rules:
+    - name: users-slow
+      signal: p95                       # rps | p50 | p95 | p99 | error-ratio | 5xx-ratio | rate-limited-ratio | available-targets
+      route: users                      # or upstream: NAME; neither = all traffic
+      above: 500ms                      # or below: a duration for latency, a ratio (0.05 or "5%") or a count otherwise
+      window: 1m
+      for: 30s
+      keepFiringFor: 0s
+      minRequests: 20
+      severity: warning
+      description: Users API is slow
+      notify: [ops]
+    - name: carts-down
+      signal: available-targets
+      upstream: carts
+      below: 1
+      severity: critical
 `;
 
 /** A config with one mistake of each common kind; its problems are shown as the error examples. */

@@ -23,7 +23,11 @@ export const webhookSchema = z.strictObject({
   timeout: duration().prefault('2s').describe('Longest wait for the receiver\'s answer per delivery attempt; a delivery is retried 3 times with backoff, then dropped.'),
 }).describe('A receiver of alert transitions.');
 
-const threshold = z.union([z.number(), z.string()]);
+/** Each branch carries its own description, so the JSON Schema keeps two branches (editors and ajv strict mode want that). */
+const threshold = z.union([
+  z.number().meta({ description: 'a count, a ratio 0..1, or milliseconds for a latency' }),
+  z.string().meta({ description: 'e.g. "500ms" for a latency, "5%" for a ratio' }),
+]);
 
 export const alertRuleSchema = z.strictObject({
   name: z.string().regex(NAME, 'rule names contain only letters, digits, ".", "_" and "-"').describe('Names the rule in logs, events and notifications.'),
