@@ -189,6 +189,7 @@ describe('LiveStats', () => {
     const w = live.window(60);
     assert.equal(w.routes.get('users')!.requests, 1);
     assert.equal(w.routes.has('static'), false);
+    assert.equal(w.overall.requests, 2, 'its requests still count overall');
     assert.equal(live.keys, 2);
   });
 

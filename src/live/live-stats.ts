@@ -56,7 +56,10 @@ export class LiveStats {
     this.#origin = origin;
   }
 
-  /** The routes to keep windows for (at start and on each reload): rings of routes that stay are kept. */
+  /**
+   * The routes to keep windows for (at start and on each reload): rings of routes that stay are kept; those
+   * of removed routes are added to the unrouted ring, so the overall figures do not dip at a reload.
+   */
   configure(routes: readonly LiveRoute[]): void {
     const rings = new Map<string, WindowRing>();
     const upstreamOf = new Map<string, string>();
@@ -64,6 +67,7 @@ export class LiveStats {
       rings.set(name, this.#rings.get(name) ?? new WindowRing());
       upstreamOf.set(name, upstream);
     }
+    for (const [name, ring] of this.#rings) if (!rings.has(name)) this.#unrouted.absorb(ring);
     this.#rings = rings;
     this.#upstreamOf = upstreamOf;
   }

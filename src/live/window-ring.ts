@@ -79,6 +79,16 @@ export class WindowRing {
     }
   }
 
+  /** Adds everything `other` holds to this ring (a removed route's windows kept in the overall figures). */
+  absorb(other: WindowRing): void {
+    for (const slot of other.#seconds) {
+      if (slot.time >= 0 && slot.requests > 0) this.at(slot.time).add(slot);
+    }
+    for (const slot of other.#minutes) {
+      if (slot.time >= 0 && slot.requests > 0) this.#minute(slot.time).add(slot);
+    }
+  }
+
   #fold(slot: Bucket): void {
     if (slot.time < 0 || slot.requests === 0) return;
     this.#minute(Math.floor(slot.time / 60)).add(slot);
