@@ -12,8 +12,13 @@ import { createLogger } from '../observability/logger.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import { openSse } from '../../test/helpers/sse-client.ts';
 import { createAdminServer } from './admin-server.ts';
+import type { AdminState } from './admin-state.ts';
+import { alertsResource, alertsResponse } from './alerts-resource.ts';
+import { eventsResource } from './events-resource.ts';
 
 const log = createLogger('silent');
+/** Nothing but GET /events and GET /alerts is called here. */
+const adminState = {} as AdminState;
 
 async function listen(server: http.Server): Promise<string> {
   server.listen(0, '127.0.0.1');
@@ -41,7 +46,7 @@ function monitorFixture() {
 describe('GET /events and GET /alerts', () => {
   it('streams a stats event per tick and an alert event per transition, and lists the alerts', async () => {
     const f = monitorFixture();
-    const server = createAdminServer({ ready: () => true, snapshot: async () => { throw new Error('unused'); }, monitor: f.monitor }, log);
+    const server = createAdminServer(adminState, log, { extra: [eventsResource(f.monitor), alertsResource(f.monitor.engine)] });
     const base = await listen(server);
     const sse = await openSse(`${base}/events`);
     try {
@@ -56,7 +61,7 @@ describe('GET /events and GET /alerts', () => {
       assert.equal(stats.second.routes.users.requests, 5);
       assert.deepEqual(stats.second.routes.users.statusClasses, { '2xx': 4, '5xx': 1 });
       assert.deepEqual(stats.errors.map((e) => e.status), [503]);
-      const alerts = await (await fetch(`${base}/alerts`)).json() as { active: Array<{ rule: string; state: string }>; recent: unknown[]; webhooks: object };
+      const alerts = alertsResponse.parse(await (await fetch(`${base}/alerts`)).json());
       assert.deepEqual(alerts.active.map((a) => [a.rule, a.state]), [['busy', 'firing']]);
       assert.equal(alerts.recent.length, 1);
       assert.deepEqual(alerts.webhooks, {});
@@ -79,7 +84,7 @@ describe('GET /events and GET /alerts', () => {
   });
 
   it('are unknown paths (404) on an admin listener without live statistics', async () => {
-    const server = createAdminServer({ ready: () => true, snapshot: async () => { throw new Error('unused'); } }, log);
+    const server = createAdminServer(adminState, log);
     const base = await listen(server);
     try {
       assert.equal((await fetch(`${base}/events`)).status, 404);
