@@ -31,3 +31,19 @@ measure('HDR packed (µs, 2 digits)', (v) => packed.recordValue(Math.round(v * 1
 const int32 = hdr.build({ bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
 measure('HDR int32 (µs, 2 digits)', (v) => int32.recordValue(Math.round(v * 1000)));
 console.log(`sizes: DDSketch bins ${dd.store.bins.length}, HDR int32 counts ${int32.estimatedFootprintInBytes} B, packed ${packed.estimatedFootprintInBytes} B`);
+
+// The whole per-request path: the finish hook as the gateway registers it (route lookup, bucket, counters,
+// one sketch insert), on a fixed coarse clock.
+const { LiveStats } = await import('../src/live/live-stats.ts');
+const { Exchange } = await import('../src/pipeline/exchange.ts');
+const live = new LiveStats(() => 1000);
+live.configure(Array.from({ length: 20 }, (_, i) => ({ name: `route-${i}`, upstream: `u${i % 4}` })));
+const exchanges = Array.from({ length: 64 }, (_, i) => {
+  const ex = new Exchange({ requestId: `r${i}`, method: 'GET', path: '/', query: '', headers: {}, clientIp: '127.0.0.1', start: 0, route: `route-${i % 20}` });
+  ex.status = i % 16 === 0 ? 503 : 200;
+  if (ex.status === 503) ex.reason = 'no_healthy_upstream';
+  ex.headMs = values[i]!;
+  return ex;
+});
+let n = 0;
+measure('LiveStats.record (whole finish hook)', () => live.record(exchanges[n++ & 63]!));
