@@ -136,8 +136,10 @@ export class Retries {
     previous.discard();
     const ex = owner.ex;
     (ex.tries ??= []).push(`${previous.target.id} ${outcome}`);
-    // The failure's error code belongs to `tries` now; the log's upstreamError is the last attempt's.
+    // The failure's error code belongs to `tries` now; the log's upstreamError is the last attempt's. A head
+    // discarded here never reached the client: its time is not the request's latency.
     ex.upstreamError = undefined;
+    ex.headMs = undefined;
     const go = (): void => {
       this.#timer = undefined;
       if (owner.gone()) return;
