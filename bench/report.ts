@@ -118,7 +118,7 @@ export interface Analysis {
   /** What each switched feature costs (bench/variants.ts). */
   readonly features: readonly FeatureCost[];
   readonly met: boolean | undefined;
-  /** Without metrics (gatehouse-nometrics) within TARGET_CORE_CPU_RATIO; undefined when that variant did not run. */
+  /** Without metrics and live stats (gatehouse-nometrics) within TARGET_CORE_CPU_RATIO; undefined when that variant did not run. */
   readonly coreMet?: boolean | undefined;
   readonly edgeMet?: boolean | undefined;
 }
@@ -238,7 +238,7 @@ export function printAnalysis(a: Analysis, rounds: number, seconds: number, conn
   if (a.features.length) console.log('\nWhat each feature costs (median of per-round paired differences with gatehouse):');
   const core = a.features.find((f) => f.target === 'gatehouse-nometrics');
   if (core) {
-    console.log(`  the chain without metrics (gatehouse-nometrics) / ${a.yardstick}: ${times(core.cpuPerRequest)}; target <= ${TARGET_CORE_CPU_RATIO}x: ${verdictText(a.coreMet)}`);
+    console.log(`  the chain without metrics and live stats (gatehouse-nometrics) / ${a.yardstick}: ${times(core.cpuPerRequest)}; target <= ${TARGET_CORE_CPU_RATIO}x: ${verdictText(a.coreMet)}`);
   }
   for (const f of a.features) {
     console.log(`  ${f.feature.padEnd(34)} ${pad(fmt(f.cpuUs, 2), 6)} µs CPU per request, p50 ${f.p50AddedMs >= 0 ? '+' : ''}${fmt(f.p50AddedMs, 3)} ms  ` +

@@ -41,8 +41,8 @@ const NEVER_REACHED = 'limits: [{ name: bench, key: ip, limit: 1000000, window: 
 export const FEATURE_VARIANTS: readonly FeatureVariant[] = [
   {
     // Issue 13 prices metrics and live statistics together; the chain without them is what issue 10 judged.
-    name: 'gatehouse-nometrics', feature: 'metrics (on by default)', mode: 'off',
-    parts: () => ({ top: 'metrics: { enabled: false }\n' }),
+    name: 'gatehouse-nometrics', feature: 'metrics + live stats (on by default)', mode: 'off',
+    parts: () => ({ top: 'metrics: { enabled: false }\nliveStats: { enabled: false }\n' }),
   },
   {
     name: 'gatehouse-nobreaker', feature: 'circuit breaker (on by default)', mode: 'off',

@@ -42,6 +42,8 @@ admin:
   token: \${GATEHOUSE_ADMIN_TOKEN:-replace-with-openssl-rand-hex-32}
 metrics:
   enabled: true                         # GET /metrics on the admin listener (docs/metrics.md)
+liveStats:
+  enabled: true                         # rolling windows for the dashboard and alert rules (docs/alerts.md)
 workers: auto
 server:
   maxUrlLength: 8KiB

@@ -18,7 +18,7 @@ export interface Changes {
 }
 
 /** Settings read once at startup; a reload that changes them is logged and they take effect on restart. */
-export type RestartKey = 'listen' | 'listen.tls' | 'admin' | 'metrics' | 'workers' | 'server.maxHeaderSize';
+export type RestartKey = 'listen' | 'listen.tls' | 'admin' | 'metrics' | 'liveStats' | 'workers' | 'server.maxHeaderSize';
 
 export interface ConfigDiff {
   readonly routes: Changes;
@@ -69,6 +69,7 @@ function restartKeys(old: Config, next: Config): RestartKey[] {
     'listen.tls': !isDeepStrictEqual(oldTls, nextTls),
     'admin': !isDeepStrictEqual(old.admin, next.admin),
     'metrics': old.metrics.enabled !== next.metrics.enabled,
+    'liveStats': old.liveStats.enabled !== next.liveStats.enabled,
     'workers': old.workers !== next.workers,
     'server.maxHeaderSize': old.server.maxHeaderSize !== next.server.maxHeaderSize,
   };

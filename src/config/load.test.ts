@@ -94,7 +94,7 @@ describe('loadConfigText: schema mistakes', () => {
 
   it('lists the allowed keys when no known key is close', () => {
     assert.deepEqual(problems(`${BASE}frobnicate: 1\n`), [
-      `${FILE}:10:1 frobnicate: unknown key (allowed: listen, admin, metrics, workers, server, log, identity, policies, upstreams, routes, redis, tracing, alerts)`,
+      `${FILE}:10:1 frobnicate: unknown key (allowed: listen, admin, metrics, liveStats, workers, server, log, identity, policies, upstreams, routes, redis, tracing, alerts)`,
     ]);
   });
 
@@ -342,7 +342,7 @@ describe('loadConfigText: environment interpolation', () => {
   });
 
   it('never interpolates keys', () => {
-    assert.deepEqual(problems(`${BASE}\${KEY}: 1\n`, { KEY: 'workers' }), [`${FILE}:10:1 ["\${KEY}"]: unknown key (allowed: listen, admin, metrics, workers, server, log, identity, policies, upstreams, routes, redis, tracing, alerts)`]);
+    assert.deepEqual(problems(`${BASE}\${KEY}: 1\n`, { KEY: 'workers' }), [`${FILE}:10:1 ["\${KEY}"]: unknown key (allowed: listen, admin, metrics, liveStats, workers, server, log, identity, policies, upstreams, routes, redis, tracing, alerts)`]);
   });
 
   it('does not let a variable inject YAML structure', () => {

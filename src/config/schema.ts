@@ -49,6 +49,10 @@ export const metricsSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Count requests, upstream attempts and targets, and serve them at GET /metrics on the admin listener (Prometheus text format; docs/metrics.md names every series). false saves their per-request cost. Read at startup: a change takes effect on restart.'),
 }).describe('Prometheus metrics.');
 
+export const liveStatsSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Keep rolling per-second windows of every route and upstream (counts, reasons, latency percentiles) for the dashboard, GET /events and alert rules (docs/alerts.md). false saves their per-request cost; alert rules then have nothing to read, so a config with rules is refused. Read at startup: a change takes effect on restart.'),
+}).describe('Live statistics for the dashboard and alert rules.');
+
 export const serverSchema = z.strictObject({
   maxUrlLength: size().prefault('8KiB').describe('Longest accepted request target (path + query); longer gets 414 uri_too_long.'),
   maxHeaderSize: size().prefault('16KiB').describe('Largest accepted request head (request line + headers); larger gets 431 headers_too_large.'),
@@ -113,6 +117,7 @@ export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   admin: adminSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  liveStats: liveStatsSchema.prefault({}),
   workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1)
     .describe('Worker processes sharing the listener: a number, or "auto" for one per CPU core.'),
   server: serverSchema.prefault({}),
@@ -131,6 +136,9 @@ export const configSchema = z.strictObject({
   for (const issue of redisStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of memoryIdempotencyIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
   for (const issue of addedStoreIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  if (!config.liveStats.enabled && config.alerts.rules.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['alerts', 'rules'], message: 'alert rules read the live statistics: set liveStats.enabled: true, or remove the rules' });
+  }
 });
 
 /**

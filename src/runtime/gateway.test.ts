@@ -191,3 +191,30 @@ describe('the shared Redis connection', () => {
     await until(() => second.closed, 'closing the gateway closes the connection');
   });
 });
+
+describe('liveStats.enabled', () => {
+  const withLive = (enabled: boolean): Config => configSchema.parse({
+    log: { level: 'silent', access: { enabled: false } },
+    liveStats: { enabled },
+    upstreams: { a: { targets: [{ url: origins[0] }] } },
+    routes: [{ name: 'a', match: { path: '/a' }, upstream: 'a' }],
+  });
+
+  it('registers the live-stats finish hook only when on', async () => {
+    const on = new Gateway(withLive(true), createLogger('silent'));
+    const off = new Gateway(withLive(false), createLogger('silent'));
+    assert.equal(off.finishHooks.size, on.finishHooks.size - 1);
+    await Promise.all([on.close(), off.close()]);
+  });
+
+  it('is required by alert rules: a config with rules and live stats off is refused at alerts.rules', () => {
+    const result = configSchema.safeParse({
+      liveStats: { enabled: false },
+      upstreams: { a: { targets: [{ url: 'http://127.0.0.1:1' }] } },
+      routes: [{ name: 'a', match: { path: '/a' }, upstream: 'a' }],
+      alerts: { rules: [{ name: 'slow', signal: 'p95', above: '500ms' }] },
+    });
+    assert.equal(result.success, false);
+    assert.deepEqual(result.error?.issues.map((i) => i.path.join('.')), ['alerts.rules']);
+  });
+});

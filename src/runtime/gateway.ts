@@ -58,7 +58,8 @@ export class Gateway {
       retryBudgets: new SharedRegistry<RetryBudget>(() => {}), retryFor: options.retryFor };
     this.finishHooks = new FinishHooks(log);
     this.finishHooks.add('traffic-counts', this.#counts.record);
-    this.finishHooks.add('live-stats', this.live.record);
+    // liveStats.enabled is read here only (a change takes effect on restart): off, the windows stay empty.
+    if (config.liveStats.enabled) this.finishHooks.add('live-stats', this.live.record);
     this.targetEvents = new TargetEvents((error) => log.error({ err: error }, 'a target event listener failed'));
     this.#control = { clock: this.deadlines, publish: (event) => this.#publish(event, log) };
     this.#runtime = this.#traced(buildRuntime(config, this.#shared));
