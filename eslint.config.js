@@ -11,6 +11,14 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
   },
   {
+    // The dashboard's ES modules run in the browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'sessionStorage', 'fetch', 'EventSource', 'getComputedStyle', 'matchMedia',
+        'ResizeObserver', 'Option', 'setTimeout', 'clearTimeout', 'URL'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',

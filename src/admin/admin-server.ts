@@ -14,6 +14,7 @@ import type { AdminState } from './admin-state.ts';
 import { authorize, createSessions, type Sessions } from './auth.ts';
 import type { AdminContext, AdminRequest, Resource } from './resource.ts';
 import { configResources } from './resources/config.ts';
+import { dashboardResources } from './resources/dashboard.ts';
 import { docsResources } from './resources/docs.ts';
 import { explainResource } from './resources/explain.ts';
 import { healthResources } from './resources/health.ts';
@@ -29,7 +30,7 @@ export type { AdminState } from './admin-state.ts';
 /** Every resource the admin listener serves, in the order GET /openapi.json lists them. */
 export const adminResources: readonly Resource[] = [
   ...healthResources, ...sessionResources, statusResource, ...configResources, routesResource, upstreamsResource,
-  reloadResource, explainResource, openapiResource, ...docsResources,
+  reloadResource, explainResource, openapiResource, ...docsResources, ...dashboardResources,
 ];
 
 export interface AdminOptions {
