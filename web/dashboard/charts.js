@@ -35,6 +35,11 @@ const SPECS = {
   },
 };
 
+function xRange(min, max) {
+  const end = max ?? Date.now() / 1000;
+  return [Math.min(min ?? end - 60, end - 60), end];
+}
+
 function height(width) {
   return width < 500 ? 200 : 260;
 }
@@ -63,7 +68,8 @@ export class Chart {
     const width = Math.max(this.#el.clientWidth, 240);
     const opts = {
       width, height: height(width),
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // At least a minute on the time axis, so a fresh page (one point) still reads as a clock.
+      scales: { x: { time: true, range: (_u, min, max) => xRange(min, max) }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: axes(this.#spec.unit),
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
