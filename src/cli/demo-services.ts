@@ -2,6 +2,9 @@
  * The demo's services: plain node:http servers on loopback that answer JSON describing what they received,
  * including the headers the gateway added (x-request-id, traceparent, x-forwarded-*, via), so the demo shows
  * what a service behind Gatehouse sees. Request bodies are counted, not stored.
+ *
+ * The users service has bad moments on purpose: it answers SLOW_DELAY_MS late for SLOW_FOR_MS of every
+ * SLOW_EVERY_MS, so the demo's alert rule (users-slow, examples/demo.yaml) fires and then resolves.
  */
 import http from 'node:http';
 import { once } from 'node:events';
@@ -20,9 +23,18 @@ export const demoServices: readonly DemoService[] = [
   { name: 'inventory', port: 7106 },
 ];
 
+export const SLOW_EVERY_MS = 60_000;
+export const SLOW_FOR_MS = 20_000;
+export const SLOW_DELAY_MS = 300;
+
+/** Whether the users service is in a slow spell at `now`: the last SLOW_FOR_MS of each SLOW_EVERY_MS since `start`. */
+export function slowAt(now: number, start: number): boolean {
+  return (now - start) % SLOW_EVERY_MS >= SLOW_EVERY_MS - SLOW_FOR_MS;
+}
+
 const SHOWN_HEADERS = ['host', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-user-id', 'x-user-scopes', 'x-consumer-id', 'x-cart-id', 'x-api-version', 'authorization', 'x-api-key'];
 
-function createDemoService(service: DemoService): http.Server {
+function createDemoService(service: DemoService, delayMs: () => number): http.Server {
   return http.createServer((req, res) => {
     let bodyBytes = 0;
     req.on('data', (chunk: Buffer) => { bodyBytes += chunk.length; });
@@ -36,8 +48,13 @@ function createDemoService(service: DemoService): http.Server {
         bodyBytes,
         headers,
       }, null, 2);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      const delay = delayMs();
+      if (delay > 0) setTimeout(answer, delay).unref();
+      else answer();
     });
   });
 }
@@ -46,11 +63,13 @@ function createDemoService(service: DemoService): http.Server {
  * Starts every demo service, on loopback unless `host` says otherwise (compose.yaml runs them in a container of
  * their own, reached by the gateways over the compose network); resolves with a function that stops them.
  */
-export async function startDemoServices(host = '127.0.0.1'): Promise<() => Promise<void>> {
+export async function startDemoServices(host = '127.0.0.1', now: () => number = Date.now): Promise<() => Promise<void>> {
   const servers: http.Server[] = [];
+  const start = now();
+  const usersDelay = () => (slowAt(now(), start) ? SLOW_DELAY_MS : 0);
   try {
     for (const service of demoServices) {
-      const server = createDemoService(service);
+      const server = createDemoService(service, service.name === 'users' ? usersDelay : () => 0);
       server.listen(service.port, host);
       await once(server, 'listening');
       servers.push(server);

@@ -1,9 +1,13 @@
 /**
  * `gatehouse demo [--port N]`: the demo services plus Gatehouse on examples/demo.yaml, with ready-made curl
- * lines. Ctrl-C drains the gateway and stops the services.
+ * lines, the dashboard's URL and the admin token, and (unless --no-traffic) a small traffic generator so the
+ * dashboard moves and the shipped alert rule fires when the users service has its slow spell. Ctrl-C stops
+ * the traffic, drains the gateway and stops the services.
  */
+import { randomBytes } from 'node:crypto';
 import { styleText } from 'node:util';
-import { startDemoServices } from './demo-services.ts';
+import { SLOW_EVERY_MS, SLOW_FOR_MS, startDemoServices } from './demo-services.ts';
+import { startTraffic, type Traffic } from './demo-traffic.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { createLogger } from '../observability/logger.ts';
 import { configFileHints, fileSource } from '../process/config-source.ts';
@@ -15,16 +19,22 @@ import { findSigningIssuer, mintToken } from './token.ts';
 export const demoSpec = {
   name: 'demo',
   summary: 'Start three demo services and Gatehouse in front of them (npm start).',
-  usage: `gatehouse demo [--port N] [--admin-port N]
+  usage: `gatehouse demo [--port N] [--admin-port N] [--no-traffic]
   Starts three demo services (users, orders, inventory; two instances each) on 127.0.0.1:7101-7106 and
-  Gatehouse in front of them on examples/demo.yaml. Ctrl-C stops everything.
+  Gatehouse in front of them on examples/demo.yaml, with a small traffic generator (about 10 requests a
+  second, loopback only) for the dashboard. Users is slow 20 s of every minute, so the users-slow alert
+  fires and resolves. The admin token is GATEHOUSE_ADMIN_TOKEN, or a random one. Ctrl-C stops everything.
   --port N            the gateway's port (default 8080)
-  --admin-port N      the admin listener's port (default 9901)`,
-  options: { port: { type: 'string' }, 'admin-port': { type: 'string' } },
+  --admin-port N      the admin listener's port (default 9901)
+  --no-traffic        no generated traffic: only your own requests`,
+  options: { port: { type: 'string' }, 'admin-port': { type: 'string' }, 'no-traffic': { type: 'boolean' } },
 } as const satisfies CommandSpec;
 
 export async function demo(argv: string[]): Promise<void> {
   const { values } = parseCommand(demoSpec, argv);
+  // examples/demo.yaml reads admin.token from here: a fresh one per run unless the environment sets it.
+  process.env.GATEHOUSE_ADMIN_TOKEN ||= randomBytes(18).toString('base64url');
+  const adminToken = process.env.GATEHOUSE_ADMIN_TOKEN;
   const stopServices = await startDemoServices();
   const log = createLogger('warn');
   const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') };
@@ -41,9 +51,17 @@ export async function demo(argv: string[]): Promise<void> {
   const loaded = await loadConfigFile(demoConfigFile);
   const issuer = loaded.ok ? findSigningIssuer(loaded.config, 'orders') : 'not loaded';
   const token = typeof issuer === 'string' ? '$(npx gatehouse token --scope orders:read)' : await mintToken(issuer, 'demo-user', ['orders:read'], 24 * 3600_000);
+  const traffic: Traffic | undefined = values['no-traffic'] ? undefined : startTraffic(u, typeof issuer === 'string' ? undefined : token);
+  const dashboard = gateway.adminUrl === undefined ? 'off (admin.enabled is false)' : `${gateway.adminUrl}/dashboard`;
   process.stdout.write([
     '',
     `${b('Gatehouse demo')} is running on ${b(u)} (admin ${gateway.adminUrl ?? 'off'}), config ${demoConfigFile}`,
+    '',
+    `Dashboard: ${b(dashboard)}`,
+    `Admin token: ${b(adminToken)}   (the dashboard asks for it once)`,
+    traffic
+      ? `Traffic: about 10 requests a second to every route (--no-traffic turns it off). The users service is slow ${SLOW_FOR_MS / 1000} s of every ${SLOW_EVERY_MS / 1000} s: watch the users-slow alert fire, then resolve.`
+      : 'Traffic: off (--no-traffic): the dashboard shows your own requests.',
     '',
     'Try:',
     `  curl -s ${u}/api/users                         # round-robin: run it twice, "instance" alternates`,
@@ -58,6 +76,7 @@ export async function demo(argv: string[]): Promise<void> {
     `  curl -si -H 'x-request-id: demo-123' ${u}/api/users | grep -i x-request-id   # your request ID, echoed`,
     `  curl -si ${u}/nope                             # 404 route_not_found, JSON error with a request ID`,
     `  curl -s ${gateway.adminUrl ?? ''}/ready`,
+    `  curl -s -H "Authorization: Bearer ${adminToken}" ${gateway.adminUrl ?? ''}/status`,
     '',
     'Access log lines (one JSON line per request) follow. Ctrl-C stops everything.',
     '',
@@ -66,7 +85,7 @@ export async function demo(argv: string[]): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void gateway.shutdown().then(stopServices).then(() => process.exit(0));
+    void (traffic?.stop() ?? Promise.resolve()).then(() => gateway.shutdown()).then(stopServices).then(() => process.exit(0));
   };
   process.on('SIGINT', stop).on('SIGTERM', stop);
 }

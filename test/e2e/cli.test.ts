@@ -258,7 +258,7 @@ describe('gatehouse demo (npm start)', () => {
 
   it('prints a banner with curl lines, balances, hashes, strips the prefix and stops on SIGINT with exit 0', async () => {
     await assertDemoPortsFree();
-    proc = spawn(process.execPath, [mainScript, 'demo', '--port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn(process.execPath, [mainScript, 'demo', '--port', '0', '--admin-port', '0', '--no-traffic'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
@@ -315,6 +315,13 @@ describe('gatehouse demo (npm start)', () => {
     assert.match(String(limited.headers['ratelimit']), /^"per-consumer";r=0;t=\d+$/);
     assert.ok(banner.split('\n').some((l) => l.includes('for i in 1 2 3 4 5 6; do curl -si') && l.includes('ratelimit')), 'a curl line shows the 429 and its headers');
     assert.equal((await get(`${adminUrl}/ready`)).status, 200);
+    // The banner names the dashboard and the admin token, which opens the admin API.
+    assert.ok(banner.includes(`Dashboard: ${adminUrl}/dashboard`), `the banner names the dashboard:\n${banner}`);
+    const adminToken = /Admin token: (\S+)/.exec(banner)?.[1];
+    assert.ok(adminToken, `the banner prints the admin token:\n${banner}`);
+    assert.equal((await get(`${adminUrl}/status`)).status, 401, 'the demo admin API needs its token');
+    assert.equal((await get(`${adminUrl}/status`, { authorization: `Bearer ${adminToken}` })).status, 200);
+    assert.equal((await get(`${adminUrl}/dashboard`)).status, 200);
 
     proc.kill('SIGINT');
     assert.equal(await exitOf(proc, 10_000), 0, stderr);

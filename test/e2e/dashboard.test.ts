@@ -19,6 +19,13 @@ import { configFileHints, type ConfigSource } from '../../src/process/config-sou
 import { runGateway, type GatewayProcess } from '../../src/process/supervisor.ts';
 import { startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
+// The functions passed to page.evaluate run in the page: its globals, typed loosely (no DOM lib here).
+declare const document: any;
+declare const window: any;
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -86,7 +93,7 @@ async function until(page: Page, what: string, fn: () => boolean): Promise<void>
     await page.waitForFunction(fn, undefined, { timeout: WAIT_MS, polling: 200 });
   } catch (error) {
     await page.screenshot({ path: `${ARTIFACTS}dashboard-failed.png`, fullPage: true }).catch(() => {});
-    throw new Error(`waiting for ${what}: ${(error as Error).message.split('\n')[0]}`);
+    throw new Error(`waiting for ${what}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
 }
 
@@ -116,7 +123,7 @@ describe('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `$
       return plot.data[0]!.length >= 3 && plot.data[1]!.some((v) => v > 0);
     });
     for (const id of ['chart-traffic', 'chart-latency']) {
-      const size = await page.locator(`#${id} canvas`).evaluate((c: HTMLCanvasElement) => ({ w: c.width, h: c.height }));
+      const size = await page.locator(`#${id} canvas`).evaluate((c: { width: number; height: number }) => ({ w: c.width, h: c.height }));
       assert.ok(size.w > 0 && size.h > 0, `${id} has a canvas with a size`);
     }
     const latency = await page.evaluate(() => (window as unknown as { gatehouseDashboard: { charts: { latency: { plot: { data: Array<Array<number | null>> } } } } }).gatehouseDashboard.charts.latency.plot.data);
