@@ -37,7 +37,8 @@ export async function demo(argv: string[]): Promise<void> {
   const adminToken = process.env.GATEHOUSE_ADMIN_TOKEN;
   const stopServices = await startDemoServices();
   const log = createLogger('warn');
-  const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port') };
+  const withTraffic = values['no-traffic'] !== true;
+  const overrides = { port: portOf(values.port, '--port'), adminPort: portOf(values['admin-port'], '--admin-port'), accessLog: withTraffic ? false as const : undefined };
   let gateway;
   try {
     const hints = { ...configFileHints, gateway: { port: '--port', host: 'listen.host' }, admin: { port: '--admin-port', host: 'admin.host' } };
@@ -51,7 +52,7 @@ export async function demo(argv: string[]): Promise<void> {
   const loaded = await loadConfigFile(demoConfigFile);
   const issuer = loaded.ok ? findSigningIssuer(loaded.config, 'orders') : 'not loaded';
   const token = typeof issuer === 'string' ? '$(npx gatehouse token --scope orders:read)' : await mintToken(issuer, 'demo-user', ['orders:read'], 24 * 3600_000);
-  const traffic: Traffic | undefined = values['no-traffic'] ? undefined : startTraffic(u, typeof issuer === 'string' ? undefined : token);
+  const traffic: Traffic | undefined = !withTraffic ? undefined : startTraffic(u, typeof issuer === 'string' ? undefined : token);
   const dashboard = gateway.adminUrl === undefined ? 'off (admin.enabled is false)' : `${gateway.adminUrl}/dashboard`;
   process.stdout.write([
     '',
@@ -78,7 +79,9 @@ export async function demo(argv: string[]): Promise<void> {
     `  curl -s ${gateway.adminUrl ?? ''}/ready`,
     `  curl -s -H "Authorization: Bearer ${adminToken}" ${gateway.adminUrl ?? ''}/status`,
     '',
-    'Access log lines (one JSON line per request) follow. Ctrl-C stops everything.',
+    traffic
+      ? 'The access log is off while the traffic runs (gatehouse demo --no-traffic shows one JSON line per request). Ctrl-C stops everything.'
+      : 'Access log lines (one JSON line per request) follow. Ctrl-C stops everything.',
     '',
   ].join('\n') + '\n');
   let stopping = false;

@@ -31,6 +31,8 @@ export interface Overrides {
   readonly port?: number | undefined;
   readonly workers?: number | 'auto' | undefined;
   readonly adminPort?: number | undefined;
+  /** false: no access log (the demo's traffic generator would bury its banner under ten lines a second). */
+  readonly accessLog?: false | undefined;
 }
 
 function applyOverrides(config: Config, o: Overrides): Config {
@@ -40,6 +42,7 @@ function applyOverrides(config: Config, o: Overrides): Config {
     listen: Object.freeze({ ...config.listen, port: o.port ?? config.listen.port }),
     admin: Object.freeze({ ...config.admin, port: o.adminPort ?? config.admin.port }),
     workers: o.workers ?? config.workers,
+    log: o.accessLog === false ? Object.freeze({ ...config.log, access: Object.freeze({ ...config.log.access, enabled: false }) }) : config.log,
   });
 }
 
