@@ -179,6 +179,11 @@ describe('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `$
     await page.reload();
     await until(page, 'the board after a reload, without the token form', () => document.getElementById('connection')!.dataset.state === 'live');
     assert.equal(await page.locator('#login').isHidden(), true);
+    // A fresh page has one second of history: its time axis still reads as minutes, not days.
+    await until(page, 'a time axis of minutes', () => {
+      const x = window.gatehouseDashboard.charts.traffic.plot.scales.x;
+      return x.max !== null && x.max - x.min >= 59 && x.max - x.min <= 600;
+    });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-dark-1280.png`, fullPage: true });
 
     assert.deepEqual(problems, [], 'no errors in the console');

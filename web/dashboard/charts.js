@@ -89,6 +89,8 @@ export class Chart {
   /** Draws one scope's history (history.js). */
   show(series) {
     this.#data = [series.time.slice(), ...this.#spec.series.map((s) => series[s.field].slice())];
+    // uPlot gives a one-point time axis a range of its own (a day): a gap one second before keeps it a minute.
+    if (this.#data[0].length === 1) this.#data = this.#data.map((column, i) => [i === 0 ? column[0] - 1 : null, ...column]);
     this.#plot.setData(this.#data);
   }
 }

@@ -94,7 +94,7 @@ export function renderTargets(targets) {
 }
 
 export function renderErrors(errors) {
-  fill('errors', (errors ?? []).slice(0, 25).map((e) => row(
+  fill('errors', (errors ?? []).slice(0, 15).map((e) => row(
     cell(clock(e.time)), cell(String(e.status), 'num'), cell(e.reason ?? '–', 'mono'), cell(e.route ?? '–'), cell(e.requestId, 'mono id'),
   )), 'No errors. Good.', 5);
 }
