@@ -105,12 +105,12 @@ export class HttpResponder implements Responder, RetryingOwner, BodySource {
   }
 
   #retry(route: RouteRuntime, previous: Attempt, outcome: string, delay: number): boolean {
-    return (this.#retries ??= new Retries()).next(this, route, this.#body, previous, outcome, delay, this.#started);
+    // The callback is made here, on the retry path, rather than held by every responder.
+    const started = (attempt: Attempt): void => {
+      this.#attempt = attempt;
+    };
+    return (this.#retries ??= new Retries()).next(this, route, this.#body, previous, outcome, delay, started);
   }
-
-  readonly #started = (attempt: Attempt): void => {
-    this.#attempt = attempt;
-  };
 
   attemptHead(attempt: Attempt, status: number, upstreamHeaders: Record<string, string | string[] | undefined>): boolean {
     const { res, ex } = this;
