@@ -62,8 +62,15 @@ export class LiveMonitor {
     return this.#options.engine;
   }
 
+  /**
+   * Ticks every second while there is someone to tick for: a rule to evaluate or a client on /events. Each
+   * tick merges a minute of sketches and reads every worker's targets; an idle gateway with neither (most
+   * of them, and each of the benchmark's processes) spares its core that work.
+   */
   start(): void {
-    this.#timer ??= setInterval(() => void this.tick(), this.#options.intervalMs ?? 1000).unref();
+    this.#timer ??= setInterval(() => {
+      if (this.#options.engine.size > 0 || this.#subscribers.size > 0) void this.tick();
+    }, this.#options.intervalMs ?? 1000).unref();
   }
 
   /** One evaluation and one stats event; resolves when both are done (tests await it). */
@@ -102,6 +109,8 @@ export class LiveMonitor {
   }
 
   subscribe(listener: (event: MonitorEvent) => void): () => void {
+    // Without rules the ticks stopped with the last subscriber: the stats kept from then are stale.
+    if (this.#subscribers.size === 0 && this.#options.engine.size === 0) this.#latest = undefined;
     this.#subscribers.add(listener);
     return () => this.#subscribers.delete(listener);
   }
