@@ -14,7 +14,9 @@
  * and ~340-850 ns for `histogram.labels(route).observe()`; a cell `inc()` ~4-7 ns and a cell histogram
  * `observe()` ~17-24 ns. The whole finish hook (GatewayMetrics.record: a clock read, a Map hit, one inc,
  * one observe, two compares) ~75-180 ns, about half of it the performance.now() read (~75-170 ns alone
- * here); the target meter ~26 ns an attempt. With prom-client's calls the same work was ~1.1-1.6 us.
+ * here; finish now reads the clock once, as Exchange.end, for the access log and every hook, so the
+ * hook no longer pays it); the target meter ~26 ns an attempt. With prom-client's calls the same work was
+ * ~1.1-1.6 us.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 

@@ -150,7 +150,7 @@ export class GatewayMetrics {
   readonly record = (ex: Exchange): void => {
     const name = ex.route ?? NO_ROUTE;
     const route = this.#routes.get(name) ?? this.#route(name);
-    route.duration.observe((performance.now() - ex.start) / 1000);
+    route.duration.observe((ex.end - ex.start) / 1000);
     const index = methodIndex(ex.method) * 6 + classIndex(ex.status);
     const reason = ex.reason;
     const cells = reason === undefined ? route.plain : route.byReason.get(reason) ?? this.#reasonCells(route, reason);

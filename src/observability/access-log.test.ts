@@ -7,7 +7,7 @@ import { accessLine, createAccessLog } from './access-log.ts';
 import type { AccessRecord } from './access-record.ts';
 
 const exchange = (over: Partial<AccessRecord> = {}): AccessRecord => ({
-  start: 1000, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
+  start: 1000, end: 0, requestId: 'r-1', traceId: 'a'.repeat(32), method: 'GET',
   host: 'api.test', clientIp: '127.0.0.1', consumer: undefined, path: '/api/x', route: 'api', upstream: 'u', target: 'http://127.0.0.1:1',
   attempts: 1, tries: undefined, status: 200, reason: undefined, source: undefined, bytesIn: 3, bytesOut: 42, upstreamMs: 1.23456, upstreamError: undefined, ...over,
 });

@@ -102,7 +102,7 @@ export function createAccessLog(config: AccessLogConfig): AccessLog {
   if (!config.enabled) return { write() {}, flush() {}, reopen() {}, close() {} };
   const destination = createBatchedDestination(config.path);
   const head = lineHead(process.pid);
-  const encode = (buf: Buffer, pos: number, ex: AccessRecord) => encodeLine(buf, pos, ex, head, performance.now());
+  const encode = (buf: Buffer, pos: number, ex: AccessRecord) => encodeLine(buf, pos, ex, head, ex.end);
   return {
     write(ex) {
       destination.write(lineBound(ex), encode, ex);

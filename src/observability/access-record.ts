@@ -7,6 +7,8 @@ import type { Reason } from './reasons.ts';
 export interface AccessRecord {
   /** performance.now() at arrival. */
   readonly start: number;
+  /** performance.now() at finish: one clock read for the log line and every finish hook. */
+  readonly end: number;
   readonly requestId: string;
   readonly traceId: string;
   readonly method: string;

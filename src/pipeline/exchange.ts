@@ -158,6 +158,8 @@ export class Exchange {
   upstreamError: string | undefined = undefined;
   /** Set by finish; a second finish does nothing. */
   finished = false;
+  /** performance.now() when finish ran (0 before): the log line and the finish hooks share this one read. */
+  end = 0;
 
   constructor(init: ExchangeInit) {
     this.start = init.start ?? performance.now();

@@ -13,6 +13,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 export function finish(gateway: Gateway, runtime: Runtime, ex: Exchange): void {
   if (ex.finished) return;
   ex.finished = true;
+  ex.end = performance.now();
   // After a retry, the last attempt's entry: its reason or status (none when the client left during a backoff).
   const tries = ex.tries;
   if (tries !== undefined && tries.length < ex.attempts) tries.push(`${ex.target} ${tryOutcome(ex.reason ?? ex.status)}`);

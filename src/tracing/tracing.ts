@@ -41,7 +41,7 @@ export class Tracing implements TraceRecorder<Exchange> {
 
   end(ex: Exchange, record: TraceRecord<Exchange>): void {
     const route = ex.route;
-    this.spanExport.record({ ex, record, end: performance.now(), httpRoute: route === undefined ? undefined : this.#routePaths.get(route) });
+    this.spanExport.record({ ex, record, end: ex.end, httpRoute: route === undefined ? undefined : this.#routePaths.get(route) });
   }
 }
 
