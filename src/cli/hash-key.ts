@@ -24,11 +24,22 @@ export async function hashKeyCommand(argv: string[]): Promise<number> {
   let key = positionals[0];
   if (key === undefined && !process.stdin.isTTY) key = (await text(process.stdin)).split(/\r?\n/)[0] || undefined;
   if (key === undefined) {
-    const generated = randomBytes(24).toString('base64url');
+    const generated = newKey();
     process.stdout.write(`key:  ${generated}\nhash: ${hashKey(generated)}\n`);
     return 0;
   }
   if (key === '') throw new GatewayError('GW_ERR_USAGE', 'the key is empty');
   process.stdout.write(`${hashKey(key)}\n`);
   return 0;
+}
+
+/**
+ * A random key (24 bytes, base64url). Never one that starts with "-": pasted as `gatehouse hash-key KEY` or
+ * into another command's argument it would read as a flag (1 key in 64 did; CI caught it in cli.test.ts).
+ */
+export function newKey(): string {
+  for (;;) {
+    const key = randomBytes(24).toString('base64url');
+    if (!key.startsWith('-')) return key;
+  }
 }
