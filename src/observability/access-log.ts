@@ -12,6 +12,7 @@
 import { createBatchedDestination } from './batched-destination.ts';
 import type { AccessRecord } from './access-record.ts';
 import { wallClockMs } from './wall-clock.ts';
+import { FieldCache } from './field-cache.ts';
 import { asciiBytes, jsonStringBound, putBytes, putJsonString, putMillis, putUint } from './json-bytes.ts';
 
 export interface AccessLogConfig {
@@ -35,6 +36,15 @@ const FIELDS = ['requestId', 'traceId', 'method', 'host', 'path', 'route', 'upst
   'bytesIn', 'bytesOut', 'durationMs', 'upstreamMs', 'clientIp', 'consumer', 'upstreamError'] as const;
 const K = Object.fromEntries(FIELDS.map((name) => [name, asciiBytes(`,"${name}":`)])) as Readonly<Record<(typeof FIELDS)[number], Uint8Array>>;
 const LINE_END = asciiBytes('}\n');
+
+// Fields whose values come from a small set (the methods, the config's names, the reason catalogue) are kept
+// encoded (field-cache.ts). Host is client-sent: its cache fills with the first hosts seen and stops there.
+const METHOD = new FieldCache(K.method, 64);
+const HOST = new FieldCache(K.host, 256);
+const ROUTE = new FieldCache(K.route, 4096);
+const UPSTREAM = new FieldCache(K.upstream, 4096);
+const TARGET = new FieldCache(K.target, 4096);
+const REASON = new FieldCache(K.reason, 1024);
 
 /** Room for everything but the strings: the field names, six numbers of at most 20 characters, the newline. */
 const FIXED_BOUND = 512;
@@ -71,16 +81,16 @@ function encodeLine(buf: Buffer, pos: number, ex: AccessRecord, head: Uint8Array
   let p = putUint(buf, putBytes(buf, pos, head), wallClockMs(ex.start));
   p = putField(buf, p, K.requestId, ex.requestId);
   p = putField(buf, p, K.traceId, ex.traceId);
-  p = putField(buf, p, K.method, ex.method);
-  p = putField(buf, p, K.host, ex.host);
+  p = METHOD.put(buf, p, ex.method);
+  p = HOST.put(buf, p, ex.host);
   p = putField(buf, p, K.path, ex.path);
-  p = putField(buf, p, K.route, ex.route);
-  p = putField(buf, p, K.upstream, ex.upstream);
-  p = putField(buf, p, K.target, ex.target);
+  p = ROUTE.put(buf, p, ex.route);
+  p = UPSTREAM.put(buf, p, ex.upstream);
+  p = TARGET.put(buf, p, ex.target);
   // Only after a retry: a request with one attempt pays this one check.
   if (ex.tries !== undefined) p = putField(buf, putNumber(buf, p, K.attempts, ex.attempts), K.tries, ex.tries.join(','));
   p = putNumber(buf, p, K.status, ex.status);
-  p = putField(buf, p, K.reason, ex.reason);
+  p = REASON.put(buf, p, ex.reason);
   p = putField(buf, p, K.source, ex.source);
   p = putNumber(buf, p, K.bytesIn, ex.bytesIn);
   p = putNumber(buf, p, K.bytesOut, ex.bytesOut);

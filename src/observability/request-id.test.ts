@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isSampled, requestIdFrom, traceFrom } from './request-id.ts';
+import { isSampled, newRequestId, requestIdFrom, traceFrom } from './request-id.ts';
 
 const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -14,6 +14,14 @@ describe('request IDs', () => {
       const id = requestIdFrom(bad);
       assert.match(id, /^[0-9a-f-]{36}$/, String(bad));
     }
+  });
+
+  it('generates version 4 UUIDs, each its own string, all different', () => {
+    const ids = Array.from({ length: 5000 }, () => newRequestId());
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(ids).size, ids.length);
+    // Every hex digit position varies (none left at the template's zero).
+    for (const at of [0, 9, 15, 20, 35]) assert.ok(new Set(ids.map((id) => id[at])).size > 8, `position ${at}`);
   });
 });
 

@@ -65,6 +65,15 @@ describe('identity header values', () => {
     assert.deepEqual(defaults.headersFor({}), []);
   });
 
+  it('derives each identity\'s headers once, and each identity its own', () => {
+    const one = Object.freeze({ subject: 'a', scopes: Object.freeze(['x']) });
+    const two = Object.freeze({ subject: 'b' });
+    const first = defaults.headersFor(one);
+    assert.equal(defaults.headersFor(one), first, 'the same list for the same identity');
+    assert.deepEqual(first, ['x-user-id', 'a', 'x-user-scopes', 'x']);
+    assert.deepEqual(defaults.headersFor(two), ['x-user-id', 'b']);
+  });
+
   it('omits empty values', () => {
     assert.deepEqual(defaults.headersFor({ consumer: '', subject: '' }), []);
   });

@@ -9,7 +9,7 @@ export interface IdentityHeaders {
   /** Lower-case, dash-spelled names removed from every request. */
   readonly names: ReadonlySet<string>;
   /** The headers to send upstream for a verified identity, as a flat [name, value, ...] list. */
-  headersFor(identity: Identity): string[];
+  headersFor(identity: Identity): readonly string[];
 }
 
 /** The spelling header names are compared in: lower-case, `_` read as `-` (as CGI/WSGI servers read it). */
@@ -55,14 +55,20 @@ export function identityHeaders(config: IdentityHeaderConfig): IdentityHeaders {
   // whichever spelling the config used.
   const configured = [config.consumerHeader, config.subjectHeader, config.scopesHeader, ...claimHeaders.map(([h]) => h), ...config.stripHeaders];
   const names = new Set(configured.map(canonicalHeaderName));
+  // Identities are immutable and shared (one per verified token, one per API consumer): their headers are
+  // derived once (a scopes join and a value check per header) rather than on every request.
+  const derived = new WeakMap<Identity, readonly string[]>();
   return {
     names,
     headersFor(identity) {
+      const known = derived.get(identity);
+      if (known !== undefined) return known;
       const out: string[] = [];
       add(out, config.consumerHeader, identity.consumer);
       add(out, config.subjectHeader, identity.subject);
       if (identity.scopes?.length) add(out, config.scopesHeader, identity.scopes);
       if (identity.claims) for (const [header, claim] of claimHeaders) add(out, header, identity.claims[claim]);
+      derived.set(identity, out);
       return out;
     },
   };

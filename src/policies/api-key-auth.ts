@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { lowerHeaderName } from '../fields/http-fields.ts';
+import type { Identity } from '../pipeline/exchange.ts';
 import { definePolicy } from '../pipeline/policy.ts';
 import { reply } from '../pipeline/local-reply.ts';
 
@@ -42,9 +43,11 @@ export const apiKeyAuth = definePolicy({
   schema,
   doc: 'Admits requests with a known API key (header, or query parameter) and forwards the consumer\'s ID in the identity headers. Keys are stored as SHA-256 hashes. With several auth policies on a route, any one admits.',
   create(config) {
-    const consumerByHash = new Map<string, string>();
+    // One frozen identity per consumer, shared by its requests (the identity headers are derived once per identity).
+    const consumerByHash = new Map<string, Identity>();
     for (const consumer of config.consumers) {
-      for (const key of consumer.keys) consumerByHash.set(key, consumer.id);
+      const identity: Identity = Object.freeze({ consumer: consumer.id });
+      for (const key of consumer.keys) consumerByHash.set(key, identity);
     }
     const challenge = { 'www-authenticate': `ApiKey realm="gatehouse", header="${config.header}"` };
     const missing = reply('api_key_missing', challenge);
@@ -60,9 +63,9 @@ export const apiKeyAuth = definePolicy({
           if (!config.forwardKey && fromQuery !== undefined) ctx.removeQueryParam(config.query);
         }
         if (typeof key !== 'string' || key === '') return missing;
-        const consumer = consumerByHash.get(hashKey(key));
-        if (consumer === undefined) return invalid;
-        ctx.identity = { consumer };
+        const identity = consumerByHash.get(hashKey(key));
+        if (identity === undefined) return invalid;
+        ctx.identity = identity;
         return undefined;
       },
     };

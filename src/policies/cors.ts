@@ -46,8 +46,10 @@ export function originMatcher(origins: readonly string[]): (origin: string) => b
     return { prefix: `${scheme}://`, suffix: `.${rest}` };
   });
   return (value) => {
+    // Browsers send origins lower-case: the common case needs no lower-cased copy.
+    if (exact.has(value)) return true;
     const lower = value.toLowerCase();
-    if (exact.has(lower)) return true;
+    if (lower !== value && exact.has(lower)) return true;
     for (const { prefix, suffix } of patterns) {
       if (!lower.startsWith(prefix) || !lower.endsWith(suffix)) continue;
       const labels = lower.slice(prefix.length, lower.length - suffix.length);

@@ -131,13 +131,8 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
         status: undefined, reason: undefined, errorCode: undefined };
       trace.attempts.push(this.#span);
     }
-    target.pool.dispatch({
-      method: this.#ex.method as Dispatcher.HttpMethod,
-      path: fullPath,
-      headers,
-      body: body ?? null,
-      ...(upgrade === undefined ? {} : { upgrade }),
-    }, this);
+    // One object shape for every dispatch (no spread of an optional key): null is no upgrade to undici.
+    target.pool.dispatch({ method: this.#ex.method as Dispatcher.HttpMethod, path: fullPath, headers, body: body ?? null, upgrade: upgrade ?? null }, this);
   }
 
   /**

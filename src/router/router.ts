@@ -111,6 +111,8 @@ export function compileRouter<R extends Routable>(routes: readonly R[]): Router<
     }
   });
   const hasHeaders = headerNames.length > 0;
+  // Without a host-matching route the Host header is not looked at (no port stripped, no lower-casing per request).
+  const hasHosts = routes.some((route) => route.match.host);
 
   function find(method: string, path: string, host: string | undefined, headers: Record<string, string | string[] | undefined>) {
     const constraints: Record<string, string | undefined> = { host };
@@ -123,7 +125,7 @@ export function compileRouter<R extends Routable>(routes: readonly R[]): Router<
 
   return {
     lookup(method, path, rawHost, headers) {
-      const host = rawHost === undefined ? undefined : stripPort(rawHost).toLowerCase();
+      const host = rawHost === undefined || !hasHosts ? undefined : stripPort(rawHost).toLowerCase();
       const found = find(method, path, host, headers);
       if (found) {
         const store = found.store as Store<R>;

@@ -3,9 +3,9 @@
  * for malformed HTTP, 431 headers_too_large, 414 uri_too_long (when the request line alone is what overflowed
  * the head), 408 request_timeout for slow heads. Each is logged like any other request.
  */
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
+import { newRequestId } from '../observability/request-id.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import { peerAddress } from './client-ip.ts';
@@ -62,7 +62,7 @@ export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buf
   const runtime = gateway.runtime;
   runtime.enter();
   const reason = reasonFor(err, socket, runtime.config.server.maxUrlLength);
-  const ex = new Exchange({ requestId: randomUUID(), method: '', path: '', query: '', headers: {}, clientIp: peerAddress((socket as { remoteAddress?: string }).remoteAddress) });
+  const ex = new Exchange({ requestId: newRequestId(), method: '', path: '', query: '', headers: {}, clientIp: peerAddress((socket as { remoteAddress?: string }).remoteAddress) });
   const response = rawErrorResponse(reason, ex.requestId);
   ex.status = reasons[reason].status;
   ex.reason = reason;

@@ -4,11 +4,10 @@
  * collected into memory and handed back. Each is an exchange of its own (its own request ID and access log
  * line), in the trace of the request that made it.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { reasons, type Reason } from '../observability/reasons.ts';
-import { isSampled, newSpanId, traceFrom } from '../observability/request-id.ts';
+import { isSampled, newRequestId, newSpanId, traceFrom } from '../observability/request-id.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import { reply, type LocalReply } from '../pipeline/local-reply.ts';
 import type { Attempt } from '../proxy/attempt.ts';
@@ -171,7 +170,7 @@ function exchangeFor(request: InternalRequest, runtime: Runtime): Exchange {
   // In the parent's trace, with a span of its own; or a trace of its own.
   const trace = parent === undefined ? traceFrom(undefined, tracing === undefined ? 1 : tracing.sampleRatio) : { traceId: parent.traceId, traceFlags: parent.traceFlags, spanId: newSpanId() };
   const ex = new Exchange({
-    requestId: randomUUID(), method: request.method.toUpperCase(), path: '', query: q === -1 ? '' : request.url.slice(q), headers,
+    requestId: newRequestId(), method: request.method.toUpperCase(), path: '', query: q === -1 ? '' : request.url.slice(q), headers,
     host: headers.host, clientIp: parent?.clientIp ?? '127.0.0.1', forwardedFor: parent?.forwardedFor, forwardedProto: parent?.forwardedProto,
     traceId: trace.traceId, traceFlags: trace.traceFlags, traceparent: `00-${trace.traceId}-${trace.spanId}-${trace.traceFlags}`,
   });
