@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Reason } from '../observability/reasons.ts';
 import { removeHeader } from './header-list.ts';
 import type { TraceRecord } from './trace-record.ts';
+import { monotonicNow } from '../observability/monotonic.ts';
 
 /** The whole request body, or why it could not be read: over the bound, the client went away, or it went silent. */
 export type BodyRead = Buffer | 'too_large' | 'aborted' | 'timeout';
@@ -162,7 +163,7 @@ export class Exchange {
   end = 0;
 
   constructor(init: ExchangeInit) {
-    this.start = init.start ?? performance.now();
+    this.start = init.start ?? monotonicNow();
     this.requestId = init.requestId;
     this.traceId = init.traceId ?? '';
     this.traceFlags = init.traceFlags ?? '01';

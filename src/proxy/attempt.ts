@@ -32,6 +32,7 @@ import type { Target } from '../upstream/target.ts';
 import type { AttemptOutcome } from '../upstream/target-state.ts';
 import { OUTCOME_REASONS, outcomeOfError, type AttemptPhase } from './outcomes.ts';
 import type { RequestBody } from './request-body.ts';
+import { monotonicNow } from '../observability/monotonic.ts';
 
 /** The client-side writer an attempt reports to. */
 export interface AttemptOwner {
@@ -116,7 +117,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     const target = this.target;
     const route = this.#route;
     target.state.inFlight++;
-    this.#dispatchedAt = performance.now();
+    this.#dispatchedAt = monotonicNow();
     this.#ticker.watch(this);
     const perTry = route.retry?.perTryTimeout;
     if (perTry !== undefined && upgrade === undefined) this.#perTry = this.#dispatchedAt + perTry;
@@ -178,7 +179,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     // A connection carries the request from here on: the upstream may act on it whatever happens next.
     this.#ex.upstreamReached = true;
     if (this.#body === null) return;
-    this.#lastActivity = performance.now();
+    this.#lastActivity = monotonicNow();
     this.#arm(this.#lastActivity + this.#route.idleTimeout, 'client_body_timeout');
   }
 
@@ -194,7 +195,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     if (this.#phase !== 'request-body') return;
     this.#phase = 'request';
     this.#body?.sentAll();
-    const now = performance.now();
+    const now = monotonicNow();
     if (this.#perTry !== Infinity && this.#body !== null) this.#perTry = now + this.#route.retry!.perTryTimeout!;
     this.#armHead(now + this.#route.upstream.config.timeouts.response, 'upstream_response_timeout');
     if (this.#route.timeout !== undefined) this.#armRouteDeadline(this.#body !== null ? now : this.#ex.start);
@@ -202,7 +203,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.#phase === 'done') return;
-    const now = performance.now();
+    const now = monotonicNow();
     this.#headersMs = now - this.#dispatchedAt;
     this.#ex.headMs = now - this.#ex.start;
     this.#status = statusCode;
@@ -217,7 +218,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
       socket.destroy();
       return;
     }
-    const now = performance.now();
+    const now = monotonicNow();
     this.#headersMs = now - this.#dispatchedAt;
     this.#ex.headMs = now - this.#ex.start;
     this.#status = statusCode;
@@ -303,7 +304,7 @@ export class Attempt implements Dispatcher.DispatchHandler, DeadlineWatcher {
     this.target.state.record(outcome, this.#status, this.#headersMs, this.#bytesSent, this.#bytesReceived);
     const span = this.#span;
     if (span === undefined) return;
-    span.end = performance.now();
+    span.end = monotonicNow();
     span.status = this.#status;
     // A head the route retries ends as a response too: its status says it all.
     if (outcome !== 'response') span.reason = reason;

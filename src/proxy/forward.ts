@@ -19,6 +19,7 @@ import { pickTarget } from '../upstream/upstream.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { RequestBody } from './request-body.ts';
+import { monotonicNow } from '../observability/monotonic.ts';
 
 /**
  * An available target for the exchange, by its route's balancer; undefined when none is available. A retry
@@ -94,7 +95,7 @@ export function retryDelay(
   if (!retry.shouldRetry(ex, failed, ex.attempts)) return -1;
   const delay = retry.backoff(ex.attempts, retryAfter);
   if (delay < 0) return -1;
-  const now = performance.now();
+  const now = monotonicNow();
   if (now + delay >= previous.routeDeadline) return -1;
   return retry.takeBudget(now) ? delay : -1;
 }

@@ -12,6 +12,7 @@
  * instead of 0.5 ms, and the process stayed in that mode for life (docs/performance.md). A swap-remove
  * array leaves nothing behind that points at newer objects.
  */
+import { monotonicNow } from '../observability/monotonic.ts';
 export interface DeadlineWatcher {
   /** Called on every tick while watched; acts if its deadline has passed. */
   checkDeadline(now: number): void;
@@ -35,7 +36,7 @@ export class DeadlineTicker {
     watcher.deadlineSlot = this.#watched.length;
     this.#watched.push(watcher);
     if (this.#timer === undefined) {
-      this.#now = performance.now();
+      this.#now = monotonicNow();
       this.#timer = setInterval(this.#tick, this.#intervalMs).unref();
     }
   }
@@ -46,7 +47,7 @@ export class DeadlineTicker {
    * read); while it does not (nothing in flight) it reads the clock.
    */
   now(): number {
-    return this.#timer === undefined ? performance.now() : this.#now;
+    return this.#timer === undefined ? monotonicNow() : this.#now;
   }
 
   unwatch(watcher: DeadlineWatcher): void {
@@ -77,7 +78,7 @@ export class DeadlineTicker {
       this.#timer = undefined;
       return;
     }
-    const now = performance.now();
+    const now = monotonicNow();
     this.#now = now;
     // Backwards: a watcher that unwatches itself is replaced by the last one, which was already checked.
     // Any other removal during the walk at most repeats a check, which is harmless (checks are idempotent).

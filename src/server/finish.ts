@@ -9,11 +9,12 @@ import type { Attempt } from '../proxy/attempt.ts';
 import { tryOutcome } from '../proxy/forward.ts';
 import type { Gateway } from '../runtime/gateway.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { monotonicNow } from '../observability/monotonic.ts';
 
 export function finish(gateway: Gateway, runtime: Runtime, ex: Exchange): void {
   if (ex.finished) return;
   ex.finished = true;
-  ex.end = performance.now();
+  ex.end = monotonicNow();
   // After a retry, the last attempt's entry: its reason or status (none when the client left during a backoff).
   const tries = ex.tries;
   if (tries !== undefined && tries.length < ex.attempts) tries.push(`${ex.target} ${tryOutcome(ex.reason ?? ex.status)}`);
