@@ -11,13 +11,13 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 
 /** Headers Gatehouse sets itself on the way upstream; incoming copies are dropped. */
 // `expect` is answered by Gatehouse's own server (100-continue) and never forwarded.
-const GATEWAY_SET = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
+export const GATEWAY_SET_HEADERS: ReadonlySet<string> = new Set(['expect', 'x-request-id', 'traceparent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'forwarded', 'x-real-ip']);
 
 /**
  * Every request header Gatehouse owns (lower-case): hop-by-hop ones and those it sets itself. The config
  * schema refuses these as identity header names, so this list is the only one to keep up to date.
  */
-export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...GATEWAY_SET]);
+export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...GATEWAY_SET_HEADERS]);
 
 /**
  * The request headers never passed upstream as the client sent them: the gateway-owned ones plus the identity

@@ -11,13 +11,14 @@ import type { Config, RouteConfig } from '../config/schema.ts';
 import { createAccessLog, type AccessLog } from '../observability/access-log.ts';
 import { ipSet } from '../net/ip-set.ts';
 import type { Logger } from '../observability/logger.ts';
-import { droppedRequestHeaders } from '../net/owned-headers.ts';
+import { droppedRequestHeaders, GATEWAY_SET_HEADERS } from '../net/owned-headers.ts';
 import { identityHeaders } from '../pipeline/identity-headers.ts';
 import { compileRouter } from '../router/router.ts';
 import { balancers } from '../upstream/balancers/balancer-registry.ts';
 import type { PoolRegistry } from '../upstream/pool-registry.ts';
 import { Target } from '../upstream/target.ts';
 import type { TargetRegistry } from '../upstream/target-registry.ts';
+import { teachUndiciHeaderNames } from '../upstream/undici-header-names.ts';
 import { hashKeyOf, type Upstream } from '../upstream/upstream.ts';
 import { routeRuntime, type RetryPolicy } from './route.ts';
 import { buildRoutePolicies, type RoutePolicies } from './route-policies.ts';
@@ -95,6 +96,8 @@ function buildWith(
     policies.close();
   };
   const identity = identityHeaders(config.identity);
+  // Every upstream request carries these: undici checks a name it does not know on each one (undici-header-names.ts).
+  teachUndiciHeaderNames([...GATEWAY_SET_HEADERS, ...identity.names]);
   const edge: EdgeSettings = {
     identity, trustedProxies: ipSet(config.server.trustedProxies), dropped: droppedRequestHeaders(identity.names), tracing: tracingOf(config, shared, leases),
   };
