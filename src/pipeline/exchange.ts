@@ -120,7 +120,7 @@ export class Exchange {
   /** Who the request is, set by the auth policy that admitted it. */
   identity: Identity | undefined = undefined;
   /** Client request headers (lower-case names) left out of what is forwarded. */
-  removedHeaders: Set<string> | undefined = undefined;
+  removedHeaders: string[] | undefined = undefined;
   /** Request headers policies add, as [name, value, ...] (lower-case names): forwarded after the client's. */
   addedHeaders: string[] | undefined = undefined;
   bodyLimit = Infinity;
@@ -222,7 +222,10 @@ export class Exchange {
    * an earlier policy set or appended.
    */
   removeRequestHeader(name: string): void {
-    (this.removedHeaders ??= new Set()).add(name);
+    // A list, not a Set: it holds one or two names (jwt-auth drops Authorization on every request), and a Set
+    // per request costs more to make than a scan of two names.
+    const removed = (this.removedHeaders ??= []);
+    if (!removed.includes(name)) removed.push(name);
     if (this.addedHeaders !== undefined) removeHeader(this.addedHeaders, name);
   }
 

@@ -174,7 +174,7 @@ describe('jwt-auth admitting tokens', () => {
     const token = await sign();
     const c = ctx(bearer(token));
     await hs().run(c);
-    assert.ok(c.removedHeaders?.has('authorization'));
+    assert.ok(c.removedHeaders?.includes('authorization'));
     const kept = ctx(bearer(token));
     await hs({ forwardAuthorization: true }).run(kept);
     assert.equal(kept.removedHeaders, undefined);
@@ -183,7 +183,7 @@ describe('jwt-auth admitting tokens', () => {
   it('removes the Authorization header even when the token is refused', async () => {
     const c = ctx(bearer('garbage'));
     assertRefused(await hs().run(c), 401, 'token_invalid');
-    assert.ok(c.removedHeaders?.has('authorization'));
+    assert.ok(c.removedHeaders?.includes('authorization'));
   });
 
   it('reads scopes from a scope string, an scp array or an scp string', () => {
@@ -347,7 +347,7 @@ describe('jwt-auth verified-token cache', () => {
     const c = ctx(bearer(token));
     assert.equal(h.policy.onRequest!(c), undefined, 'a hit answers synchronously');
     assert.equal(c.identity?.subject, 'user-1');
-    assert.ok(c.removedHeaders?.has('authorization'));
+    assert.ok(c.removedHeaders?.includes('authorization'));
   });
 
   it('refuses a cached token once exp has passed beyond the leeway, synchronously', async () => {

@@ -33,7 +33,7 @@ function upstream(r: RawRequest, facts: Facts = {}): string[] {
     requestId: 'rid', method: 'GET', path: '/', query: '', headers: {}, rawHeaders: r.rawHeaders, httpVersion: r.httpVersion, clientIp: '10.0.0.1',
     forwardedFor: facts.forwardedFor ?? '10.0.0.1', forwardedProto: facts.proto ?? 'http', forwardedHost: facts.forwardedHost,
   });
-  ex.removedHeaders = facts.removed;
+  ex.removedHeaders = facts.removed === undefined ? undefined : [...facts.removed];
   ex.addedHeaders = facts.added;
   ex.identity = facts.identity;
   return upstreamRequestHeaders(ex, facts.edge ?? defaultEdge, facts.overrideHost, 'tp');

@@ -7,6 +7,7 @@
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { EdgeSettings } from '../runtime/runtime.ts';
 import { HOP_BY_HOP } from '../net/owned-headers.ts';
+import { removeHeader } from '../pipeline/header-list.ts';
 import { canonicalHeaderName } from '../pipeline/identity-headers.ts';
 
 function connectionListed(value: string | undefined): Set<string> | undefined {
@@ -47,7 +48,7 @@ export function upstreamRequestHeaders(ex: Exchange, edge: EdgeSettings, overrid
   const listed = connectionListed(connection);
   if (listed) removeListed(out, listed);
   const removed = ex.removedHeaders;
-  if (removed) removeListed(out, removed);
+  if (removed) for (let i = 0; i < removed.length; i++) removeHeader(out, removed[i]!);
   // What policies set or appended follows the client's headers and precedes Gatehouse's own.
   const added = ex.addedHeaders;
   if (added) for (let i = 0; i < added.length; i++) out.push(added[i]!);
