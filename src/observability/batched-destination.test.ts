@@ -57,6 +57,23 @@ describe('batched destination', () => {
     d.close();
   });
 
+  it('writes a line that comes after an idle period without any further line', async () => {
+    const file = tempFile();
+    const d = createBatchedDestination(file, 1 << 20, 20);
+    const waitFor = async (text: string) => {
+      const deadline = Date.now() + 2000;
+      while (readFileSync(file, 'utf8') !== text && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(readFileSync(file, 'utf8'), text);
+    };
+    put(d, 'one\n');
+    await waitFor('one\n');
+    // Idle: the timer went off and none is armed until the next line.
+    await new Promise((r) => setTimeout(r, 80));
+    put(d, 'two\n');
+    await waitFor('one\ntwo\n');
+    d.close();
+  });
+
   it('appends to an existing file and creates missing folders', () => {
     const file = tempFile();
     const first = createBatchedDestination(file);
