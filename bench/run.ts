@@ -16,7 +16,7 @@
  * Any error, timeout or non-2xx response makes the run exit 1: a benchmark of errors is meaningless.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countLines } from './count-lines.ts';
@@ -25,6 +25,7 @@ import { clockTicksPerSecond, killAllNow, setUpPinning, startChild, stopAll, sto
 import { summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { analyse, printAnalysis, runLine, TARGET_CORE_CPU_RATIO, TARGET_CPU_RATIO, TARGET_EDGE_CPU_RATIO, type Run, type TargetName } from './report.ts';
 import { parseSettings, usage, type Settings } from './settings.ts';
+import { workDirBase } from './work-dir.ts';
 import { FEATURE_VARIANTS, freePort, redisCommand, type Services } from './variants.ts';
 import { EDGE_ORIGIN, edgeHeaders, gatewayConfig } from './configs.ts';
 
@@ -267,7 +268,8 @@ async function main(): Promise<number> {
   // Counted before pinning: afterwards availableParallelism() reports this process's single core.
   const cpuCount = cpus().length;
   const pin = setUpPinning(LOAD_CORE);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  // In RAM when the machine has /dev/shm: the gateways' access logs are never written back to a disk mid-run.
+  const dir = mkdtempSync(join(workDirBase(), 'gatehouse-bench-'));
   if (settings.profile) mkdirSync(join(dir, 'profile'));
   const keepDir = settings.keep || settings.profile;
   const removeDir = () => {
