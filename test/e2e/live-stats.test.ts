@@ -8,21 +8,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { get, jsonLines, killIfRunning, poll } from '../helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { describe, it } from 'node:test';
+import { get, jsonLines, poll } from '../helpers/e2e-process.ts';
 import { openSse } from '../helpers/sse-client.ts';
 import { spawnGateway, startGateway, tempDir, testConfig, type SpawnedGateway } from '../helpers/start-gateway.ts';
+import { echoUpstreamPerFile } from '../helpers/e2e-file.ts';
 
-let upstream: FakeUpstream;
 let gw: SpawnedGateway | undefined;
-before(async () => {
-  upstream = await startUpstream(echo('u'));
-});
-afterEach(() => killIfRunning(gw?.proc));
-after(async () => {
-  await upstream.close();
-});
+const upstream = echoUpstreamPerFile(() => gw);
 
 interface Minute {
   readonly overall: { requests: number; p50: number | null; statusClasses: Record<string, number> };
@@ -37,7 +30,7 @@ describe('live statistics with workers: 2', () => {
       'admin: { host: 127.0.0.1, port: 0 }',
       'workers: 2',
       'upstreams:',
-      `  u: { targets: [{ url: "${upstream.url}" }] }`,
+      `  u: { targets: [{ url: "${upstream().url}" }] }`,
       'routes:',
       '  - { name: a, match: { path: /a }, upstream: u }',
       'alerts:',
@@ -75,7 +68,7 @@ describe('live statistics with workers: 2', () => {
 describe('live statistics memory', () => {
   it('stays bounded by route names under 10,000 distinct paths and through 100 reloads', async () => {
     const routes = (n: number) => Array.from({ length: 5 }, (_, i) => ({ name: `r${n}-${i}`, match: { path: `/r${i}` }, upstream: 'u' }));
-    const g = await startGateway({ upstreams: { u: { targets: [{ url: upstream.url }] } }, routes: routes(0) });
+    const g = await startGateway({ upstreams: { u: { targets: [{ url: upstream().url }] } }, routes: routes(0) });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     try {
       const live = g.instance.gateway.live;
@@ -89,7 +82,7 @@ describe('live statistics memory', () => {
       assert.equal(live.keys, 6, '10,000 distinct paths add no key');
       const heapBefore = process.memoryUsage().heapUsed;
       for (let n = 1; n <= 100; n++) {
-        g.instance.gateway.reload(testConfig({ upstreams: { u: { targets: [{ url: upstream.url }] } }, routes: routes(n) }));
+        g.instance.gateway.reload(testConfig({ upstreams: { u: { targets: [{ url: upstream().url }] } }, routes: routes(n) }));
         await send(`/r${n % 5}/x`);
         assert.equal(live.keys, 6, `after reload ${n}: only the current routes have windows`);
       }

@@ -11,27 +11,19 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { get, jsonLines, killIfRunning, poll, runCli } from '../helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { get, jsonLines, poll, runCli } from '../helpers/e2e-process.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
+import { echoUpstreamPerFile } from '../helpers/e2e-file.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** What the gateway logs once every worker has reopened (src/process/supervisor.ts). */
 const REOPENED = 'access log reopened';
 
-let upstream: FakeUpstream;
 let gw: SpawnedGateway | undefined;
-
-before(async () => {
-  upstream = await startUpstream(echo('u'));
-});
-afterEach(() => killIfRunning(gw?.proc));
-after(async () => {
-  await upstream.close();
-});
+const upstream = echoUpstreamPerFile(() => gw);
 
 interface Fixture {
   readonly dir: string;
@@ -49,7 +41,7 @@ function fixture(workers = 1): Fixture {
     `workers: ${workers}`,
     `log: { access: { path: "${f.log}" } }`,
     'upstreams:',
-    `  u: { targets: [{ url: "${upstream.url}" }] }`,
+    `  u: { targets: [{ url: "${upstream().url}" }] }`,
     'routes:',
     '  - { name: a, match: { path: /a }, upstream: u }',
   ].join('\n'));

@@ -6,17 +6,13 @@
 import assert from 'node:assert/strict';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { get, jsonLines, killIfRunning, poll, saveAtomically } from '../helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { describe, it } from 'node:test';
+import { get, jsonLines, poll, saveAtomically } from '../helpers/e2e-process.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
+import { echoUpstreamPerFile } from '../helpers/e2e-file.ts';
 
-let upstream: FakeUpstream;
 let gw: SpawnedGateway | undefined;
-
-before(async () => { upstream = await startUpstream(echo('u')); });
-afterEach(() => killIfRunning(gw?.proc));
-after(async () => { await upstream.close(); });
+const upstream = echoUpstreamPerFile(() => gw);
 
 interface Shape { port?: number; extraRoute?: boolean; maxBytes?: string }
 
@@ -24,8 +20,8 @@ function configText({ port = 0, extraRoute = false, maxBytes = '1MiB' }: Shape =
   return `listen: { host: 127.0.0.1, port: ${port} }
 admin: { enabled: false }
 upstreams:
-  a: { targets: [{ url: "${upstream.url}" }] }
-${extraRoute ? `  b: { targets: [{ url: "${upstream.url}" }] }\n` : ''}routes:
+  a: { targets: [{ url: "${upstream().url}" }] }
+${extraRoute ? `  b: { targets: [{ url: "${upstream().url}" }] }\n` : ''}routes:
   - name: a
     match: { path: /a }
     upstream: a

@@ -8,26 +8,18 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { get, jsonLines, killIfRunning, poll } from '../helpers/e2e-process.ts';
-import { echo, startUpstream, type FakeUpstream } from '../helpers/fake-upstream.ts';
+import { before, describe, it } from 'node:test';
+import { get, jsonLines, poll } from '../helpers/e2e-process.ts';
 import { spawnGateway, tempDir, type SpawnedGateway } from '../helpers/start-gateway.ts';
 import { workerExecArgv } from '../../src/process/cluster.ts';
+import { echoUpstreamPerFile } from '../helpers/e2e-file.ts';
 
 const INSPECTOR_PORT = 9229;
 /** How long a SIGUSR1 gets to open the inspector: without the flag it listens within milliseconds. */
 const INSPECTOR_WINDOW_MS = 1000;
 
-let upstream: FakeUpstream;
 let gw: SpawnedGateway | undefined;
-
-before(async () => {
-  upstream = await startUpstream(echo('u'));
-});
-afterEach(() => killIfRunning(gw?.proc));
-after(async () => {
-  await upstream.close();
-});
+const upstream = echoUpstreamPerFile(() => gw);
 
 /** Resolves with the connect error's code, or 'connected' if something listens on the port. */
 function connectTo(port: number): Promise<string> {
@@ -55,7 +47,7 @@ async function startVia(workers: number, via: 'main' | 'bin'): Promise<SpawnedGa
     'admin: { enabled: false }',
     `workers: ${workers}`,
     'upstreams:',
-    `  u: { targets: [{ url: "${upstream.url}" }] }`,
+    `  u: { targets: [{ url: "${upstream().url}" }] }`,
     'routes:',
     '  - { name: a, match: { path: /a }, upstream: u }',
   ].join('\n'));
