@@ -13,6 +13,8 @@ function axes(unit) {
   ];
 }
 
+const oneDecimal = (v) => (v === null || v === undefined ? '–' : v.toFixed(1));
+
 const SPECS = {
   traffic: {
     unit: 'requests / s',
@@ -22,7 +24,7 @@ const SPECS = {
       { label: '5xx/s', field: 'r5xx', color: '--c-5xx' },
       { label: 'Rate-limited/s', field: 'limited', color: '--c-limited' },
     ],
-    format: (v) => (v === null || v === undefined ? '–' : v.toFixed(1)),
+    format: oneDecimal,
   },
   latency: {
     unit: 'latency (ms)',
@@ -31,7 +33,7 @@ const SPECS = {
       { label: 'p95 ms', field: 'p95', color: '--c-p95' },
       { label: 'p99 ms', field: 'p99', color: '--c-p99' },
     ],
-    format: (v) => (v === null || v === undefined ? '–' : v.toFixed(1)),
+    format: oneDecimal,
   },
 };
 
