@@ -1,15 +1,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { workDirBase } from './work-dir.ts';
 
 describe('the benchmark work dir', () => {
-  it('keeps the logs in RAM (/dev/shm) when the machine has it and TMPDIR is not set', () => {
-    assert.equal(workDirBase({}), existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  const ram = mkdtempSync(join(tmpdir(), 'gh-ram-'));
+
+  it('is the RAM-backed directory when it exists and TMPDIR is not set', () => {
+    assert.equal(workDirBase({}, ram), ram);
   });
 
-  it('uses the TMPDIR the user set', () => {
-    assert.equal(workDirBase({ TMPDIR: '/somewhere' }), tmpdir());
+  it('is the system temp dir when TMPDIR is set, or when there is no usable RAM-backed directory', () => {
+    assert.equal(workDirBase({ TMPDIR: '/somewhere' }, ram), tmpdir());
+    assert.equal(workDirBase({}, join(ram, 'missing')), tmpdir());
+    const file = join(ram, 'a-file');
+    writeFileSync(file, '');
+    assert.equal(workDirBase({}, file), tmpdir());
   });
 });

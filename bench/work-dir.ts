@@ -17,12 +17,13 @@ import { tmpdir } from 'node:os';
 
 const RAM_DIR = '/dev/shm';
 
-export function workDirBase(env: NodeJS.ProcessEnv = process.env): string {
+/** `ramDir`: where RAM-backed storage is mounted (a parameter for the tests). */
+export function workDirBase(env: NodeJS.ProcessEnv = process.env, ramDir = RAM_DIR): string {
   if (env.TMPDIR) return tmpdir();
   try {
-    if (!statSync(RAM_DIR).isDirectory()) return tmpdir();
-    accessSync(RAM_DIR, constants.W_OK);
-    return RAM_DIR;
+    if (!statSync(ramDir).isDirectory()) return tmpdir();
+    accessSync(ramDir, constants.W_OK);
+    return ramDir;
   } catch {
     return tmpdir();
   }
