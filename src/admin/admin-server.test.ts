@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
 import { createAdminServer } from './admin-server.ts';
-import { adminTestConfig, adminTestSnapshot, fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
+import { adminServerPerFile, adminTestConfig, adminTestSnapshot, fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
 import { createSessions } from './auth.ts';
 
 /** A parsed JSON body: its shape is what the assertions check. */
@@ -15,17 +15,10 @@ const fake = fakeAdmin();
 const state = fake.state;
 const snapshot = adminTestSnapshot;
 
-let server: Server;
 let base: string;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-before(async () => {
-  server = createAdminServer(state, createLogger('silent'), { token: TOKEN, sessions: createSessions() });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(() => server.close());
+adminServerPerFile(state, { token: TOKEN, sessions: createSessions() }, (url) => { base = url; });
 beforeEach(() => {
   fake.running = adminTestConfig;
   fake.applied = [];

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AlertEngine } from '../alerts/alert-engine.ts';
 import { LiveMonitor } from '../alerts/live-monitor.ts';
@@ -15,16 +12,11 @@ import { createAdminServer } from './admin-server.ts';
 import type { AdminState } from './admin-state.ts';
 import { alertsResource, alertsResponse } from './alerts-resource.ts';
 import { eventsResource } from './events-resource.ts';
+import { listenOnLoopback } from '../../test/helpers/admin-state.ts';
 
 const log = createLogger('silent');
 /** Nothing but GET /events and GET /alerts is called here. */
 const adminState = {} as AdminState;
-
-async function listen(server: http.Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 /** A monitor over a LiveStats on a driven clock; `tick` advances one second and evaluates. */
 function monitorFixture() {
@@ -47,7 +39,7 @@ describe('GET /events and GET /alerts', () => {
   it('streams a stats event per tick and an alert event per transition, and lists the alerts', async () => {
     const f = monitorFixture();
     const server = createAdminServer(adminState, log, { extra: [eventsResource(f.monitor), alertsResource(f.monitor.engine)] });
-    const base = await listen(server);
+    const base = await listenOnLoopback(server);
     const sse = await openSse(`${base}/events`);
     try {
       assert.equal(sse.status, 200);
@@ -85,7 +77,7 @@ describe('GET /events and GET /alerts', () => {
 
   it('are unknown paths (404) on an admin listener without live statistics', async () => {
     const server = createAdminServer(adminState, log);
-    const base = await listen(server);
+    const base = await listenOnLoopback(server);
     try {
       assert.equal((await fetch(`${base}/events`)).status, 404);
       assert.equal((await fetch(`${base}/alerts`)).status, 404);

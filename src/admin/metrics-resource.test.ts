@@ -1,11 +1,9 @@
 /** GET /metrics on the admin listener: the text with Prometheus' content type and no token, 404 when metrics are off, 500 when reading fails. */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../observability/logger.ts';
-import { fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
+import { fakeAdmin, listenOnLoopback, TOKEN } from '../../test/helpers/admin-state.ts';
 import { createAdminServer } from './admin-server.ts';
 import { metricsResource } from './metrics-resource.ts';
 
@@ -15,9 +13,7 @@ after(() => servers.forEach((s) => s.close()));
 async function adminWith(read: (() => Promise<string>) | undefined): Promise<string> {
   const server = createAdminServer(fakeAdmin().state, createLogger('silent'), { token: TOKEN, extra: read ? [metricsResource(read)] : [] });
   servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  return `${await listenOnLoopback(server)}/metrics`;
 }
 
 describe('GET /metrics', () => {

@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { z } from 'zod';
-import { adminTestConfig, adminTestSnapshot, fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
-import { createLogger } from '../observability/logger.ts';
-import { adminResources, createAdminServer } from './admin-server.ts';
+import { adminServerPerFile, adminTestConfig, adminTestSnapshot, fakeAdmin, TOKEN } from '../../test/helpers/admin-state.ts';
+import { adminResources } from './admin-server.ts';
 import { configHash } from './resources/status.ts';
 
 /** A parsed JSON body: its shape is what the assertions check. */
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const fake = fakeAdmin();
-let server: http.Server;
 let base: string;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-before(async () => {
-  server = createAdminServer(fake.state, createLogger('silent'), { token: TOKEN });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(() => server.close());
+adminServerPerFile(fake.state, { token: TOKEN }, (url) => { base = url; });
 beforeEach(() => {
   fake.running = adminTestConfig;
   fake.applied = [];

@@ -6,6 +6,12 @@ import { loadConfigText } from '../../src/config/load.ts';
 import { configSchema, type Config } from '../../src/config/schema.ts';
 import type { AdminState, ReloadResult } from '../../src/admin/admin-state.ts';
 import type { GatewaySnapshot } from '../../src/runtime/snapshot.ts';
+import type http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
+import { createAdminServer, type AdminOptions } from '../../src/admin/admin-server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 export const TOKEN = 'test-admin-token-0123456789';
 
@@ -63,4 +69,24 @@ export function fakeAdmin(): FakeAdmin {
     },
   };
   return fake;
+}
+
+/** Starts `server` on a free loopback port; resolves with its base URL. */
+export async function listenOnLoopback(server: http.Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * The admin listener a test file calls: started on a free loopback port before the file's tests (`started`
+ * gets its base URL) and closed after them.
+ */
+export function adminServerPerFile(state: AdminState, options: AdminOptions, started: (base: string) => void): void {
+  let server: http.Server | undefined;
+  before(async () => {
+    server = createAdminServer(state, createLogger('silent'), options);
+    started(await listenOnLoopback(server));
+  });
+  after(() => server?.close());
 }

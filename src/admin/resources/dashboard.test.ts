@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
-import type http from 'node:http';
-import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { fakeAdmin, TOKEN } from '../../../test/helpers/admin-state.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { createAdminServer } from '../admin-server.ts';
+import { describe, it } from 'node:test';
+import { adminServerPerFile, fakeAdmin, TOKEN } from '../../../test/helpers/admin-state.ts';
 import { DASHBOARD_FILES, dashboardDir } from './dashboard.ts';
 
-let server: http.Server;
 let base: string;
-
-before(async () => {
-  server = createAdminServer(fakeAdmin().state, createLogger('silent'), { token: TOKEN });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-after(() => server.close());
+adminServerPerFile(fakeAdmin().state, { token: TOKEN }, (url) => { base = url; });
 
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml',
